@@ -1,0 +1,10 @@
+/* hwjose.h: the whole public API. */
+#ifndef HWJOSE_H
+#define HWJOSE_H
+#include <hwjose/alg.h>
+#include <hwjose/common.h>
+#include <hwjose/jwk.h>
+#include <hwjose/jws.h>
+#include <hwjose/jwt.h>
+#include <hwjose/key.h>
+#endif

@@ -1,0 +1,69 @@
+/*
+ * jwt.h: JSON Web Tokens (RFC 7519) issued from an hwj_key and validated
+ * following RFC 8725 (explicit iss and aud, exp required, leeway, max age, typ).
+ */
+#ifndef HWJOSE_JWT_H
+#define HWJOSE_JWT_H
+
+#include <hwjose/common.h>
+#include <hwjose/jwk.h>
+#include <hwjose/jws.h>
+#include <hwjose/key.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Seconds since the epoch; injectable for tests. NULL means time(). */
+typedef int64_t (*hwj_clock_fn)(void *arg);
+
+/* Zero-initialise; zero members mean the default. Members are only ever appended. */
+typedef struct hwj_jwt_issue_opts {
+    const char *iss; /* required */
+    const char *sub;
+    const char *const *aud; /* required: one is written as a string, several as an array */
+    size_t naud;
+    int64_t ttl;              /* seconds until exp; required, > 0 */
+    int64_t nbf_offset;       /* nbf = iat + nbf_offset (0: nbf = iat) */
+    int no_jti;               /* by default a random 128-bit jti is added */
+    const char *claims_json;  /* extra claims, a JSON object; registered ones set above win */
+    const char *typ;          /* NULL: "JWT" */
+    hwj_alg alg;              /* 0: the key's default */
+    const char *kid;          /* NULL: the key's kid */
+    const char *header_json;  /* extra protected header members */
+    hwj_clock_fn clock;
+    void *clock_arg;
+} hwj_jwt_issue_opts;
+
+HWJ_EXPORT hwj_err hwj_jwt_issue(hwj_key *key, const hwj_jwt_issue_opts *opts, char **jwt,
+                                 hwj_error *err);
+
+typedef struct hwj_jwt_verify_opts {
+    hwj_verify_policy policy; /* alg allow-list (required), crit, size limit */
+    const char *iss;          /* required: the token's iss must equal it */
+    const char *aud;          /* required: the token's aud must be or contain it */
+    const char *sub;          /* optional: the token's sub must equal it */
+    int64_t leeway;           /* seconds of clock skew tolerated on exp, nbf, iat */
+    int64_t max_age;          /* 0: none; else iat is required and may be at most this old */
+    const char *typ;          /* NULL: typ may be absent or "JWT"; else it must equal this */
+    int allow_no_exp;         /* by default a token without exp is rejected */
+    hwj_clock_fn clock;
+    void *clock_arg;
+} hwj_jwt_verify_opts;
+
+/*
+ * Verify the JWS and validate the claims. On success `*claims_json` holds the claims
+ * object (compact JSON; hwj_free). A failed claim check is HWJ_ERR_CLAIMS naming the
+ * claim ("token expired", "aud does not contain 'x'").
+ */
+HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *keys,
+                                  const hwj_jwt_verify_opts *opts, char **claims_json,
+                                  hwj_error *err) HWJ_WARN_UNUSED;
+
+/* Parse a duration: "90" or "90s", "15m", "12h", "7d" → seconds. */
+HWJ_EXPORT hwj_err hwj_duration_parse(const char *text, int64_t *seconds, hwj_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,24 @@
+/* json.h: Jansson with JOSE's rules: duplicate members rejected, NUL in strings
+ * rejected, bounded size and nesting depth, objects where JOSE wants objects. */
+#ifndef HWJ_CORE_JSON_H
+#define HWJ_CORE_JSON_H
+
+#include <hwjose/common.h>
+#include <jansson.h>
+
+/* Parse `len` bytes of JSON; `what` names the input in errors ("JOSE header").
+ * max_depth 0 means HWJ_DEFAULT_MAX_DEPTH. */
+hwj_err hwj_json_parse(const char *text, size_t len, size_t max_depth, const char *what,
+                       json_t **out, hwj_error *err);
+/* As hwj_json_parse, and the top level must be an object. */
+hwj_err hwj_json_parse_object(const char *text, size_t len, size_t max_depth, const char *what,
+                              json_t **out, hwj_error *err);
+/* Compact serialization, members in insertion order. */
+hwj_err hwj_json_dump(const json_t *json, char **out, hwj_error *err);
+
+/* A member that must be a string if present: HWJ_OK with *out NULL when absent,
+ * HWJ_ERR_PARSE when present with another type. */
+hwj_err hwj_json_get_string(const json_t *obj, const char *name, const char *what,
+                            const char **out, hwj_error *err);
+
+#endif
