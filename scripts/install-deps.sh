@@ -8,7 +8,7 @@ pkgs=(
   build-essential cmake pkg-config clang clang-format
   # libraries
   libssl-dev libjansson-dev libp11-kit-dev p11-kit libtss2-dev libcurl4-openssl-dev libevent-dev
-  libcmocka-dev
+  libcmocka-dev zlib1g-dev
   # hardware stand-ins and their tools
   softhsm2 opensc libengine-pkcs11-openssl swtpm swtpm-tools tpm2-tools tpm2-openssl
   # interop and load peers
