@@ -23,8 +23,9 @@ __attribute__((weak)) const char *hwj_jwk_get0_kid(const hwj_jwk *jwk)
 __attribute__((weak)) hwj_err hwj_jwk_check(const hwj_jwk *jwk, hwj_alg alg, hwj_key_op op,
                                             hwj_error *err)
 {
-    (void)jwk;
-    (void)alg;
-    (void)op;
-    return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "JWK checks are not available yet");
+    (void)op; /* the minimum: kty and a bound alg */
+    if (jwk == NULL || jwk->kty != hwj_alg_kty(alg) ||
+        (jwk->alg != HWJ_ALG_UNKNOWN && jwk->alg != alg))
+        return hwj_error_set(err, HWJ_ERR_POLICY, "the JWK does not fit %s", hwj_alg_name(alg));
+    return HWJ_OK;
 }

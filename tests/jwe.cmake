@@ -1,0 +1,2 @@
+# JWE (RFC 7516/7518) and the nested JWT.
+hwj_unit_test(test_jwe_rfc7520 SOURCES test_jwe_rfc7520.c test_jwe_common.c TIMEOUT 120)
