@@ -29,3 +29,10 @@ __attribute__((weak)) hwj_err hwj_jwk_check(const hwj_jwk *jwk, hwj_alg alg, hwj
         return hwj_error_set(err, HWJ_ERR_POLICY, "the JWK does not fit %s", hwj_alg_name(alg));
     return HWJ_OK;
 }
+
+__attribute__((weak)) hwj_err hwj_jwk_from_key(const hwj_key *key, hwj_jwk **out, hwj_error *err)
+{
+    (void)key;
+    (void)out;
+    return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "JWK export is not available yet");
+}
