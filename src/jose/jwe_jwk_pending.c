@@ -36,3 +36,11 @@ __attribute__((weak)) hwj_err hwj_jwk_from_key(const hwj_key *key, hwj_jwk **out
     (void)out;
     return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "JWK export is not available yet");
 }
+
+__attribute__((weak)) hwj_err hwj_jwk_read_file(const char *path, hwj_jwk **out, hwj_error *err)
+{
+    (void)out;
+    return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "cannot read JWK '%s': JWK parsing is not "
+                                                   "available yet",
+                         path);
+}
