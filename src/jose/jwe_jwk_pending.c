@@ -4,6 +4,8 @@
 #include "core/error.h"
 #include "core/jwk.h"
 
+#include <hwjose/jwt.h>
+
 #include <stdlib.h>
 
 __attribute__((weak)) hwj_err hwj_jwk_from_json(const json_t *obj, hwj_jwk **out, hwj_error *err)
@@ -43,4 +45,26 @@ __attribute__((weak)) hwj_err hwj_jwk_read_file(const char *path, hwj_jwk **out,
     return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "cannot read JWK '%s': JWK parsing is not "
                                                    "available yet",
                          path);
+}
+
+/* jwt.c (hwj_jwt_issue, hwj_jwt_verify) is also being written concurrently. */
+__attribute__((weak)) hwj_err hwj_jwt_issue(hwj_key *key, const hwj_jwt_issue_opts *opts,
+                                            char **jwt, hwj_error *err)
+{
+    (void)key;
+    (void)opts;
+    (void)jwt;
+    return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "JWT issuing is not available yet");
+}
+
+__attribute__((weak)) hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *keys,
+                                             const hwj_jwt_verify_opts *opts, char **claims_json,
+                                             hwj_error *err)
+{
+    (void)jwt;
+    (void)len;
+    (void)keys;
+    (void)opts;
+    (void)claims_json;
+    return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "JWT verification is not available yet");
 }
