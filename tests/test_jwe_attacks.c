@@ -62,8 +62,8 @@ static void t_tamper_compact(void **s)
     hwj_jwe_decrypt_opts o = jt_opts_all();
     o.jwk = jwk;
     for (size_t e = 0; e < 2; e++) {
-        char *jwe = encrypt_to(jwk, HWJ_ALG_A128KW, encs[e], HWJ_JWE_COMPACT,
-                               (const uint8_t *)msg, strlen(msg), 0);
+        char *jwe = encrypt_to(jwk, HWJ_ALG_A128KW, encs[e], HWJ_JWE_COMPACT, (const uint8_t *)msg,
+                               strlen(msg), 0);
         assert_int_equal(jt_decrypt(jwe, &o, NULL), HWJ_OK);
         for (int part = 0; part < 5; part++) {
             char *bad = tamper_compact(jwe, part);
@@ -159,8 +159,8 @@ static void t_policy(void **s)
 static char *with_headers(hwj_jwk *jwk, const char *prot, const char *unprot)
 {
     hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = jwk};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON_FLAT,
-                               .header_json = prot};
+    hwj_jwe_encrypt_opts eo = {
+        .enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON_FLAT, .header_json = prot};
     char *out = NULL;
     hwj_error err;
     tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)msg, strlen(msg), &eo, &out, &err), &err);
@@ -214,8 +214,10 @@ static void t_pbes2_limits(void **s)
 {
     (void)s;
     const char *pw = "pw";
-    hwj_jwe_recipient r = {.alg = HWJ_ALG_PBES2_HS256_A128KW, .password = pw,
-                           .password_len = 2, .p2c = HWJ_JWE_DEFAULT_MAX_P2C + 1};
+    hwj_jwe_recipient r = {.alg = HWJ_ALG_PBES2_HS256_A128KW,
+                           .password = pw,
+                           .password_len = 2,
+                           .p2c = HWJ_JWE_DEFAULT_MAX_P2C + 1};
     hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM};
     hwj_jwe_decrypt_opts o = jt_opts_all();
     char *jwe = NULL;
@@ -238,8 +240,7 @@ static void t_pbes2_limits(void **s)
     assert_int_equal(jt_decrypt(jwe, &o, NULL), HWJ_ERR_DECRYPT);
     hwj_free(jwe);
     r.p2c = 999; /* below the minimum: refused both ways */
-    assert_int_equal(hwj_jwe_encrypt(&r, 1, (const uint8_t *)msg, 1, &eo, &jwe, &err),
-                     HWJ_ERR_ARG);
+    assert_int_equal(hwj_jwe_encrypt(&r, 1, (const uint8_t *)msg, 1, &eo, &jwe, &err), HWJ_ERR_ARG);
 }
 
 static void t_zip_bomb(void **s)
@@ -265,8 +266,8 @@ static void t_zip_bomb(void **s)
     assert_int_equal(jt_decrypt(jwe, &o, NULL), HWJ_ERR_DECRYPT);
     hwj_free(jwe);
     /* ordinary compressed content passes */
-    jwe = encrypt_to(jwk, HWJ_ALG_A128KW, HWJ_ENC_A128GCM, HWJ_JWE_COMPACT,
-                     (const uint8_t *)msg, strlen(msg), 1);
+    jwe = encrypt_to(jwk, HWJ_ALG_A128KW, HWJ_ENC_A128GCM, HWJ_JWE_COMPACT, (const uint8_t *)msg,
+                     strlen(msg), 1);
     assert_int_equal(jt_decrypt(jwe, &o, NULL), HWJ_OK);
     hwj_free(jwe);
     free(zeros);
@@ -281,10 +282,10 @@ static void t_invalid_curve(void **s)
         "jwe/5_5.key_agreement_using_ecdh-es_with_aes-cbc-hmac-sha2.json"); /* P-256 */
     json_t *ex384 = tu_conformance(
         "jwe/5_4.key_agreement_with_key_wrapping_using_ecdh-es_and_aes-keywrap_with_aes-gcm.json");
-    hwj_key *key = jt_key_from_jwk(json_object_get(json_object_get(ex, "input"), "key"),
-                                   "jwe-att-ec.json");
-    json_t *prot = json_deep_copy(
-        json_object_get(json_object_get(ex, "encrypting_content"), "protected"));
+    hwj_key *key =
+        jt_key_from_jwk(json_object_get(json_object_get(ex, "input"), "key"), "jwe-att-ec.json");
+    json_t *prot =
+        json_deep_copy(json_object_get(json_object_get(ex, "encrypting_content"), "protected"));
     json_t *epk = json_object_get(prot, "epk");
     const char *compact =
         json_string_value(json_object_get(json_object_get(ex, "output"), "compact"));
@@ -306,10 +307,10 @@ static void t_invalid_curve(void **s)
     free(b64);
 
     /* a valid P-384 point against a P-256 key */
-    json_object_set(prot, "epk",
-                    json_object_get(json_object_get(json_object_get(ex384, "encrypting_content"),
-                                                    "protected"),
-                                    "epk"));
+    json_object_set(
+        prot, "epk",
+        json_object_get(json_object_get(json_object_get(ex384, "encrypting_content"), "protected"),
+                        "epk"));
     hdr = jt_dump(prot);
     tu_ok(hwj_b64url_encode((const uint8_t *)hdr, strlen(hdr), &b64, &err), &err);
     snprintf(buf, sizeof(buf), "%s%s", b64, rest);

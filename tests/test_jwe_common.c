@@ -9,15 +9,25 @@
 #include <string.h>
 
 static hwj_ctx *ctx;
-static const hwj_alg all[] = {
-    HWJ_ALG_RSA1_5, HWJ_ALG_RSA_OAEP, HWJ_ALG_RSA_OAEP_256, HWJ_ALG_A128KW, HWJ_ALG_A192KW,
-    HWJ_ALG_A256KW, HWJ_ALG_DIR, HWJ_ALG_ECDH_ES, HWJ_ALG_ECDH_ES_A128KW,
-    HWJ_ALG_ECDH_ES_A192KW, HWJ_ALG_ECDH_ES_A256KW, HWJ_ALG_A128GCMKW, HWJ_ALG_A192GCMKW,
-    HWJ_ALG_A256GCMKW, HWJ_ALG_PBES2_HS256_A128KW, HWJ_ALG_PBES2_HS384_A192KW,
-    HWJ_ALG_PBES2_HS512_A256KW};
-static const hwj_alg encs[] = {HWJ_ENC_A128CBC_HS256, HWJ_ENC_A192CBC_HS384,
-                               HWJ_ENC_A256CBC_HS512, HWJ_ENC_A128GCM,
-                               HWJ_ENC_A192GCM,       HWJ_ENC_A256GCM};
+static const hwj_alg all[] = {HWJ_ALG_RSA1_5,
+                              HWJ_ALG_RSA_OAEP,
+                              HWJ_ALG_RSA_OAEP_256,
+                              HWJ_ALG_A128KW,
+                              HWJ_ALG_A192KW,
+                              HWJ_ALG_A256KW,
+                              HWJ_ALG_DIR,
+                              HWJ_ALG_ECDH_ES,
+                              HWJ_ALG_ECDH_ES_A128KW,
+                              HWJ_ALG_ECDH_ES_A192KW,
+                              HWJ_ALG_ECDH_ES_A256KW,
+                              HWJ_ALG_A128GCMKW,
+                              HWJ_ALG_A192GCMKW,
+                              HWJ_ALG_A256GCMKW,
+                              HWJ_ALG_PBES2_HS256_A128KW,
+                              HWJ_ALG_PBES2_HS384_A192KW,
+                              HWJ_ALG_PBES2_HS512_A256KW};
+static const hwj_alg encs[] = {HWJ_ENC_A128CBC_HS256, HWJ_ENC_A192CBC_HS384, HWJ_ENC_A256CBC_HS512,
+                               HWJ_ENC_A128GCM,       HWJ_ENC_A192GCM,       HWJ_ENC_A256GCM};
 
 hwj_ctx *jt_ctx(void)
 {

@@ -169,8 +169,8 @@ static void t_5_13_multiple_recipients(void **s)
     const char *pt = json_string_value(member(ex, "input", "plaintext"));
     hwj_key *rsa = jt_key_from_jwk(json_array_get(keys, 0), "jwe-rfc-rsa.json");
     hwj_key *ec = jt_key_from_jwk(json_array_get(keys, 1), "jwe-rfc-ec.json");
-    hwj_jwk *oct = jt_oct(json_string_value(json_object_get(json_array_get(keys, 2), "k")),
-                          HWJ_ALG_A256GCMKW);
+    hwj_jwk *oct =
+        jt_oct(json_string_value(json_object_get(json_array_get(keys, 2), "k")), HWJ_ALG_A256GCMKW);
     hwj_jwe_decrypt_opts o = jt_opts_all();
     hwj_jwe_result *res = NULL;
     char *text = jt_dump(member(ex, "output", "json"));

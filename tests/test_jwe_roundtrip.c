@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const hwj_alg encs[] = {HWJ_ENC_A128CBC_HS256, HWJ_ENC_A192CBC_HS384,
-                               HWJ_ENC_A256CBC_HS512, HWJ_ENC_A128GCM,
-                               HWJ_ENC_A192GCM,       HWJ_ENC_A256GCM};
+static const hwj_alg encs[] = {HWJ_ENC_A128CBC_HS256, HWJ_ENC_A192CBC_HS384, HWJ_ENC_A256CBC_HS512,
+                               HWJ_ENC_A128GCM,       HWJ_ENC_A192GCM,       HWJ_ENC_A256GCM};
 #define NENC (sizeof(encs) / sizeof(encs[0]))
 static const char msg[] = "The true sign of intelligence is not knowledge but imagination.";
 
@@ -88,8 +87,8 @@ static void t_pbes2(void **s)
                                    HWJ_ALG_PBES2_HS512_A256KW};
     const char *pw = "correct horse battery staple";
     for (size_t i = 0; i < 3; i++) {
-        hwj_jwe_recipient r = {.alg = algs[i], .password = pw, .password_len = strlen(pw),
-                               .p2c = HWJ_JWE_MIN_P2C};
+        hwj_jwe_recipient r = {
+            .alg = algs[i], .password = pw, .password_len = strlen(pw), .p2c = HWJ_JWE_MIN_P2C};
         hwj_jwe_decrypt_opts o = jt_opts_all();
         o.password = pw;
         o.password_len = strlen(pw);
@@ -146,8 +145,8 @@ static void t_rsa(void **s)
 static void t_ecdh(void **s)
 {
     (void)s;
-    static const hwj_alg algs[] = {HWJ_ALG_ECDH_ES, HWJ_ALG_ECDH_ES_A128KW,
-                                   HWJ_ALG_ECDH_ES_A192KW, HWJ_ALG_ECDH_ES_A256KW};
+    static const hwj_alg algs[] = {HWJ_ALG_ECDH_ES, HWJ_ALG_ECDH_ES_A128KW, HWJ_ALG_ECDH_ES_A192KW,
+                                   HWJ_ALG_ECDH_ES_A256KW};
     static const char *const curves[] = {"P-256", "P-384", "P-521"};
     for (size_t c = 0; c < 3; c++) {
         hwj_jwk *pub = NULL;
@@ -168,13 +167,20 @@ static void t_multi_recipient(void **s)
     hwj_jwe_recipient rs[3] = {
         {.alg = HWJ_ALG_RSA_OAEP_256, .jwk = pub, .kid = "rsa-1"},
         {.alg = HWJ_ALG_A128KW, .jwk = oct, .kid = "oct-1"},
-        {.alg = HWJ_ALG_PBES2_HS256_A128KW, .password = pw, .password_len = strlen(pw),
-         .p2c = 2000, .header_json = "{\"x-note\":\"pbes2\"}"},
+        {.alg = HWJ_ALG_PBES2_HS256_A128KW,
+         .password = pw,
+         .password_len = strlen(pw),
+         .p2c = 2000,
+         .header_json = "{\"x-note\":\"pbes2\"}"},
     };
     static const uint8_t aad[] = "bound but not encrypted";
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128CBC_HS256, .format = HWJ_JWE_JSON, .zip = 1,
-                               .cty = "text/plain", .unprotected_json = "{\"jku\":\"x\"}",
-                               .aad = aad, .aad_len = sizeof(aad) - 1};
+    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128CBC_HS256,
+                               .format = HWJ_JWE_JSON,
+                               .zip = 1,
+                               .cty = "text/plain",
+                               .unprotected_json = "{\"jku\":\"x\"}",
+                               .aad = aad,
+                               .aad_len = sizeof(aad) - 1};
     char *jwe = NULL;
     hwj_jwe_result *res = NULL;
     hwj_error err;
@@ -217,29 +223,23 @@ static void t_encrypt_refusals(void **s)
     char *out = NULL;
     hwj_error err;
     /* several recipients need general JSON; dir allows one; compact has no AAD */
-    assert_int_equal(hwj_jwe_encrypt(r, 2, (const uint8_t *)"x", 1, &eo, &out, &err),
-                     HWJ_ERR_ARG);
+    assert_int_equal(hwj_jwe_encrypt(r, 2, (const uint8_t *)"x", 1, &eo, &out, &err), HWJ_ERR_ARG);
     eo.format = HWJ_JWE_JSON;
-    assert_int_equal(hwj_jwe_encrypt(r, 2, (const uint8_t *)"x", 1, &eo, &out, &err),
-                     HWJ_ERR_ARG);
+    assert_int_equal(hwj_jwe_encrypt(r, 2, (const uint8_t *)"x", 1, &eo, &out, &err), HWJ_ERR_ARG);
     eo.format = HWJ_JWE_COMPACT;
     eo.aad = (const uint8_t *)"a";
     eo.aad_len = 1;
-    assert_int_equal(hwj_jwe_encrypt(r, 1, (const uint8_t *)"x", 1, &eo, &out, &err),
-                     HWJ_ERR_ARG);
+    assert_int_equal(hwj_jwe_encrypt(r, 1, (const uint8_t *)"x", 1, &eo, &out, &err), HWJ_ERR_ARG);
     /* a header member may not be set twice */
     eo.aad = NULL;
     eo.header_json = "{\"enc\":\"A256GCM\"}";
-    assert_int_equal(hwj_jwe_encrypt(r, 1, (const uint8_t *)"x", 1, &eo, &out, &err),
-                     HWJ_ERR_ARG);
+    assert_int_equal(hwj_jwe_encrypt(r, 1, (const uint8_t *)"x", 1, &eo, &out, &err), HWJ_ERR_ARG);
     /* RSA1_5 is never produced; a wrong-size key is refused */
     r[0].alg = HWJ_ALG_RSA1_5;
     eo.header_json = NULL;
-    assert_int_not_equal(hwj_jwe_encrypt(r, 1, (const uint8_t *)"x", 1, &eo, &out, &err),
-                         HWJ_OK);
+    assert_int_not_equal(hwj_jwe_encrypt(r, 1, (const uint8_t *)"x", 1, &eo, &out, &err), HWJ_OK);
     r[0].alg = HWJ_ALG_A256KW;
-    assert_int_not_equal(hwj_jwe_encrypt(r, 1, (const uint8_t *)"x", 1, &eo, &out, &err),
-                         HWJ_OK);
+    assert_int_not_equal(hwj_jwe_encrypt(r, 1, (const uint8_t *)"x", 1, &eo, &out, &err), HWJ_OK);
     assert_null(out);
     hwj_jwk_free(oct);
 }
@@ -247,9 +247,8 @@ static void t_encrypt_refusals(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_key_wrap),     cmocka_unit_test(t_dir),
-        cmocka_unit_test(t_pbes2),        cmocka_unit_test(t_encrypt_refusals),
-        cmocka_unit_test(t_rsa),          cmocka_unit_test(t_ecdh),
+        cmocka_unit_test(t_key_wrap),         cmocka_unit_test(t_dir), cmocka_unit_test(t_pbes2),
+        cmocka_unit_test(t_encrypt_refusals), cmocka_unit_test(t_rsa), cmocka_unit_test(t_ecdh),
         cmocka_unit_test(t_multi_recipient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

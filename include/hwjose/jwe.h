@@ -99,9 +99,9 @@ typedef struct hwj_jwe_encrypt_opts {
  * key-management members go in its own header. dir and ECDH-ES (direct key
  * agreement) allow one recipient only.
  */
-HWJ_EXPORT hwj_err hwj_jwe_encrypt(const hwj_jwe_recipient *recipients, size_t n,
-                                   const uint8_t *pt, size_t len,
-                                   const hwj_jwe_encrypt_opts *opts, char **out, hwj_error *err);
+HWJ_EXPORT hwj_err hwj_jwe_encrypt(const hwj_jwe_recipient *recipients, size_t n, const uint8_t *pt,
+                                   size_t len, const hwj_jwe_encrypt_opts *opts, char **out,
+                                   hwj_error *err);
 
 typedef struct hwj_jwe_decrypt_opts {
     /* Allow-lists, both required: an empty list accepts nothing. */
@@ -120,11 +120,11 @@ typedef struct hwj_jwe_decrypt_opts {
     /* Header parameters the application understands; a "crit" naming others is rejected. */
     const char *const *crit;
     size_t ncrit;
-    size_t max_size;      /* 0: HWJ_DEFAULT_MAX_SIZE (the serialized JWE) */
-    uint32_t max_p2c;     /* 0: HWJ_JWE_DEFAULT_MAX_P2C */
-    size_t max_inflated;  /* 0: HWJ_JWE_DEFAULT_MAX_INFLATED */
-    unsigned max_ratio;   /* 0: HWJ_JWE_DEFAULT_MAX_RATIO */
-    int allow_rsa1_5;     /* RSA1_5 must also be in algs */
+    size_t max_size;     /* 0: HWJ_DEFAULT_MAX_SIZE (the serialized JWE) */
+    uint32_t max_p2c;    /* 0: HWJ_JWE_DEFAULT_MAX_P2C */
+    size_t max_inflated; /* 0: HWJ_JWE_DEFAULT_MAX_INFLATED */
+    unsigned max_ratio;  /* 0: HWJ_JWE_DEFAULT_MAX_RATIO */
+    int allow_rsa1_5;    /* RSA1_5 must also be in algs */
 } hwj_jwe_decrypt_opts;
 
 typedef struct hwj_jwe_result {

@@ -10,28 +10,30 @@
 
 static void encrypt_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: hwjose encrypt --jwk FILE --alg ALG [--enc ENC] [--json|--flat] [--zip]\n"
-            "                      [--cty CTY] [--kid KID] [--password-file FILE] [--p2c N]\n"
-            "  Encrypts stdin to the public (or oct) JWK in FILE and writes the JWE to stdout.\n"
-            "  ALG: RSA-OAEP RSA-OAEP-256 ECDH-ES ECDH-ES+A128KW|A192KW|A256KW A128KW|A192KW|A256KW\n"
-            "       A128GCMKW|A192GCMKW|A256GCMKW dir PBES2-HS256+A128KW|HS384+A192KW|HS512+A256KW\n"
-            "  ENC: A128GCM A192GCM A256GCM (default) A128CBC-HS256 A192CBC-HS384 A256CBC-HS512\n"
-            "  PBES2 reads the password from --password-file (never from the command line).\n");
+    fprintf(
+        out,
+        "usage: hwjose encrypt --jwk FILE --alg ALG [--enc ENC] [--json|--flat] [--zip]\n"
+        "                      [--cty CTY] [--kid KID] [--password-file FILE] [--p2c N]\n"
+        "  Encrypts stdin to the public (or oct) JWK in FILE and writes the JWE to stdout.\n"
+        "  ALG: RSA-OAEP RSA-OAEP-256 ECDH-ES ECDH-ES+A128KW|A192KW|A256KW A128KW|A192KW|A256KW\n"
+        "       A128GCMKW|A192GCMKW|A256GCMKW dir PBES2-HS256+A128KW|HS384+A192KW|HS512+A256KW\n"
+        "  ENC: A128GCM A192GCM A256GCM (default) A128CBC-HS256 A192CBC-HS384 A256CBC-HS512\n"
+        "  PBES2 reads the password from --password-file (never from the command line).\n");
 }
 
 static void decrypt_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: hwjose decrypt (--key URI | --jwk FILE | --password-file FILE)\n"
-            "                      [--alg ALG]... [--enc ENC]... [--allow-rsa1_5] [--crit NAME]...\n"
-            "                      [--max-p2c N] [--max-inflated BYTES] [--header]\n"
-            "  Decrypts the JWE on stdin and writes the plaintext to stdout.\n"
-            "  --key: an asymmetric private key (pkcs11:, tpm2:, jwk:, file:); the PIN comes\n"
-            "  from the URI's pin-source or $HWJOSE_PIN. --jwk: an oct key (A*KW, A*GCMKW, dir).\n"
-            "  Without --alg, the algs the key can do are allowed (never RSA1_5); without --enc,\n"
-            "  all six content encryptions. --header prints the JOSE header to stderr.\n"
-            "  Exit: 0 decrypted, 1 decryption failed or refused, 2 usage or input error.\n");
+    fprintf(
+        out,
+        "usage: hwjose decrypt (--key URI | --jwk FILE | --password-file FILE)\n"
+        "                      [--alg ALG]... [--enc ENC]... [--allow-rsa1_5] [--crit NAME]...\n"
+        "                      [--max-p2c N] [--max-inflated BYTES] [--header]\n"
+        "  Decrypts the JWE on stdin and writes the plaintext to stdout.\n"
+        "  --key: an asymmetric private key (pkcs11:, tpm2:, jwk:, file:); the PIN comes\n"
+        "  from the URI's pin-source or $HWJOSE_PIN. --jwk: an oct key (A*KW, A*GCMKW, dir).\n"
+        "  Without --alg, the algs the key can do are allowed (never RSA1_5); without --enc,\n"
+        "  all six content encryptions. --header prints the JOSE header to stderr.\n"
+        "  Exit: 0 decrypted, 1 decryption failed or refused, 2 usage or input error.\n");
 }
 
 /* Read a whole stream (binary-safe); NUL-terminated. */
@@ -118,12 +120,12 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-#define NEED_ARG()                                                                             \
-    do {                                                                                       \
-        if (i + 1 >= argc) {                                                                   \
-            fprintf(stderr, "hwjose %s: %s needs a value\n", argv[0], argv[i]);               \
-            goto usage;                                                                        \
-        }                                                                                      \
+#define NEED_ARG()                                                                                 \
+    do {                                                                                           \
+        if (i + 1 >= argc) {                                                                       \
+            fprintf(stderr, "hwjose %s: %s needs a value\n", argv[0], argv[i]);                    \
+            goto usage;                                                                            \
+        }                                                                                          \
     } while (0)
 
 int cmd_encrypt(int argc, char **argv)

@@ -28,7 +28,10 @@ size_t hwj_jwe_cek_len(hwj_alg enc)
     return (i != NULL && i->kind == HWJ_ALG_KIND_ENC) ? i->key_bits / 8 : 0;
 }
 
-size_t hwj_jwe_iv_len(hwj_alg enc) { return is_gcm(enc) ? 12 : is_cbc(enc) ? 16 : 0; }
+size_t hwj_jwe_iv_len(hwj_alg enc)
+{
+    return is_gcm(enc) ? 12 : is_cbc(enc) ? 16 : 0;
+}
 
 size_t hwj_jwe_tag_len(hwj_alg enc)
 {
@@ -60,10 +63,9 @@ static int cbc_hs_tag(hwj_alg enc, const uint8_t *mackey, size_t keylen, const u
     int ok = 0;
     EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                         (char *)hwj_alg_info_get(enc)->md, 0),
-        OSSL_PARAM_construct_end()};
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                            (char *)hwj_alg_info_get(enc)->md, 0),
+                           OSSL_PARAM_construct_end()};
 
     for (int i = 7; i >= 0; i--, bits >>= 8)
         al[i] = (uint8_t)(bits & 0xff);

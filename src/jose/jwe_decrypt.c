@@ -81,8 +81,8 @@ static hwj_err try_recipient(const jwe_parsed *p, const json_t *hdr, size_t i, h
 {
     uint8_t cek[JWE_CEK_MAX];
     size_t ceklen = hwj_jwe_cek_len(enc);
-    hwj_err rc = hwj_jwe_km_decrypt(hdr_alg(hdr, "alg"), enc, hdr, p->rcpt[i].ek,
-                                    p->rcpt[i].eklen, opts, cek, ceklen, err);
+    hwj_err rc = hwj_jwe_km_decrypt(hdr_alg(hdr, "alg"), enc, hdr, p->rcpt[i].ek, p->rcpt[i].eklen,
+                                    opts, cek, ceklen, err);
     if (rc == HWJ_OK)
         rc = hwj_jwe_content_decrypt(enc, cek, p->iv, p->ivlen, aad, aadlen, p->ct, p->ctlen,
                                      p->tag, p->taglen, pt, ptlen, err);
@@ -107,8 +107,8 @@ HWJ_EXPORT hwj_err hwj_jwe_decrypt(const char *jwe, size_t len, const hwj_jwe_de
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwe_decrypt: missing argument");
     max = opts->max_size ? opts->max_size : HWJ_DEFAULT_MAX_SIZE;
     if (len > max)
-        return hwj_error_set(err, HWJ_ERR_LIMIT, "JWE of %zu bytes exceeds the limit of %zu",
-                             len, max);
+        return hwj_error_set(err, HWJ_ERR_LIMIT, "JWE of %zu bytes exceeds the limit of %zu", len,
+                             max);
     if ((rc = hwj_jwe_parse(jwe, len, &p, err)) != HWJ_OK)
         return rc;
     for (i = 0; i < p.nrcpt; i++) {
@@ -167,8 +167,8 @@ HWJ_EXPORT hwj_err hwj_jwe_decrypt(const char *jwe, size_t len, const hwj_jwe_de
         goto out;
     }
     if (json_object_get(p.protected, "zip") != NULL) {
-        if ((rc = hwj_jwe_inflate(pt, ptlen, opts->max_inflated, opts->max_ratio, &inflated,
-                                  &ptlen, err)) != HWJ_OK)
+        if ((rc = hwj_jwe_inflate(pt, ptlen, opts->max_inflated, opts->max_ratio, &inflated, &ptlen,
+                                  err)) != HWJ_OK)
             goto out;
         hwj_free_secret(pt, ptcap);
         pt = inflated;

@@ -33,9 +33,9 @@ static size_t put_lv(uint8_t *p, const uint8_t *data, size_t len)
     return 4 + len;
 }
 
-hwj_err hwj_jwe_concat_kdf(const uint8_t *z, size_t zlen, const char *algid,
-                           const uint8_t *apu, size_t apulen, const uint8_t *apv, size_t apvlen,
-                           uint8_t *out, size_t outlen, hwj_error *err)
+hwj_err hwj_jwe_concat_kdf(const uint8_t *z, size_t zlen, const char *algid, const uint8_t *apu,
+                           size_t apulen, const uint8_t *apv, size_t apvlen, uint8_t *out,
+                           size_t outlen, hwj_error *err)
 {
     /* OtherInfo = AlgorithmID || PartyUInfo || PartyVInfo || SuppPubInfo (keydatalen). */
     uint8_t info[KDF_INFO_MAX];
@@ -51,11 +51,10 @@ hwj_err hwj_jwe_concat_kdf(const uint8_t *z, size_t zlen, const char *algid,
     n += put_lv(info + n, apv, apvlen);
     put_u32(info + n, outlen * 8);
     n += 4;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z, zlen),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
-        OSSL_PARAM_construct_end()};
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
+                           OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z, zlen),
+                           OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
+                           OSSL_PARAM_construct_end()};
     if ((kdf = EVP_KDF_fetch(NULL, "SSKDF", NULL)) == NULL ||
         (ctx = EVP_KDF_CTX_new(kdf)) == NULL || EVP_KDF_derive(ctx, out, outlen, params) <= 0)
         rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "Concat KDF (SSKDF) failed");
@@ -97,8 +96,7 @@ hwj_err hwj_jwe_epk_parse(const json_t *epk, EVP_PKEY *own, EVP_PKEY **out, hwj_
     if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, jwk->pkey, NULL)) == NULL ||
         EVP_PKEY_public_check(pctx) != 1) {
         ERR_clear_error();
-        rc = hwj_error_set(err, HWJ_ERR_POLICY, "JWE \"epk\" is not a valid point on %s",
-                           own_crv);
+        rc = hwj_error_set(err, HWJ_ERR_POLICY, "JWE \"epk\" is not a valid point on %s", own_crv);
         goto out;
     }
     if (!EVP_PKEY_up_ref(jwk->pkey)) {
@@ -112,8 +110,7 @@ out:
     return rc;
 }
 
-hwj_err hwj_jwe_epk_generate(EVP_PKEY *peer, uint8_t *z, size_t *zlen, json_t **epk,
-                             hwj_error *err)
+hwj_err hwj_jwe_epk_generate(EVP_PKEY *peer, uint8_t *z, size_t *zlen, json_t **epk, hwj_error *err)
 {
     char group[64];
     EVP_PKEY *eph = NULL;

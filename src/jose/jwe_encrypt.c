@@ -66,9 +66,8 @@ static hwj_err set_b64(json_t *obj, const char *k, const uint8_t *v, size_t len,
 }
 
 /* One recipient's header ("alg", "kid", key-management members) and encrypted key. */
-static hwj_err do_recipient(const hwj_jwe_recipient *r, hwj_alg enc, uint8_t *cek,
-                            size_t ceklen, json_t **hdr, uint8_t **ek, size_t *eklen,
-                            hwj_error *err)
+static hwj_err do_recipient(const hwj_jwe_recipient *r, hwj_alg enc, uint8_t *cek, size_t ceklen,
+                            json_t **hdr, uint8_t **ek, size_t *eklen, hwj_error *err)
 {
     const char *kid = r->kid ? r->kid : (r->jwk ? hwj_jwk_get0_kid(r->jwk) : NULL);
     json_t *h = json_object();
@@ -111,8 +110,7 @@ static hwj_err serialize(hwj_jwe_format fmt, const char *prot_b64, json_t *unpro
             rc = HWJ_ERR_NOMEM;
             goto out;
         }
-        snprintf(*out, total, "%s.%s.%s.%s.%s", prot_b64, parts[0], parts[1], parts[2],
-                 parts[3]);
+        snprintf(*out, total, "%s.%s.%s.%s.%s", prot_b64, parts[0], parts[1], parts[2], parts[3]);
         rc = HWJ_OK;
         goto out;
     }
@@ -160,13 +158,11 @@ static hwj_err check_args(const hwj_jwe_recipient *rs, size_t n, const uint8_t *
     if (rs == NULL || n == 0 || (pt == NULL && len > 0) || out == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwe_encrypt: missing argument");
     if (n > HWJ_JWE_MAX_RECIPIENTS)
-        return hwj_error_set(err, HWJ_ERR_ARG, "at most %u recipients",
-                             HWJ_JWE_MAX_RECIPIENTS);
+        return hwj_error_set(err, HWJ_ERR_ARG, "at most %u recipients", HWJ_JWE_MAX_RECIPIENTS);
     if (n > 1 && o->format != HWJ_JWE_JSON)
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "several recipients need the general JSON serialization");
-    if (o->format == HWJ_JWE_COMPACT &&
-        (o->unprotected_json || o->aad || rs[0].header_json))
+    if (o->format == HWJ_JWE_COMPACT && (o->unprotected_json || o->aad || rs[0].header_json))
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "unprotected headers and AAD need a JSON serialization");
     for (size_t i = 0; i < n; i++)
@@ -203,16 +199,14 @@ HWJ_EXPORT hwj_err hwj_jwe_encrypt(const hwj_jwe_recipient *rs, size_t n, const 
         goto out;
     }
     for (i = 0; i < n; i++) {
-        if ((rc = do_recipient(&rs[i], enc, cek, ceklen, &rh[i], &ek[i], &eklen[i], err)) !=
-            HWJ_OK)
+        if ((rc = do_recipient(&rs[i], enc, cek, ceklen, &rh[i], &ek[i], &eklen[i], err)) != HWJ_OK)
             goto out;
         if (n == 1) { /* one recipient: its members are protected too */
             if ((rc = add_members(prot, rh[0], "recipient", err)) != HWJ_OK)
                 goto out;
             json_object_clear(rh[0]);
         }
-        if ((rc = opt_object(rs[i].header_json, "recipient header_json", &extra, err)) !=
-                HWJ_OK ||
+        if ((rc = opt_object(rs[i].header_json, "recipient header_json", &extra, err)) != HWJ_OK ||
             (rc = add_members(rh[i], extra, "recipient header_json", err)) != HWJ_OK)
             goto out;
         json_decref(extra);
@@ -238,8 +232,8 @@ HWJ_EXPORT hwj_err hwj_jwe_encrypt(const hwj_jwe_recipient *rs, size_t n, const 
             goto out;
     }
     if ((rc = hwj_json_dump(prot, &prot_json, err)) != HWJ_OK ||
-        (rc = hwj_b64url_encode((const uint8_t *)prot_json, strlen(prot_json), &prot_b64,
-                                err)) != HWJ_OK)
+        (rc = hwj_b64url_encode((const uint8_t *)prot_json, strlen(prot_json), &prot_b64, err)) !=
+            HWJ_OK)
         goto out;
     if (o->aad != NULL && (rc = hwj_b64url_encode(o->aad, o->aad_len, &aad_b64, err)) != HWJ_OK)
         goto out;
@@ -259,8 +253,8 @@ HWJ_EXPORT hwj_err hwj_jwe_encrypt(const hwj_jwe_recipient *rs, size_t n, const 
         rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((rc = hwj_jwe_content_encrypt(enc, cek, iv, aad, aadlen, pt, len, ct, &ctlen, tag,
-                                      err)) != HWJ_OK)
+    if ((rc = hwj_jwe_content_encrypt(enc, cek, iv, aad, aadlen, pt, len, ct, &ctlen, tag, err)) !=
+        HWJ_OK)
         goto out;
     rc = serialize(o->format, prot_b64, unprot, rh, ek, eklen, n, aad_b64, iv, ivlen, ct, ctlen,
                    tag, hwj_jwe_tag_len(enc), out, err);

@@ -29,18 +29,17 @@ hwj_err hwj_jwe_content_decrypt(hwj_alg enc, const uint8_t *cek, const uint8_t *
 hwj_err hwj_jwe_aeskw(int wrap, const uint8_t *kek, size_t keklen, const uint8_t *in, size_t len,
                       uint8_t *out, size_t *outlen, hwj_error *err);
 /* AES-GCM of a key with a 96-bit iv and 128-bit tag; decrypt failures: HWJ_ERR_DECRYPT. */
-hwj_err hwj_jwe_gcmkw(int wrap, const uint8_t *kek, size_t keklen, const uint8_t *iv,
-                      uint8_t *tag, const uint8_t *in, size_t len, uint8_t *out, hwj_error *err);
+hwj_err hwj_jwe_gcmkw(int wrap, const uint8_t *kek, size_t keklen, const uint8_t *iv, uint8_t *tag,
+                      const uint8_t *in, size_t len, uint8_t *out, hwj_error *err);
 /* PBKDF2 with salt = UTF8(alg) || 0x00 || p2s (RFC 7518 §4.8.1.1). */
 hwj_err hwj_jwe_pbes2_kek(hwj_alg alg, const char *pw, size_t pwlen, const uint8_t *p2s,
-                          size_t p2slen, uint32_t p2c, uint8_t *kek, size_t keklen,
-                          hwj_error *err);
+                          size_t p2slen, uint32_t p2c, uint8_t *kek, size_t keklen, hwj_error *err);
 
 /* --- jwe_ecdh.c: ECDH-ES (RFC 7518 §4.6) ------------------------------------- */
 /* Concat KDF (SHA-256) through EVP_KDF "SSKDF". `algid` is the alg (KW) or enc (direct). */
-hwj_err hwj_jwe_concat_kdf(const uint8_t *z, size_t zlen, const char *algid,
-                           const uint8_t *apu, size_t apulen, const uint8_t *apv, size_t apvlen,
-                           uint8_t *out, size_t outlen, hwj_error *err);
+hwj_err hwj_jwe_concat_kdf(const uint8_t *z, size_t zlen, const char *algid, const uint8_t *apu,
+                           size_t apulen, const uint8_t *apv, size_t apvlen, uint8_t *out,
+                           size_t outlen, hwj_error *err);
 /* Parse "epk" into a public key that must be valid and on the same curve as `own`. */
 hwj_err hwj_jwe_epk_parse(const json_t *epk, EVP_PKEY *own, EVP_PKEY **out, hwj_error *err);
 /* Sender: an ephemeral key on `peer`'s curve, Z, and its public JWK as "epk". */
@@ -57,9 +56,8 @@ hwj_err hwj_jwe_km_decrypt(hwj_alg alg, hwj_alg enc, const json_t *hdr, const ui
 int hwj_jwe_km_fits(hwj_alg alg, hwj_alg enc, const hwj_jwe_decrypt_opts *opts);
 /* Produce the encrypted key for `r` and add its header members to `hdr`. For dir and
  * ECDH-ES the CEK is an output (set_cek), else an input. `*ek` may be NULL (empty). */
-hwj_err hwj_jwe_km_encrypt(const hwj_jwe_recipient *r, hwj_alg enc, uint8_t *cek,
-                           size_t ceklen, json_t *hdr, uint8_t **ek, size_t *eklen,
-                           hwj_error *err);
+hwj_err hwj_jwe_km_encrypt(const hwj_jwe_recipient *r, hwj_alg enc, uint8_t *cek, size_t ceklen,
+                           json_t *hdr, uint8_t **ek, size_t *eklen, hwj_error *err);
 /* 1 for dir and ECDH-ES: the CEK comes from key management, not from random. */
 int hwj_jwe_km_is_direct(hwj_alg alg);
 
@@ -95,8 +93,8 @@ hwj_err hwj_jwe_parse(const char *jwe, size_t len, jwe_parsed *p, hwj_error *err
 void hwj_jwe_parsed_clear(jwe_parsed *p);
 /* The JOSE header of recipient i: the union of the three headers, which must be
  * disjoint. Also checks alg/enc/zip/crit types and placement. */
-hwj_err hwj_jwe_header_merge(const jwe_parsed *p, size_t i, const char *const *crit,
-                             size_t ncrit, json_t **out, hwj_error *err);
+hwj_err hwj_jwe_header_merge(const jwe_parsed *p, size_t i, const char *const *crit, size_t ncrit,
+                             json_t **out, hwj_error *err);
 /* The AAD input of content encryption: ASCII(protected_b64 [|| '.' || aad_b64]). */
 hwj_err hwj_jwe_aad_build(const char *protected_b64, const char *aad_b64, uint8_t **out,
                           size_t *outlen, hwj_error *err);

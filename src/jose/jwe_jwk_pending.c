@@ -15,7 +15,10 @@ __attribute__((weak)) hwj_err hwj_jwk_from_json(const json_t *obj, hwj_jwk **out
     return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "JWK parsing is not available yet");
 }
 
-__attribute__((weak)) void hwj_jwk_free(hwj_jwk *jwk) { free(jwk); }
+__attribute__((weak)) void hwj_jwk_free(hwj_jwk *jwk)
+{
+    free(jwk);
+}
 
 __attribute__((weak)) const char *hwj_jwk_get0_kid(const hwj_jwk *jwk)
 {
@@ -42,8 +45,9 @@ __attribute__((weak)) hwj_err hwj_jwk_from_key(const hwj_key *key, hwj_jwk **out
 __attribute__((weak)) hwj_err hwj_jwk_read_file(const char *path, hwj_jwk **out, hwj_error *err)
 {
     (void)out;
-    return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "cannot read JWK '%s': JWK parsing is not "
-                                                   "available yet",
+    return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
+                         "cannot read JWK '%s': JWK parsing is not "
+                         "available yet",
                          path);
 }
 

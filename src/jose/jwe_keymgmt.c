@@ -17,7 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum km_class { KM_NONE, KM_RSA1_5, KM_OAEP, KM_ECDH, KM_AESKW, KM_GCMKW, KM_DIR, KM_PBES2 } km_class;
+typedef enum km_class {
+    KM_NONE,
+    KM_RSA1_5,
+    KM_OAEP,
+    KM_ECDH,
+    KM_AESKW,
+    KM_GCMKW,
+    KM_DIR,
+    KM_PBES2
+} km_class;
 
 static km_class classify(hwj_alg alg)
 {
@@ -43,7 +52,10 @@ static km_class classify(hwj_alg alg)
     }
 }
 
-int hwj_jwe_km_is_direct(hwj_alg alg) { return alg == HWJ_ALG_DIR || alg == HWJ_ALG_ECDH_ES; }
+int hwj_jwe_km_is_direct(hwj_alg alg)
+{
+    return alg == HWJ_ALG_DIR || alg == HWJ_ALG_ECDH_ES;
+}
 
 /* "use" and "key_ops" for the cases hwj_jwk_check cannot judge by alg alone. */
 static int jwk_use_permits(const hwj_jwk *jwk, hwj_key_op op)
@@ -55,8 +67,7 @@ static int jwk_use_permits(const hwj_jwk *jwk, hwj_key_op op)
 
 /* May `jwk` serve `alg`? dir keys may be bound to the enc (RFC 7520 §5.6 binds them so),
  * PBES2 passwords are oct keys with no kty of their own, X25519 is OKP. */
-static hwj_err jwk_fits(const hwj_jwk *jwk, hwj_alg alg, hwj_alg enc, hwj_key_op op,
-                        hwj_error *err)
+static hwj_err jwk_fits(const hwj_jwk *jwk, hwj_alg alg, hwj_alg enc, hwj_key_op op, hwj_error *err)
 {
     km_class c = classify(alg);
     int local = (c == KM_DIR && jwk->alg == enc) || c == KM_PBES2 ||
@@ -71,13 +82,15 @@ static hwj_err jwk_fits(const hwj_jwk *jwk, hwj_alg alg, hwj_alg enc, hwj_key_op
     return HWJ_OK;
 }
 
-static size_t kek_len(hwj_alg alg) { return hwj_alg_info_get(alg)->key_bits / 8; }
+static size_t kek_len(hwj_alg alg)
+{
+    return hwj_alg_info_get(alg)->key_bits / 8;
+}
 
 int hwj_jwe_km_fits(hwj_alg alg, hwj_alg enc, const hwj_jwe_decrypt_opts *opts)
 {
     switch (classify(alg)) {
-    case KM_RSA1_5:
-        return opts->allow_rsa1_5 && opts->key != NULL && hwj_key_can(opts->key, alg);
+    case KM_RSA1_5: return opts->allow_rsa1_5 && opts->key != NULL && hwj_key_can(opts->key, alg);
     case KM_OAEP:
     case KM_ECDH: return opts->key != NULL && hwj_key_can(opts->key, alg);
     case KM_AESKW:
@@ -101,8 +114,8 @@ static hwj_err decrypt_failed(hwj_error *err)
 }
 
 /* A base64url header member of exactly `want` bytes (0: any length up to cap). */
-static hwj_err hdr_bytes(const json_t *hdr, const char *name, int required, size_t want,
-                         size_t cap, uint8_t *out, size_t *outlen, hwj_error *err)
+static hwj_err hdr_bytes(const json_t *hdr, const char *name, int required, size_t want, size_t cap,
+                         uint8_t *out, size_t *outlen, hwj_error *err)
 {
     const char *s = NULL;
     uint8_t *buf = NULL;
@@ -112,8 +125,7 @@ static hwj_err hdr_bytes(const json_t *hdr, const char *name, int required, size
         return rc;
     if (s == NULL) {
         *outlen = 0;
-        return required ? hwj_error_set(err, HWJ_ERR_PARSE, "JWE header: \"%s\" is missing",
-                                        name)
+        return required ? hwj_error_set(err, HWJ_ERR_PARSE, "JWE header: \"%s\" is missing", name)
                         : HWJ_OK;
     }
     if ((rc = hwj_b64url_decode(s, strlen(s), &buf, &n, name, err)) != HWJ_OK)
@@ -181,8 +193,8 @@ static hwj_err ecdh_unwrap(hwj_alg alg, hwj_alg enc, const json_t *hdr, const ui
         return rc;
     if (json_object_get(hdr, "epk") == NULL)
         return hwj_error_set(err, HWJ_ERR_PARSE, "JWE header: \"epk\" is missing");
-    if ((rc = hwj_jwe_epk_parse(json_object_get(hdr, "epk"), hwj_key_get0_pkey(opts->key),
-                                &epk, err)) != HWJ_OK)
+    if ((rc = hwj_jwe_epk_parse(json_object_get(hdr, "epk"), hwj_key_get0_pkey(opts->key), &epk,
+                                err)) != HWJ_OK)
         return rc;
     if ((rc = hwj_key_derive(opts->key, epk, z, &zlen, err)) != HWJ_OK)
         goto out;
@@ -191,8 +203,8 @@ static hwj_err ecdh_unwrap(hwj_alg alg, hwj_alg enc, const json_t *hdr, const ui
             rc = decrypt_failed(err);
             goto out;
         }
-        rc = hwj_jwe_concat_kdf(z, zlen, hwj_alg_name(enc), apu, apulen, apv, apvlen, cek,
-                                ceklen, err);
+        rc = hwj_jwe_concat_kdf(z, zlen, hwj_alg_name(enc), apu, apulen, apv, apvlen, cek, ceklen,
+                                err);
         goto out;
     }
     if ((rc = hwj_jwe_concat_kdf(z, zlen, hwj_alg_name(alg), apu, apulen, apv, apvlen, kek,
@@ -239,8 +251,8 @@ static hwj_err pbes2_unwrap(hwj_alg alg, const json_t *hdr, const uint8_t *ek, s
         pw = (const char *)opts->jwk->secret;
         pwlen = opts->jwk->secret_len;
     }
-    if ((rc = hwj_jwe_pbes2_kek(alg, pw, pwlen, p2s, p2slen, (uint32_t)json_integer_value(p2c),
-                                kek, kek_len(alg), err)) == HWJ_OK) {
+    if ((rc = hwj_jwe_pbes2_kek(alg, pw, pwlen, p2s, p2slen, (uint32_t)json_integer_value(p2c), kek,
+                                kek_len(alg), err)) == HWJ_OK) {
         if (eklen != ceklen + 8)
             rc = decrypt_failed(err);
         else
@@ -266,30 +278,27 @@ hwj_err hwj_jwe_km_decrypt(hwj_alg alg, hwj_alg enc, const json_t *hdr, const ui
     case KM_AESKW:
         if (eklen != ceklen + 8)
             return decrypt_failed(err);
-        return hwj_jwe_aeskw(0, opts->jwk->secret, opts->jwk->secret_len, ek, eklen, cek, &n,
-                             err);
+        return hwj_jwe_aeskw(0, opts->jwk->secret, opts->jwk->secret_len, ek, eklen, cek, &n, err);
     case KM_GCMKW:
         if ((rc = hdr_bytes(hdr, "iv", 1, 12, 12, iv, &ivlen, err)) != HWJ_OK ||
             (rc = hdr_bytes(hdr, "tag", 1, 16, 16, tag, &taglen, err)) != HWJ_OK)
             return rc;
         if (eklen != ceklen)
             return decrypt_failed(err);
-        return hwj_jwe_gcmkw(0, opts->jwk->secret, opts->jwk->secret_len, iv, tag, ek, eklen,
-                             cek, err);
+        return hwj_jwe_gcmkw(0, opts->jwk->secret, opts->jwk->secret_len, iv, tag, ek, eklen, cek,
+                             err);
     case KM_DIR:
         if (eklen != 0 || opts->jwk->secret_len != ceklen)
             return decrypt_failed(err);
         memcpy(cek, opts->jwk->secret, ceklen);
         return HWJ_OK;
-    default:
-        return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "unsupported JWE alg");
+    default: return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "unsupported JWE alg");
     }
 }
 
 /* --- encryption side ------------------------------------------------------------ */
 
-static hwj_err set_b64(json_t *hdr, const char *name, const uint8_t *v, size_t len,
-                       hwj_error *err)
+static hwj_err set_b64(json_t *hdr, const char *name, const uint8_t *v, size_t len, hwj_error *err)
 {
     char *s = NULL;
     hwj_err rc = hwj_b64url_encode(v, len, &s, err);
@@ -359,8 +368,7 @@ static hwj_err pbes2_wrap(const hwj_jwe_recipient *r, const uint8_t *cek, size_t
     hwj_err rc;
 
     if (p2c < HWJ_JWE_MIN_P2C)
-        return hwj_error_set(err, HWJ_ERR_ARG, "PBES2 p2c must be at least %u",
-                             HWJ_JWE_MIN_P2C);
+        return hwj_error_set(err, HWJ_ERR_ARG, "PBES2 p2c must be at least %u", HWJ_JWE_MIN_P2C);
     if (RAND_bytes(p2s, sizeof(p2s)) != 1)
         return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "RAND_bytes failed");
     if ((rc = hwj_jwe_pbes2_kek(r->alg, pw, pwlen, p2s, sizeof(p2s), p2c, kek, kek_len(r->alg),
@@ -378,9 +386,8 @@ static hwj_key_op encrypt_op(km_class c)
     return c == KM_DIR ? HWJ_OP_ENCRYPT : c == KM_ECDH ? HWJ_OP_DERIVE : HWJ_OP_WRAP;
 }
 
-hwj_err hwj_jwe_km_encrypt(const hwj_jwe_recipient *r, hwj_alg enc, uint8_t *cek,
-                           size_t ceklen, json_t *hdr, uint8_t **ek, size_t *eklen,
-                           hwj_error *err)
+hwj_err hwj_jwe_km_encrypt(const hwj_jwe_recipient *r, hwj_alg enc, uint8_t *cek, size_t ceklen,
+                           json_t *hdr, uint8_t **ek, size_t *eklen, hwj_error *err)
 {
     km_class c = classify(r->alg);
     uint8_t buf[JWE_EK_MAX], iv[12], tag[16];
@@ -395,8 +402,8 @@ hwj_err hwj_jwe_km_encrypt(const hwj_jwe_recipient *r, hwj_alg enc, uint8_t *cek
     if (c == KM_PBES2 && r->password != NULL)
         ; /* a password needs no JWK */
     else if (r->jwk == NULL)
-        return hwj_error_set(err, HWJ_ERR_ARG, "recipient for %s needs a %s",
-                             hwj_alg_name(r->alg), c == KM_PBES2 ? "password" : "JWK");
+        return hwj_error_set(err, HWJ_ERR_ARG, "recipient for %s needs a %s", hwj_alg_name(r->alg),
+                             c == KM_PBES2 ? "password" : "JWK");
     else if ((rc = jwk_fits(r->jwk, r->alg, enc, encrypt_op(c), err)) != HWJ_OK)
         return rc;
 

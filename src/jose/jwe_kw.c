@@ -59,8 +59,8 @@ out:
     return HWJ_OK;
 }
 
-hwj_err hwj_jwe_gcmkw(int wrap, const uint8_t *kek, size_t keklen, const uint8_t *iv,
-                      uint8_t *tag, const uint8_t *in, size_t len, uint8_t *out, hwj_error *err)
+hwj_err hwj_jwe_gcmkw(int wrap, const uint8_t *kek, size_t keklen, const uint8_t *iv, uint8_t *tag,
+                      const uint8_t *in, size_t len, uint8_t *out, hwj_error *err)
 {
     const EVP_CIPHER *cipher = gcm_cipher(keklen);
     EVP_CIPHER_CTX *ctx = NULL;
@@ -94,8 +94,7 @@ out:
 }
 
 hwj_err hwj_jwe_pbes2_kek(hwj_alg alg, const char *pw, size_t pwlen, const uint8_t *p2s,
-                          size_t p2slen, uint32_t p2c, uint8_t *kek, size_t keklen,
-                          hwj_error *err)
+                          size_t p2slen, uint32_t p2c, uint8_t *kek, size_t keklen, hwj_error *err)
 {
     const hwj_alg_info *info = hwj_alg_info_get(alg);
     const char *name = hwj_alg_name(alg);

@@ -11,9 +11,9 @@
 
 /* Header parameters registered for JWE (RFC 7516 §4.1, RFC 7518 §4.6–4.8): "crit" may
  * not name them, since every implementation must understand them anyway. */
-static const char *const registered[] = {
-    "alg", "enc", "zip", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty",
-    "crit", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c", NULL};
+static const char *const registered[] = {"alg", "enc", "zip",      "jku", "jwk", "kid",  "x5u",
+                                         "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "epk",
+                                         "apu", "apv", "iv",       "tag", "p2s", "p2c",  NULL};
 
 static int is_registered(const char *name)
 {
@@ -64,8 +64,8 @@ static hwj_err set_protected(jwe_parsed *p, const char *b64, size_t len, hwj_err
         return HWJ_OK;
     if ((rc = hwj_b64url_decode(b64, len, &raw, &rawlen, "JWE protected header", err)) != HWJ_OK)
         return rc;
-    rc = hwj_json_parse_object((const char *)raw, rawlen, 0, "JWE protected header",
-                               &p->protected, err);
+    rc = hwj_json_parse_object((const char *)raw, rawlen, 0, "JWE protected header", &p->protected,
+                               err);
     free(raw);
     return rc;
 }
@@ -88,8 +88,8 @@ static hwj_err parse_compact(const char *s, size_t len, jwe_parsed *p, hwj_error
         }
     }
     if (n != 5)
-        return hwj_error_set(err, HWJ_ERR_PARSE,
-                             "a compact JWE has exactly 5 parts; this has %zu", n);
+        return hwj_error_set(err, HWJ_ERR_PARSE, "a compact JWE has exactly 5 parts; this has %zu",
+                             n);
     if (plen[0] == 0)
         return hwj_error_set(err, HWJ_ERR_PARSE, "compact JWE: the protected header is empty");
     if ((p->rcpt = calloc(1, sizeof(*p->rcpt))) == NULL)
@@ -161,8 +161,9 @@ static hwj_err parse_json(const char *s, size_t len, jwe_parsed *p, hwj_error *e
     rcpts = json_object_get(root, "recipients");
     if (rcpts != NULL) {
         if (json_object_get(root, "header") || json_object_get(root, "encrypted_key")) {
-            rc = hwj_error_set(err, HWJ_ERR_PARSE, "JWE: \"recipients\" cannot be combined "
-                                                   "with flattened \"header\"/\"encrypted_key\"");
+            rc = hwj_error_set(err, HWJ_ERR_PARSE,
+                               "JWE: \"recipients\" cannot be combined "
+                               "with flattened \"header\"/\"encrypted_key\"");
             goto out;
         }
         if (!json_is_array(rcpts) || json_array_size(rcpts) == 0 ||
@@ -260,8 +261,8 @@ static hwj_err check_crit(const json_t *hdr, const json_t *crit, const char *con
     return HWJ_OK;
 }
 
-hwj_err hwj_jwe_header_merge(const jwe_parsed *p, size_t i, const char *const *crit,
-                             size_t ncrit, json_t **out, hwj_error *err)
+hwj_err hwj_jwe_header_merge(const jwe_parsed *p, size_t i, const char *const *crit, size_t ncrit,
+                             json_t **out, hwj_error *err)
 {
     json_t *hdr = json_object(), *zip, *c;
     const json_t *rh = p->rcpt[i].header;
@@ -290,8 +291,9 @@ hwj_err hwj_jwe_header_merge(const jwe_parsed *p, size_t i, const char *const *c
         goto out;
     if (!json_is_string(json_object_get(hdr, "alg")) ||
         !json_is_string(json_object_get(hdr, "enc"))) {
-        rc = hwj_error_set(err, HWJ_ERR_PARSE, "JWE: \"alg\" and \"enc\" must be strings in "
-                                               "the header");
+        rc = hwj_error_set(err, HWJ_ERR_PARSE,
+                           "JWE: \"alg\" and \"enc\" must be strings in "
+                           "the header");
         goto out;
     }
     *out = hdr;

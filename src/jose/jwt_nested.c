@@ -63,8 +63,8 @@ HWJ_EXPORT hwj_err hwj_jwt_verify_nested(const char *jwe, size_t len,
         rc = hwj_error_set(err, HWJ_ERR_POLICY, "the nested token is not a compact JWS");
         goto out;
     }
-    rc = hwj_jwt_verify((const char *)res->plaintext, res->plaintext_len, keys, vopts,
-                        claims_json, err);
+    rc = hwj_jwt_verify((const char *)res->plaintext, res->plaintext_len, keys, vopts, claims_json,
+                        err);
 out:
     json_decref(hdr);
     hwj_jwe_result_free(res);
