@@ -155,6 +155,12 @@ static void t_ecdh(void **s)
         hwj_jwk_free(pub);
         hwj_key_free(key);
     }
+    /* X25519 (RFC 8037 §3.2) */
+    hwj_jwk *xpub = NULL;
+    hwj_key *xkey = soft_key("X25519", NULL, "jwe-rt-x25519.pem", &xpub);
+    asym(xkey, xpub, algs, 4);
+    hwj_jwk_free(xpub);
+    hwj_key_free(xkey);
 }
 
 /* General JSON: three recipients of different kinds, AAD, shared unprotected header. */
