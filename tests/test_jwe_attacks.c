@@ -243,6 +243,27 @@ static void t_pbes2_limits(void **s)
     assert_int_equal(hwj_jwe_encrypt(&r, 1, (const uint8_t *)msg, 1, &eo, &jwe, &err), HWJ_ERR_ARG);
 }
 
+/* Only one PBES2 recipient is tried per JWE: 32 of them cannot buy 32 PBKDF2 runs. */
+static void t_pbes2_one_attempt(void **s)
+{
+    (void)s;
+    hwj_jwe_recipient r[2] = {
+        {.alg = HWJ_ALG_PBES2_HS256_A128KW, .password = "first", .password_len = 5, .p2c = 1000},
+        {.alg = HWJ_ALG_PBES2_HS256_A128KW, .password = "second", .password_len = 6, .p2c = 1000}};
+    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON};
+    hwj_jwe_decrypt_opts o = jt_opts_all();
+    char *jwe = NULL;
+    hwj_error err;
+    tu_ok(hwj_jwe_encrypt(r, 2, (const uint8_t *)msg, strlen(msg), &eo, &jwe, &err), &err);
+    o.password = "first";
+    o.password_len = 5;
+    assert_int_equal(jt_decrypt(jwe, &o, NULL), HWJ_OK);
+    o.password = "second";
+    o.password_len = 6;
+    assert_int_equal(jt_decrypt(jwe, &o, NULL), HWJ_ERR_DECRYPT);
+    hwj_free(jwe);
+}
+
 static void t_zip_bomb(void **s)
 {
     (void)s;
@@ -341,7 +362,8 @@ int main(void)
         cmocka_unit_test(t_tamper_compact), cmocka_unit_test(t_tamper_aad),
         cmocka_unit_test(t_malformed),      cmocka_unit_test(t_policy),
         cmocka_unit_test(t_header_rules),   cmocka_unit_test(t_pbes2_limits),
-        cmocka_unit_test(t_zip_bomb),       cmocka_unit_test(t_invalid_curve),
+        cmocka_unit_test(t_zip_bomb),       cmocka_unit_test(t_pbes2_one_attempt),
+        cmocka_unit_test(t_invalid_curve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,7 +142,8 @@ typedef struct hwj_jwe_result {
 /*
  * Decrypt a JWE in any serialization (compact, or JSON when it starts with '{').
  * Recipients whose alg is allowed and fits the key are tried in order; the first
- * whose content decrypts wins. HWJ_ERR_POLICY when no recipient is usable (alg/enc
+ * whose content decrypts wins (of PBES2 recipients only the first is tried: PBKDF2 work
+ * per JWE stays bounded by max_p2c). HWJ_ERR_POLICY when no recipient is usable (alg/enc
  * not allowed, key does not fit), HWJ_ERR_DECRYPT ("decryption failed") otherwise.
  */
 HWJ_EXPORT hwj_err hwj_jwe_decrypt(const char *jwe, size_t len, const hwj_jwe_decrypt_opts *opts,

@@ -96,7 +96,7 @@ HWJ_EXPORT hwj_err hwj_jwe_decrypt(const char *jwe, size_t len, const hwj_jwe_de
     jwe_parsed p;
     json_t *hdrs[HWJ_JWE_MAX_RECIPIENTS] = {0};
     uint8_t *aad = NULL, *pt = NULL, *inflated = NULL;
-    size_t aadlen = 0, ptlen = 0, ptcap = 0, max, usable = 0, i, won = 0;
+    size_t aadlen = 0, ptlen = 0, ptcap = 0, max, usable = 0, i, won = 0, pbes2_tried = 0;
     hwj_alg enc = HWJ_ALG_UNKNOWN;
     hwj_error first = {0}, tmp;
     hwj_err rc, first_rc = HWJ_OK;
@@ -142,6 +142,10 @@ HWJ_EXPORT hwj_err hwj_jwe_decrypt(const char *jwe, size_t len, const hwj_jwe_de
         hwj_alg alg = hdr_alg(hdrs[i], "alg");
         if (hwj_alg_get_kind(alg) != HWJ_ALG_KIND_KM || !allowed(opts->algs, opts->nalgs, alg) ||
             !hwj_jwe_km_fits(alg, enc, opts))
+            continue;
+        /* PBKDF2 is costly by design: one password attempt per JWE, so that many PBES2
+         * recipients cannot multiply the work an attacker gets for free. */
+        if (alg >= HWJ_ALG_PBES2_HS256_A128KW && alg <= HWJ_ALG_PBES2_HS512_A256KW && pbes2_tried++)
             continue;
         usable++;
         rc = try_recipient(&p, hdrs[i], i, enc, aad, aadlen, opts, pt, &ptlen, &tmp);
