@@ -25,7 +25,7 @@ ok() { echo "ok   - $*"; }
 fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
 check() { # check DESCRIPTION COMMAND...
   local what=$1; shift
-  if "$@"; then ok "$what"; else fail "$what"; fi
+  if "$@" >/dev/null; then ok "$what"; else fail "$what"; fi
 }
 
 # --- keys and tokens ---------------------------------------------------------
@@ -246,13 +246,13 @@ check "audit has denials and operations" bash -c "grep -q '\"result\":\"denied:f
 out=$("$HWJOSE" audit verify "$dir/audit.log" 2>&1)
 check "audit chain verifies ($out)" grep -q '^OK: ' <<<"$out"
 check "audit records carry the payload hash, kid and alg" jq -se 'map(select(.result == "ok")) | all(.payload_sha256 | length == 64) and all(.kid != null and .alg != null)' "$dir/audit.log"
-sed -i '3s/"client":"alice"/"client":"mallory"/' "$dir/audit.log"
+sed -i '2s/"time":"2/"time":"1/' "$dir/audit.log"
 set +e
 out=$("$HWJOSE" audit verify "$dir/audit.log" 2>&1)
 rc=$?
 set -e
 check "tampered line detected (exit 1)" [ "$rc" = 1 ]
-check "names the first broken record" grep -q 'record 4' <<<"$out"
+check "names the first broken record (${out%%$'\n'*})" grep -q 'record 3' <<<"$out"
 
 echo "# $fails failure(s)"
 [ "$fails" -eq 0 ]
