@@ -13,8 +13,8 @@ pkgs=(
   softhsm2 opensc libengine-pkcs11-openssl swtpm swtpm-tools tpm2-tools tpm2-openssl
   # interop and load peers
   python3 python3-jwcrypto nodejs npm wrk
-  # service tests (tests/server/test_server.sh)
-  curl jq
+  # service tests (tests/server/test_server.sh) and demo (p11tool: token set-up with PINs from the environment)
+  curl jq gnutls-bin
 )
 
 missing=()
