@@ -254,5 +254,37 @@ set -e
 check "tampered line detected (exit 1)" [ "$rc" = 1 ]
 check "names the first broken record (${out%%$'\n'*})" grep -q 'record 3' <<<"$out"
 
+# --- TLS and mTLS -------------------------------------------------------------
+t=$dir/tls
+mkdir -p "$t"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$t/ca.key" \
+  -out "$t/ca.crt" -subj "/CN=test-ca" -days 2 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$t/srv.key" \
+  -out "$t/srv.crt" -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" -days 2 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$t/cli.key" \
+  -out "$t/cli.csr" -subj "/O=Example/CN=batch" 2>/dev/null
+openssl x509 -req -in "$t/cli.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial \
+  -out "$t/cli.crt" -days 2 2>/dev/null
+cat >"$dir/config.json" <<JSON
+{"listen": "127.0.0.1:0",
+ "tls": {"cert": "$t/srv.crt", "key": "$t/srv.key", "client_ca": "$t/ca.crt", "mtls": "optional"},
+ "keys": [{"name": "k1", "uri": "$k1_uri", "alg": "ES256", "state": "active", "iss": "https://issuer.test"}],
+ "clients": [{"name": "batch", "mtls_subject": "CN=batch,O=Example", "permissions": {"k1": ["jwt"]}},
+             {"name": "alice", "token_sha256": "$(hash "$tok_a")", "permissions": {"k1": ["sign"]}}],
+ "audit": {"path": "$dir/audit-tls.log"}}
+JSON
+start_server
+check "TLS listener" grep -q 'listening on https://' "$dir/server.log"
+req POST /v1/keys/k1/jwt '{"claims":{"aud":"svc-a"}}' "" --cacert "$t/srv.crt" --cert "$t/cli.crt" --key "$t/cli.key"
+check "mTLS client certificate authenticates" [ "$status" = 200 ]
+req POST /v1/keys/k1/jwt '{"claims":{"aud":"svc-a"}}' "" --cacert "$t/srv.crt"
+check "no certificate, no token → 401" code_is 401 unauthorized
+req POST /v1/keys/k1/jwt '{"claims":{"aud":"svc-a"}}' "$tok_a" --cacert "$t/srv.crt"
+check "bearer over TLS, ACL still applies → 403" code_is 403 forbidden
+stop_server
+sed 's/"127.0.0.1:0"/"0.0.0.0:0"/; /"tls"/d' "$dir/config.json" >"$dir/plain.json"
+out=$("$HWJOSE" serve --config "$dir/plain.json" 2>&1 || true)
+check "plain HTTP on a non-loopback address is refused" grep -q 'plain HTTP on the non-loopback' <<<"$out"
+
 echo "# $fails failure(s)"
 [ "$fails" -eq 0 ]
