@@ -2,9 +2,10 @@
 # test_server.sh: the real `hwjose serve` on a free loopback port, driven with curl;
 # JWTs and JWSs it issues are verified by panva/jose against its JWKS URL.
 #
-# Keys: a SoftHSM token when the softhsm fixture provides one ($HWJ_SOFTHSM_CONF and
-# $HWJ_SOFTHSM_URI_BASE), else software keys (file: PEM), so the HTTP layer is covered
-# either way. Env: HWJOSE (the CLI), HWJ_SOURCE_DIR, HWJ_TEST_STATE.
+# Keys: k2 (rotated in, then verified by panva/jose) is an ES256 key generated inside a
+# SoftHSM token this script creates (HWJ_SERVER_TEST_BACKEND=pkcs11, the default when
+# softhsm2 and p11tool are installed); k1 and the RSA-OAEP-256 "enc" key are software keys
+# (file: PEM). Env: HWJOSE (the CLI), HWJ_SOURCE_DIR, HWJ_TEST_STATE.
 set -euo pipefail
 
 HWJOSE=${HWJOSE:?set HWJOSE to the hwjose binary}
@@ -35,15 +36,34 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/enc.pem"
 chmod 600 "$dir"/*.pem
 k1_uri="file:$dir/k1.pem"
 k2_uri="file:$dir/k2.pem"
+module=${HWJ_SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+backend=${HWJ_SERVER_TEST_BACKEND:-pkcs11}
+if [ "$backend" = pkcs11 ]; then
+  command -v p11tool >/dev/null && [ -f "$module" ] ||
+    { echo "SoftHSM or p11tool missing: run scripts/install-deps.sh"; exit 1; }
+  mkdir -p "$dir/softhsm"
+  export SOFTHSM2_CONF=$dir/softhsm/softhsm2.conf
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$dir/softhsm" >"$SOFTHSM2_CONF"
+  openssl rand -hex 16 >"$dir/user.pin"
+  so=$(openssl rand -hex 16)
+  p11() { p11tool --provider "$module" "$@" </dev/null >/dev/null 2>&1; }
+  GNUTLS_SO_PIN=$so p11 --initialize --label hwj-server-test "pkcs11:model=SoftHSM%20v2"
+  GNUTLS_SO_PIN=$so GNUTLS_PIN=$(cat "$dir/user.pin") p11 --initialize-pin "pkcs11:token=hwj-server-test"
+  GNUTLS_PIN=$(cat "$dir/user.pin") p11 --login --generate-privkey ecdsa --curve secp256r1 \
+    --label k2 "pkcs11:token=hwj-server-test"
+  k2_uri="pkcs11:token=hwj-server-test;object=k2;type=private?module-path=$module&pin-source=file:$dir/user.pin"
+  echo "# k2 lives in SoftHSM: $k2_uri"
+fi
 enc_uri="file:$dir/enc.pem"
 
 tok_a=$(openssl rand -hex 32)  # may do everything with k1/k2, decrypt with enc
 tok_b=$(openssl rand -hex 32)  # may only sign with k1
 hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
-# write_config K1_STATE K2_STATE|none [BAD]
+# write_config K1_STATE K2_STATE|none [K1_MAX_TTL]
+# (k1's max_ttl is shortened to 3s when it retires, so the test can watch it leave the JWKS)
 write_config() {
-  local k1=$1 k2=$2 extra_k2=""
+  local k1=$1 k2=$2 k1_max=${3:-60} extra_k2=""
   if [ "$k2" != none ]; then
     extra_k2=",{\"name\":\"k2\",\"uri\":\"$k2_uri\",\"alg\":\"ES256\",\"state\":\"$k2\",\"ttl\":60,\"iss\":\"https://issuer.test\",\"aud\":[\"svc-a\",\"svc-b\"]}"
   fi
@@ -52,7 +72,7 @@ write_config() {
   "listen": "127.0.0.1:0",
   "workers": 2,
   "keys": [
-    {"name": "k1", "uri": "$k1_uri", "alg": "ES256", "state": "$k1", "ttl": 1, "max_ttl": "3s",
+    {"name": "k1", "uri": "$k1_uri", "alg": "ES256", "state": "$k1", "ttl": "$((k1_max < 30 ? k1_max : 30))s", "max_ttl": "${k1_max}s",
      "iss": "https://issuer.test", "aud": ["svc-a", "svc-b"]},
     {"name": "enc", "uri": "$enc_uri", "alg": "RSA-OAEP-256", "state": "active"}$extra_k2
   ],
@@ -174,7 +194,7 @@ req POST /v1/keys/k1/jwt '{"claims":{"aud":"svc-a","sub":"user-1","role":"admin"
 check "jwt 200" [ "$status" = 200 ]
 jwt=$(jq -r .jwt "$dir/body")
 out=$(node_interop verify-jwt "$base/.well-known/jwks.json" "$jwt" https://issuer.test svc-a 2>&1) || true
-check "panva/jose verifies the JWT against the JWKS URL" jq -e '.payload.sub == "user-1" and .payload.role == "admin" and (.payload.exp - .payload.iat) == 1 and (.payload.jti | length) > 0' <<<"$out"
+check "panva/jose verifies the JWT against the JWKS URL" jq -e '.payload.sub == "user-1" and .payload.role == "admin" and (.payload.exp - .payload.iat) == 30 and (.payload.jti | length) > 0' <<<"$out"
 
 req POST /v1/keys/k1/sign '{"payload":"aGVsbG8","header":{"typ":"example+jws"}}' "$tok_b"
 check "sign 200 (bob may sign)" [ "$status" = 200 ]
@@ -211,7 +231,7 @@ check "old ETag no longer matches" [ "$status" = 200 ]
 req POST /v1/keys/k2/jwt '{"claims":{"aud":"svc-a"}}' "$tok_a"
 check "published key does not sign (409)" code_is 409 key_not_active
 
-write_config retiring active
+write_config retiring active 3
 reload
 req POST /v1/keys/k2/jwt '{"claims":{"aud":"svc-b"}}' "$tok_a"
 check "activated k2 signs" [ "$status" = 200 ]
