@@ -220,11 +220,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct event_base *main_base = arg;
     if (sig == SIGHUP) {
         char msg[1024];
-        if (srv_reload(g_ctx, g_config_path, msg, sizeof(msg)) == 0)
+        int ok = srv_reload(g_ctx, g_config_path, msg, sizeof(msg)) == 0;
+        if (ok)
             fprintf(stderr, "hwjose serve: reloaded %s\n", g_config_path);
         else
             fprintf(stderr, "hwjose serve: reload rejected, still serving the old config: %s\n",
                     msg);
+        /* Key lifecycle changes belong in the audit trail too. */
+        if (srv_audit_record(NULL, NULL, NULL, NULL, "reload", (const uint8_t *)g_config_path,
+                             strlen(g_config_path), ok ? "ok" : "rejected") != 0)
+            fprintf(stderr, "hwjose serve: audit log write failed for a reload\n");
         return;
     }
     fprintf(stderr, "hwjose serve: stopping\n");
