@@ -1,0 +1,2 @@
+# JWK/JWKS (RFC 7517, 7518 §6, 7638, 8037) and the software key backend.
+hwj_unit_test(test_jwk SOURCES test_jwk.c TIMEOUT 60)
