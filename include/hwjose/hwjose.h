@@ -5,6 +5,7 @@
 #include <hwjose/common.h>
 #include <hwjose/jwe.h>
 #include <hwjose/jwk.h>
+#include <hwjose/jwks_cache.h>
 #include <hwjose/jws.h>
 #include <hwjose/jwt.h>
 #include <hwjose/key.h>
