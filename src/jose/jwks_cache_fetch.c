@@ -72,9 +72,17 @@ hwj_err jc_url_check(const char *url, int allow_http, int *loopback, hwj_error *
                            curl_url_strerror(uc));
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        rc = hwj_error_set(err, HWJ_ERR_ARG, "jwks_uri '%s' needs a scheme and a host", url);
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+        rc = hwj_error_set(err, HWJ_ERR_ARG, "jwks_uri '%s' needs a scheme", url);
+        goto out;
+    }
+    if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0) {
+        rc = hwj_error_set(err, HWJ_ERR_POLICY,
+                           "jwks_uri '%s': scheme '%s' is not allowed; use https", url, scheme);
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+        rc = hwj_error_set(err, HWJ_ERR_ARG, "jwks_uri '%s' needs a host", url);
         goto out;
     }
     /* Credentials in the URL would end up in every error message and log line. */
@@ -86,11 +94,6 @@ hwj_err jc_url_check(const char *url, int allow_http, int *loopback, hwj_error *
     *loopback = host_is_loopback(host);
     if (strcasecmp(scheme, "https") == 0)
         goto out;
-    if (strcasecmp(scheme, "http") != 0) {
-        rc = hwj_error_set(err, HWJ_ERR_POLICY,
-                           "jwks_uri '%s': scheme '%s' is not allowed; use https", url, scheme);
-        goto out;
-    }
     if (!*loopback && !allow_http)
         rc = hwj_error_set(err, HWJ_ERR_POLICY,
                            "jwks_uri '%s': plain http is only allowed to a loopback host "
