@@ -606,8 +606,15 @@ static void test_timeout(void **state)
 
 /* ---- verification through the cache ------------------------------------- */
 
+#ifndef HWJ_HAVE_JWS /* TEMPORARY, until jws.c lands (see tests/jwks_cache.cmake) */
+#pragma weak hwj_jws_verify
+#pragma weak hwj_jws_result_free
+#endif
+
 static int jws_verify_available(void)
 {
+    if (hwj_jws_verify == NULL)
+        return 0;
     hwj_jws_result *r = NULL;
     hwj_error err;
     hwj_alg algs[] = {HWJ_ALG_ES256};
