@@ -300,26 +300,43 @@ static hwj_err usable_locked(hwj_jwks_cache *c, hwj_jwks_snapshot **out, hwj_err
     return HWJ_OK;
 }
 
+/* With the lock held: should this lookup fetch? Counts the unknown-kid decisions. */
+static int wants_fetch_locked(hwj_jwks_cache *c, const char *const *kids, size_t nkids,
+                              jc_mode mode, int *unknown_kid)
+{
+    int64_t now = cache_now(c);
+
+    *unknown_kid = 0;
+    if (c->snap == NULL || now >= c->expires)
+        return fetch_allowed(c, now, 1);
+    if (mode != JC_MISSING && (nkids == 0 || set_has_kid(c->snap->set, kids, nkids)))
+        return 0;
+    if (!fetch_allowed(c, now, 0)) {
+        c->st.cooldown_skips++;
+        return 0;
+    }
+    *unknown_kid = 1;
+    return 1;
+}
+
 hwj_err jc_acquire(hwj_jwks_cache *c, const char *const *kids, size_t nkids, jc_mode mode,
                    hwj_jwks_snapshot **out, hwj_error *err)
 {
+    int unknown_kid;
     hwj_err rc;
-    int64_t now;
 
     pthread_mutex_lock(&c->mu);
-    while (c->fetching)
-        pthread_cond_wait(&c->cv, &c->mu);
-    now = cache_now(c);
-    if (c->snap == NULL || now >= c->expires) {
-        if (fetch_allowed(c, now, 1))
-            fetch_locked(c);
-    } else if (mode == JC_MISSING || (nkids > 0 && !set_has_kid(c->snap->set, kids, nkids))) {
-        if (fetch_allowed(c, now, 0)) {
-            c->st.unknown_kid_fetches++;
-            fetch_locked(c);
-        } else {
-            c->st.cooldown_skips++;
+    /* Only lookups that need a fetch wait for one in flight; then they decide again
+     * (normally finding the fresh set, or the cooldown just restarted). */
+    while (wants_fetch_locked(c, kids, nkids, mode, &unknown_kid)) {
+        if (c->fetching) {
+            pthread_cond_wait(&c->cv, &c->mu);
+            continue;
         }
+        if (unknown_kid)
+            c->st.unknown_kid_fetches++;
+        fetch_locked(c);
+        break;
     }
     rc = usable_locked(c, out, err);
     pthread_mutex_unlock(&c->mu);
