@@ -42,7 +42,7 @@ static int host_is_loopback(const char *host)
     struct in6_addr a6;
     size_t n = strlen(host);
 
-    if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
+    if (strcasecmp(host, "localhost") == 0)
         return 1;
     if (inet_pton(AF_INET, host, &a4) == 1)
         return (ntohl(a4.s_addr) >> 24) == 127;
