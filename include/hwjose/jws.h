@@ -55,6 +55,9 @@ typedef struct hwj_verify_policy {
     const char *const *crit;
     size_t ncrit;
     size_t max_size; /* 0: HWJ_DEFAULT_MAX_SIZE */
+    /* Accept "alg" from an unprotected JWS JSON header (RFC 7515 permits it, e.g. RFC 7520
+     * §4.7). Off by default: the alg must then be covered by the signature. */
+    int allow_unprotected_alg;
 } hwj_verify_policy;
 
 typedef struct hwj_jws_result {

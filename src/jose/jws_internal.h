@@ -1,0 +1,56 @@
+/* jws_internal.h: what jws_parse.c, jws_check.c, jws_verify.c and jws_sign.c share. */
+#ifndef HWJ_JOSE_JWS_INTERNAL_H
+#define HWJ_JOSE_JWS_INTERNAL_H
+
+#include <hwjose/jws.h>
+#include <jansson.h>
+
+/* More signatures than this in one JWS is refused (each may cost a public-key operation). */
+#define HWJ_JWS_MAX_SIGNATURES 32
+
+/* One signature of a parsed JWS. Pointers without "owned" point into the input or the
+ * JSON document and live as long as the parsed JWS. */
+struct hwj_jws_sig {
+    const char *prot_b64; /* the protected header as serialized ("" when absent) */
+    size_t prot_b64_len;
+    json_t *prot;         /* owned: the decoded protected header; NULL when absent */
+    char *prot_json;      /* owned: its text, NUL-terminated; NULL when absent */
+    const json_t *hdr;    /* the unprotected header, or NULL */
+    const char *sig_b64;
+    size_t sig_b64_len;
+    const char *alg;      /* the "alg" value as written */
+    const char *kid;      /* the "kid" (protected or unprotected), or NULL */
+};
+
+struct hwj_jws_parsed {
+    json_t *doc;         /* the JSON serialization; NULL for compact */
+    const char *payload; /* as serialized: base64url, or the raw bytes with "b64":false */
+    size_t payload_len;
+    int has_payload;     /* 0: detached (compact: empty part; JSON: no "payload") */
+    int b64;             /* 0 when the signatures say "b64":false (they must agree) */
+    size_t nsigs;
+    struct hwj_jws_sig sigs[HWJ_JWS_MAX_SIGNATURES];
+};
+
+/*
+ * Parse any serialization and check every header (RFC 7515 §4–7, RFC 7797 §3, §6):
+ * strict base64url and JSON, disjoint protected/unprotected headers, "crit" and "b64"
+ * protected and understood, "alg" present (in the protected header unless the policy
+ * allows otherwise). Algorithm policy and keys are the verifier's business.
+ */
+hwj_err hwj_jws_parse(const char *in, size_t len, const hwj_verify_policy *policy,
+                      struct hwj_jws_parsed **out, hwj_error *err);
+void hwj_jws_parsed_free(struct hwj_jws_parsed *p);
+
+/*
+ * Check `sig` over `in` with `jwk` for `alg` (a JWS alg the key has passed hwj_jwk_check
+ * for). A signature that does not verify, whatever the reason, is HWJ_ERR_SIGNATURE with
+ * the message "invalid signature".
+ */
+hwj_err hwj_jws_check_sig(const hwj_jwk *jwk, hwj_alg alg, const uint8_t *in, size_t inlen,
+                          const uint8_t *sig, size_t siglen, hwj_error *err);
+
+/* Header parameters RFC 7515 §4.1 registers for JWS; "crit" may not name them. */
+int hwj_jws_is_registered_param(const char *name);
+
+#endif
