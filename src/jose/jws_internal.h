@@ -19,6 +19,7 @@ struct hwj_jws_sig {
     const char *sig_b64;
     size_t sig_b64_len;
     const char *alg;      /* the "alg" value as written */
+    int alg_unprotected;  /* "alg" came from the unprotected header */
     const char *kid;      /* the "kid" (protected or unprotected), or NULL */
 };
 
@@ -35,8 +36,8 @@ struct hwj_jws_parsed {
 /*
  * Parse any serialization and check every header (RFC 7515 §4–7, RFC 7797 §3, §6):
  * strict base64url and JSON, disjoint protected/unprotected headers, "crit" and "b64"
- * protected and understood, "alg" present (in the protected header unless the policy
- * allows otherwise). Algorithm policy and keys are the verifier's business.
+ * protected and understood, "alg" present. Algorithm policy (including whether an
+ * unprotected "alg" will do) and keys are the verifier's business, signature by signature.
  */
 hwj_err hwj_jws_parse(const char *in, size_t len, const hwj_verify_policy *policy,
                       struct hwj_jws_parsed **out, hwj_error *err);

@@ -111,12 +111,9 @@ static hwj_err parse_headers(struct hwj_jws_sig *s, const hwj_verify_policy *pol
                                  "JWS header: \"b64\" must be true or false (RFC 7797 §3)");
         *b64 = json_is_true(b64_v);
     }
-    alg_v = json_object_get(s->prot, "alg");
-    if (alg_v == NULL && (alg_v = json_object_get(s->hdr, "alg")) != NULL &&
-        !policy->allow_unprotected_alg)
-        return hwj_error_set(err, HWJ_ERR_POLICY,
-                             "JWS \"alg\" is in the unprotected header; hwjose requires it in "
-                             "the protected header, where the signature covers it");
+    if ((alg_v = json_object_get(s->prot, "alg")) == NULL &&
+        (alg_v = json_object_get(s->hdr, "alg")) != NULL)
+        s->alg_unprotected = 1;
     if (alg_v == NULL)
         return hwj_error_set(err, HWJ_ERR_PARSE, "JWS header has no \"alg\" (RFC 7515 §4.1.1)");
     if ((s->alg = json_string_value(alg_v)) == NULL)

@@ -103,6 +103,11 @@ static hwj_err verify_one(const struct hwj_jws_parsed *p, size_t i, const struct
     const char *in;
     hwj_err rc;
 
+    if (s->alg_unprotected && !policy->allow_unprotected_alg)
+        return hwj_error_set(err, HWJ_ERR_POLICY,
+                             "JWS \"alg\" is in the unprotected header; hwjose wants it in the "
+                             "protected header, where the signature covers it "
+                             "(allow_unprotected_alg permits it)");
     if ((rc = alg_allowed(s->alg, policy, alg, err)) != HWJ_OK ||
         (rc = hwj_jwks_select(keys, s->kid, *alg, HWJ_OP_VERIFY, jwk, err)) != HWJ_OK ||
         /* the key fits the alg: an RSA key never verifies an HS256 MAC (RFC 8725 §3.1) */
