@@ -2,8 +2,4 @@
 # (tests/jwks_server.py); the injected clock keeps the binary fast.
 if(HWJ_WITH_CURL)
   hwj_unit_test(test_jwks_cache SOURCES test_jwks_cache.c TIMEOUT 60)
-  # Until src/jose/jws.c exists the verify tests link weakly and skip.
-  if(EXISTS ${PROJECT_SOURCE_DIR}/src/jose/jws.c)
-    target_compile_definitions(test_jwks_cache PRIVATE HWJ_HAVE_JWS)
-  endif()
 endif()

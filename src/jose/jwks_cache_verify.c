@@ -12,12 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TEMPORARY: jws.c (hwj_jws_verify, hwj_jws_result_free) is being written concurrently.
- * Weak references (not weak definitions, which could shadow the real ones in a static
- * archive) let everything link meanwhile; removed when jws.c lands. */
-#pragma weak hwj_jws_verify
-#pragma weak hwj_jws_result_free
-
 #define MAX_KIDS 8
 #define MAX_HEADER 16384 /* a protected header larger than this names no kid we look for */
 
@@ -104,8 +98,6 @@ typedef struct verify_call {
 
 static hwj_err run_verify(verify_call *v, const hwj_jwks *set, hwj_error *err)
 {
-    if (hwj_jws_verify == NULL)
-        return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "JWS verification is not linked in");
     if (v->jwt_opts != NULL)
         return hwj_jwt_verify(v->tok, v->len, set, v->jwt_opts, &v->claims, err);
     return hwj_jws_verify(v->tok, v->len, set, v->policy, v->detached, v->detached_len, &v->res,
