@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A static JWKS server on a loopback port whose answers a test controls.
 
-    jwks_server.py --port-file PATH
+    jwks_server.py --port-file PATH [--tls-cert CERT --tls-key KEY]
 
-Binds 127.0.0.1 on a free port and writes the port to PATH (atomically) once it listens.
+Binds 127.0.0.1 on a free port and writes the port to PATH (atomically) once it listens;
+with --tls-cert/--tls-key it speaks HTTPS only.
 Any GET path not starting with /_ is "the JWKS" and is answered from the current state:
 
     POST /_control  JSON object merged into the state:
@@ -23,6 +24,7 @@ Any GET path not starting with /_ is "the JWKS" and is answered from the current
 import argparse
 import json
 import os
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -110,9 +112,15 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

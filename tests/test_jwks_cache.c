@@ -42,6 +42,8 @@ typedef struct server {
     int port;
     char base[64];
     char url[96];
+    const char *cert; /* HTTPS with this certificate (and its key) when set */
+    const char *key;
 } server;
 
 static void server_start(server *s)
@@ -54,8 +56,12 @@ static void server_start(server *s)
     s->pid = fork();
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
-        execlp("python3", "python3", HWJ_SOURCE_DIR "/tests/jwks_server.py", "--port-file",
-               portfile, (char *)NULL);
+        if (s->cert != NULL)
+            execlp("python3", "python3", HWJ_SOURCE_DIR "/tests/jwks_server.py", "--port-file",
+                   portfile, "--tls-cert", s->cert, "--tls-key", s->key, (char *)NULL);
+        else
+            execlp("python3", "python3", HWJ_SOURCE_DIR "/tests/jwks_server.py", "--port-file",
+                   portfile, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 500; i++) { /* up to 5 s */
@@ -72,7 +78,7 @@ static void server_start(server *s)
     unlink(portfile);
     if (s->port <= 0)
         fail_msg("jwks_server.py did not start");
-    snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+    snprintf(s->base, sizeof(s->base), "%s://127.0.0.1:%d", s->cert ? "https" : "http", s->port);
     snprintf(s->url, sizeof(s->url), "%s/jwks.json", s->base);
 }
 
@@ -107,6 +113,8 @@ static char *server_call(const server *s, const char *path, const char *json)
     snprintf(url, sizeof(url), "%s%s", s->base, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROXY, "");
+    if (s->cert != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, s->cert);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
     if (json != NULL)
@@ -604,6 +612,49 @@ static void test_timeout(void **state)
     hwj_jwks_cache_free(c);
 }
 
+/* HTTPS: the peer is verified against ca_file (or the system's CAs, which do not know
+ * this self-signed certificate), and the host name against the certificate. */
+static void test_https(void **state)
+{
+    fixture *f = *state;
+    char cmd[10000], cert[4096], key[4096];
+    snprintf(cert, sizeof(cert), "%s/jwks_tls.%d.crt", tu_state_dir(), (int)getpid());
+    snprintf(key, sizeof(key), "%s/jwks_tls.%d.key", tu_state_dir(), (int)getpid());
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' "
+             ">/dev/null 2>&1",
+             key, cert);
+    assert_int_equal(system(cmd), 0);
+    server tls = {.cert = cert, .key = key};
+    server_start(&tls);
+    server_set(&tls, json_pack("{s:s}", "body", f->set1));
+
+    hwj_jwks_cache_opts o = {.ca_file = cert};
+    hwj_jwks_cache *c = new_cache(tls.url, &o);
+    assert_true(has_kid(c, hwj_key_get0_kid(f->k1)));
+    hwj_jwks_cache_free(c);
+
+    c = new_cache(tls.url, NULL); /* system CAs: the self-signed peer is refused */
+    expect_refresh_fails(c, HWJ_ERR_NETWORK, tls.url);
+    hwj_jwks_cache_free(c);
+
+    char url[128]; /* the certificate names 127.0.0.1, not localhost */
+    snprintf(url, sizeof(url), "https://localhost:%d/jwks.json", tls.port);
+    c = new_cache(url, &o);
+    expect_refresh_fails(c, HWJ_ERR_NETWORK, "curl error");
+    hwj_jwks_cache_free(c);
+
+    /* the https URL's server does not speak plain http and vice versa */
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/jwks.json", f->srv.port);
+    c = new_cache(url, &o);
+    expect_refresh_fails(c, HWJ_ERR_NETWORK, "curl error");
+    hwj_jwks_cache_free(c);
+    server_stop(&tls);
+    unlink(cert);
+    unlink(key);
+}
+
 /* ---- verification through the cache ------------------------------------- */
 
 static const hwj_alg verify_algs[] = {HWJ_ALG_ES256, HWJ_ALG_ES384};
@@ -758,6 +809,7 @@ int main(void)
         cmocka_unit_test_setup(test_server_down, reset),
         cmocka_unit_test_setup(test_no_stale, reset),
         cmocka_unit_test_setup(test_timeout, reset),
+        cmocka_unit_test_setup(test_https, reset),
         cmocka_unit_test_setup(test_verify_rotation, reset),
         cmocka_unit_test_setup(test_threads, reset),
         cmocka_unit_test_setup(test_one_fetch_at_a_time, reset),
