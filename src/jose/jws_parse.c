@@ -61,6 +61,10 @@ static hwj_err check_crit(const json_t *prot, const hwj_verify_policy *policy, h
                                  "JWS header: \"crit\" names \"%.64s\", which is not in the "
                                  "protected header",
                                  name);
+    }
+    /* Well-formed: now is every name understood? */
+    for (size_t i = 0; i < n; i++) {
+        const char *name = json_string_value(json_array_get(crit, i));
         if (!policy_understands(policy, name))
             return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
                                  "JWS header: critical parameter \"%.64s\" is not understood; "
