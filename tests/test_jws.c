@@ -20,10 +20,10 @@ static const struct {
     hwj_alg alg;
     int key;
 } algs[] = {
-    {HWJ_ALG_HS256, K_OCT},   {HWJ_ALG_HS384, K_OCT},     {HWJ_ALG_HS512, K_OCT},
-    {HWJ_ALG_RS256, K_RSA},   {HWJ_ALG_RS384, K_RSA},     {HWJ_ALG_RS512, K_RSA},
-    {HWJ_ALG_PS256, K_RSA},   {HWJ_ALG_PS384, K_RSA},     {HWJ_ALG_PS512, K_RSA},
-    {HWJ_ALG_ES256, K_P256},  {HWJ_ALG_ES384, K_P384},    {HWJ_ALG_ES512, K_P521},
+    {HWJ_ALG_HS256, K_OCT},     {HWJ_ALG_HS384, K_OCT},  {HWJ_ALG_HS512, K_OCT},
+    {HWJ_ALG_RS256, K_RSA},     {HWJ_ALG_RS384, K_RSA},  {HWJ_ALG_RS512, K_RSA},
+    {HWJ_ALG_PS256, K_RSA},     {HWJ_ALG_PS384, K_RSA},  {HWJ_ALG_PS512, K_RSA},
+    {HWJ_ALG_ES256, K_P256},    {HWJ_ALG_ES384, K_P384}, {HWJ_ALG_ES512, K_P521},
     {HWJ_ALG_EDDSA, K_ED25519},
 };
 #define NALGS (sizeof(algs) / sizeof(algs[0]))
@@ -119,8 +119,10 @@ static void roundtrip_all_algs(void **state)
         for (size_t f = 0; f < 3; f++)
             for (int detached = 0; detached < 2; detached++)
                 for (int b64f = 0; b64f < 2; b64f++) {
-                    hwj_jws_sign_opts o = {.alg = algs[a].alg, .format = fmts[f],
-                                           .detached = detached, .b64_false = b64f};
+                    hwj_jws_sign_opts o = {.alg = algs[a].alg,
+                                           .format = fmts[f],
+                                           .detached = detached,
+                                           .b64_false = b64f};
                     sign_verify(algs[a].alg, algs[a].key, &o, "{\"iss\":\"hwjose\"} $ü");
                 }
 }
@@ -145,7 +147,8 @@ static void default_alg_and_kid(void **state)
 
 static void extra_header_members(void **state)
 {
-    hwj_jws_sign_opts o = {.alg = HWJ_ALG_HS256, .kid = "k1",
+    hwj_jws_sign_opts o = {.alg = HWJ_ALG_HS256,
+                           .kid = "k1",
                            .header_json = "{\"typ\":\"JWT\",\"alg\":\"HS256\",\"kid\":\"k1\","
                                           "\"x\":{\"y\":[1,2]}}"};
     char *jws = NULL;
@@ -155,15 +158,16 @@ static void extra_header_members(void **state)
 
     tu_ok(hwj_jws_sign(keys[K_OCT], (const uint8_t *)"p", 1, &o, &jws, &err), &err);
     /* kid "k1" is not in the set: the key is chosen by kid, so this must not verify */
-    tj_expect(tj_verify(jws, sets[K_OCT], HWJ_ALG_HS256, NULL, &res, &err),
-              HWJ_ERR_KEY_NOT_FOUND, &err);
+    tj_expect(tj_verify(jws, sets[K_OCT], HWJ_ALG_HS256, NULL, &res, &err), HWJ_ERR_KEY_NOT_FOUND,
+              &err);
     hwj_free(jws);
     o.kid = "hmac-1";
     o.header_json = "{\"typ\":\"JWT\",\"x\":{\"y\":[1,2]}}";
     tu_ok(hwj_jws_sign(keys[K_OCT], (const uint8_t *)"p", 1, &o, &jws, &err), &err);
     tu_ok(tj_verify(jws, sets[K_OCT], HWJ_ALG_HS256, NULL, &res, &err), &err);
-    assert_string_equal(res->protected_json,
-                        "{\"alg\":\"HS256\",\"kid\":\"hmac-1\",\"typ\":\"JWT\",\"x\":{\"y\":[1,2]}}");
+    assert_string_equal(
+        res->protected_json,
+        "{\"alg\":\"HS256\",\"kid\":\"hmac-1\",\"typ\":\"JWT\",\"x\":{\"y\":[1,2]}}");
     hwj_jws_result_free(res);
     hwj_free(jws);
 }
@@ -185,8 +189,7 @@ static void refused_sign_options(void **state)
         {{.alg = HWJ_ALG_HS256, .unprotected_json = "{\"kid\":\"x\"}"}, "p"}, /* compact */
         {{.alg = HWJ_ALG_HS256, .format = HWJ_JWS_JSON, .unprotected_json = "{\"alg\":\"x\"}"},
          "p"},
-        {{.alg = HWJ_ALG_HS256, .format = HWJ_JWS_JSON, .unprotected_json = "{\"crit\":[]}"},
-         "p"},
+        {{.alg = HWJ_ALG_HS256, .format = HWJ_JWS_JSON, .unprotected_json = "{\"crit\":[]}"}, "p"},
         {{.alg = HWJ_ALG_HS256, .b64_false = 1}, "a.b"}, /* RFC 7797 §5.2 */
         {{.alg = HWJ_ALG_RSA_OAEP}, "p"},
         {{.alg = HWJ_ALG_RS256}, "p"}, /* an HMAC key cannot RS256 */
@@ -235,8 +238,8 @@ static void multiple_signatures(void **state)
     hwj_free(jws);
     /* b64 must agree across signatures (RFC 7797 §3). */
     o[1].b64_false = 1;
-    tj_expect(hwj_jws_sign_multi(ks, o, 4, (const uint8_t *)"multi", 5, &jws, &err),
-              HWJ_ERR_ARG, &err);
+    tj_expect(hwj_jws_sign_multi(ks, o, 4, (const uint8_t *)"multi", 5, &jws, &err), HWJ_ERR_ARG,
+              &err);
 }
 
 static void empty_payload(void **state)
@@ -258,12 +261,9 @@ static void empty_payload(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(roundtrip_all_algs),
-        cmocka_unit_test(default_alg_and_kid),
-        cmocka_unit_test(extra_header_members),
-        cmocka_unit_test(refused_sign_options),
-        cmocka_unit_test(multiple_signatures),
-        cmocka_unit_test(empty_payload),
+        cmocka_unit_test(roundtrip_all_algs),   cmocka_unit_test(default_alg_and_kid),
+        cmocka_unit_test(extra_header_members), cmocka_unit_test(refused_sign_options),
+        cmocka_unit_test(multiple_signatures),  cmocka_unit_test(empty_payload),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

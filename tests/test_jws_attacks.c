@@ -130,10 +130,10 @@ static hwj_err verify_pol(const char *jws, const hwj_jwks *set, const hwj_verify
     return rc;
 }
 
-#define EXPECT(jws, set, alg, want)                                                             \
-    do {                                                                                       \
-        hwj_error e_;                                                                          \
-        tj_expect(tj_verify((jws), (set), (alg), NULL, NULL, &e_), (want), &e_);               \
+#define EXPECT(jws, set, alg, want)                                                                \
+    do {                                                                                           \
+        hwj_error e_;                                                                              \
+        tj_expect(tj_verify((jws), (set), (alg), NULL, NULL, &e_), (want), &e_);                   \
     } while (0)
 
 /* Header, payload and signature each changed in turn: never valid. */
@@ -220,10 +220,14 @@ static void alg_policy(void **state)
         const char *hdr;
         hwj_err want;
     } cases[] = {
-        {"{\"alg\":\"HS1\"}", HWJ_ERR_UNSUPPORTED},   {"{\"alg\":\"hs256\"}", HWJ_ERR_UNSUPPORTED},
-        {"{\"alg\":\"RSA-OAEP\"}", HWJ_ERR_UNSUPPORTED}, {"{\"alg\":\"dir\"}", HWJ_ERR_UNSUPPORTED},
-        {"{\"alg\":\"A128GCM\"}", HWJ_ERR_UNSUPPORTED}, {"{\"alg\":5}", HWJ_ERR_PARSE},
-        {"{\"kid\":\"" HS_KID "\"}", HWJ_ERR_PARSE},  {"{\"alg\":null}", HWJ_ERR_PARSE},
+        {"{\"alg\":\"HS1\"}", HWJ_ERR_UNSUPPORTED},
+        {"{\"alg\":\"hs256\"}", HWJ_ERR_UNSUPPORTED},
+        {"{\"alg\":\"RSA-OAEP\"}", HWJ_ERR_UNSUPPORTED},
+        {"{\"alg\":\"dir\"}", HWJ_ERR_UNSUPPORTED},
+        {"{\"alg\":\"A128GCM\"}", HWJ_ERR_UNSUPPORTED},
+        {"{\"alg\":5}", HWJ_ERR_PARSE},
+        {"{\"kid\":\"" HS_KID "\"}", HWJ_ERR_PARSE},
+        {"{\"alg\":null}", HWJ_ERR_PARSE},
         {"{\"alg\":\"HS256\",\"kid\":7}", HWJ_ERR_PARSE},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -344,8 +348,7 @@ static void crit_rules(void **state)
         {"{\"alg\":\"HS256\",\"crit\":[]}", HWJ_ERR_PARSE, HWJ_ERR_PARSE},
         {"{\"alg\":\"HS256\",\"crit\":\"exp\",\"exp\":1}", HWJ_ERR_PARSE, HWJ_ERR_PARSE},
         {"{\"alg\":\"HS256\",\"crit\":[1],\"exp\":1}", HWJ_ERR_PARSE, HWJ_ERR_PARSE},
-        {"{\"alg\":\"HS256\",\"crit\":[\"exp\",\"exp\"],\"exp\":1}", HWJ_ERR_PARSE,
-         HWJ_ERR_PARSE},
+        {"{\"alg\":\"HS256\",\"crit\":[\"exp\",\"exp\"],\"exp\":1}", HWJ_ERR_PARSE, HWJ_ERR_PARSE},
         {"{\"alg\":\"HS256\",\"crit\":[\"alg\"]}", HWJ_ERR_PARSE, HWJ_ERR_PARSE},
         {"{\"alg\":\"HS256\",\"crit\":[\"kid\"],\"kid\":\"" HS_KID "\"}", HWJ_ERR_PARSE,
          HWJ_ERR_PARSE},
@@ -377,8 +380,7 @@ static void b64_rules(void **state)
     /* A b64:false JWS read as if base64url, and the reverse: never the wrong payload. */
     char *f = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256, .b64_false = 1}, "hell");
     char *t = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "hell");
-    char *fh = part(f, 0), *fs = part(f, 2), *th = part(t, 0), *tp = part(t, 1),
-         *ts = part(t, 2);
+    char *fh = part(f, 0), *fs = part(f, 2), *th = part(t, 0), *tp = part(t, 1), *ts = part(t, 2);
     hwj_jws_result *res = NULL;
     tu_ok(tj_verify(f, hs_set, HWJ_ALG_HS256, NULL, &res, &err), &err);
     assert_string_equal((const char *)res->payload, "hell");
@@ -387,14 +389,14 @@ static void b64_rules(void **state)
     EXPECT(m1, hs_set, HWJ_ALG_HS256, HWJ_ERR_SIGNATURE);
     EXPECT(m2, hs_set, HWJ_ALG_HS256, HWJ_ERR_SIGNATURE);
     /* A b64:false header MACed over the base64url payload (signer and verifier disagree). */
-    char *m3 = tj_hs256(hs_secret, hs_len, "{\"alg\":\"HS256\",\"b64\":false,\"crit\":[\"b64\"]}",
-                        tp);
+    char *m3 =
+        tj_hs256(hs_secret, hs_len, "{\"alg\":\"HS256\",\"b64\":false,\"crit\":[\"b64\"]}", tp);
     tu_ok(tj_verify(m3, hs_set, HWJ_ALG_HS256, NULL, &res, &err), &err);
     assert_string_equal((const char *)res->payload, tp); /* the bytes as signed, not decoded */
     hwj_jws_result_free(res);
     /* An unencoded payload with '.' cannot be compact (RFC 7797 §5.2). */
-    char *m4 = tj_hs256(hs_secret, hs_len, "{\"alg\":\"HS256\",\"b64\":false,\"crit\":[\"b64\"]}",
-                        "$.02");
+    char *m4 =
+        tj_hs256(hs_secret, hs_len, "{\"alg\":\"HS256\",\"b64\":false,\"crit\":[\"b64\"]}", "$.02");
     EXPECT(m4, hs_set, HWJ_ALG_HS256, HWJ_ERR_PARSE);
     static const char *const bad[] = {
         "{\"alg\":\"HS256\",\"b64\":\"false\",\"crit\":[\"b64\"]}",
@@ -431,14 +433,13 @@ static void strict_base64url(void **state)
     char *s_nc = strdup(s); /* 32 bytes: 43 characters, the last one's low 2 bits unused */
     assert_int_equal(strlen(s_nc), 43);
     s_nc[42] = s_nc[42] == 'A' ? 'B' : s_nc[42] == 'g' ? 'h' : 'B';
-    char *cases[] = {join3(hpad, p, s), join3(h, pplus, s), join3(h, p, spad),
-                     join3(hsp, p, s),  join3(h, p, s_nc)};
+    char *cases[] = {join3(hpad, p, s), join3(h, pplus, s), join3(h, p, spad), join3(hsp, p, s),
+                     join3(h, p, s_nc)};
     for (size_t i = 0; i < 5; i++) {
         EXPECT(cases[i], hs_set, HWJ_ALG_HS256, HWJ_ERR_PARSE);
         free(cases[i]);
     }
-    free(hpad), free(pplus), free(spad), free(hsp), free(s_nc), free(h), free(p), free(s),
-        free(t);
+    free(hpad), free(pplus), free(spad), free(hsp), free(s_nc), free(h), free(p), free(s), free(t);
 }
 
 static void strict_json(void **state)
@@ -465,8 +466,10 @@ static void strict_json(void **state)
     /* Duplicates in the JSON serialization itself and in an unprotected header. */
     char *t = tj_hs256(hs_secret, hs_len, "{\"alg\":\"HS256\"}", p);
     char *h = part(t, 0), *s = part(t, 2), *d1 = NULL;
-    assert_true(asprintf(&d1, "{\"payload\":\"%s\",\"payload\":\"%s\",\"protected\":\"%s\","
-                              "\"signature\":\"%s\"}", p, p, h, s) > 0);
+    assert_true(asprintf(&d1,
+                         "{\"payload\":\"%s\",\"payload\":\"%s\",\"protected\":\"%s\","
+                         "\"signature\":\"%s\"}",
+                         p, p, h, s) > 0);
     char *d2 = flat(h, "{\"kid\":\"a\",\"kid\":\"" HS_KID "\"}", p, s);
     char *ok = flat(h, "{\"kid\":\"" HS_KID "\"}", p, s);
     EXPECT(ok, hs_set, HWJ_ALG_HS256, HWJ_OK);
@@ -529,40 +532,43 @@ static void json_shapes(void **state)
     hwj_error err;
     (void)state;
 
-    j[0] = flat(h, NULL, NULL, s); /* no payload and none supplied */
-    j[1] = flat(h, "{\"alg\":\"HS256\"}", p, s);       /* alg both protected and not */
+    j[0] = flat(h, NULL, NULL, s);                    /* no payload and none supplied */
+    j[1] = flat(h, "{\"alg\":\"HS256\"}", p, s);      /* alg both protected and not */
     j[2] = flat(h, "{\"kid\":\"" HS_KID "\"}", p, s); /* kid too (it is protected) */
     assert_true(asprintf(&j[3], "{\"payload\":\"%s\",\"signatures\":[],\"x\":1}", p) > 0);
-    assert_true(asprintf(&j[4], "{\"payload\":\"%s\",\"signature\":\"%s\",\"protected\":\"%s\","
-                                "\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%s\"}]}",
+    assert_true(asprintf(&j[4],
+                         "{\"payload\":\"%s\",\"signature\":\"%s\",\"protected\":\"%s\","
+                         "\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%s\"}]}",
                          p, s, h, h, s) > 0);
-    assert_true(asprintf(&j[5], "{\"payload\":5,\"protected\":\"%s\",\"signature\":\"%s\"}", h,
-                         s) > 0);
+    assert_true(asprintf(&j[5], "{\"payload\":5,\"protected\":\"%s\",\"signature\":\"%s\"}", h, s) >
+                0);
     assert_true(asprintf(&j[6], "{\"payload\":\"%s\",\"protected\":\"%s\"}", p, h) > 0);
-    assert_true(asprintf(&j[7], "{\"payload\":\"%s\",\"protected\":\"\",\"header\":"
-                                "{\"alg\":\"HS256\"},\"signature\":\"%s\"}", p, s) > 0);
+    assert_true(asprintf(&j[7],
+                         "{\"payload\":\"%s\",\"protected\":\"\",\"header\":"
+                         "{\"alg\":\"HS256\"},\"signature\":\"%s\"}",
+                         p, s) > 0);
     assert_true(asprintf(&j[8], "{\"payload\":\"%s\",\"signatures\":[5]}", p) > 0);
-    assert_true(asprintf(&j[9], "{\"payload\":\"%s\",\"header\":[],\"protected\":\"%s\","
-                                "\"signature\":\"%s\"}", p, h, s) > 0);
+    assert_true(asprintf(&j[9],
+                         "{\"payload\":\"%s\",\"header\":[],\"protected\":\"%s\","
+                         "\"signature\":\"%s\"}",
+                         p, h, s) > 0);
     assert_true(asprintf(&j[10], "[\"%s\"]", t) > 0);
     for (size_t i = 0; i < 11; i++)
         if (j[i] != NULL)
             EXPECT(j[i], hs_set, HWJ_ALG_HS256, HWJ_ERR_PARSE);
     /* Payload both in the JWS and detached: refused, in either serialization. */
     char *full = flat(h, NULL, p, s), *det = flat(h, NULL, NULL, s);
-    tj_expect(hwj_jws_verify(full, strlen(full), hs_set, &pol, (const uint8_t *)"payload", 7,
-                             &res, &err),
+    tj_expect(
+        hwj_jws_verify(full, strlen(full), hs_set, &pol, (const uint8_t *)"payload", 7, &res, &err),
+        HWJ_ERR_PARSE, &err);
+    tj_expect(hwj_jws_verify(t, strlen(t), hs_set, &pol, (const uint8_t *)"payload", 7, &res, &err),
               HWJ_ERR_PARSE, &err);
-    tj_expect(hwj_jws_verify(t, strlen(t), hs_set, &pol, (const uint8_t *)"payload", 7, &res,
-                             &err),
-              HWJ_ERR_PARSE, &err);
-    tu_ok(hwj_jws_verify(det, strlen(det), hs_set, &pol, (const uint8_t *)"payload", 7, &res,
-                         &err),
+    tu_ok(hwj_jws_verify(det, strlen(det), hs_set, &pol, (const uint8_t *)"payload", 7, &res, &err),
           &err);
     hwj_jws_result_free(res);
-    tj_expect(hwj_jws_verify(det, strlen(det), hs_set, &pol, (const uint8_t *)"payloaD", 7, &res,
-                             &err),
-              HWJ_ERR_SIGNATURE, &err);
+    tj_expect(
+        hwj_jws_verify(det, strlen(det), hs_set, &pol, (const uint8_t *)"payloaD", 7, &res, &err),
+        HWJ_ERR_SIGNATURE, &err);
     /* More signatures than the limit. */
     size_t cap = 64 + (HWJ_JWS_MAX_SIGNATURES + 1) * (strlen(h) + strlen(s) + 40);
     char *many = malloc(cap);
@@ -587,15 +593,16 @@ static void embedded_keys_ignored(void **state)
     (void)state;
 
     tu_ok(hwj_key_public_jwk(attacker_key, &jwk, &err), &err);
-    assert_true(asprintf(&hdr, "{\"jwk\":%s,\"jku\":\"https://attacker.example/jwks.json\","
-                               "\"x5u\":\"https://attacker.example/c.pem\",\"x5c\":[\"MIIB\"]}",
+    assert_true(asprintf(&hdr,
+                         "{\"jwk\":%s,\"jku\":\"https://attacker.example/jwks.json\","
+                         "\"x5u\":\"https://attacker.example/c.pem\",\"x5c\":[\"MIIB\"]}",
                          jwk) > 0);
     char *t1 = sign(attacker_key,
                     (hwj_jws_sign_opts){.alg = HWJ_ALG_ES256, .kid = p256_kid, .header_json = hdr},
                     "{\"admin\":true}");
-    char *t2 = sign(attacker_key,
-                    (hwj_jws_sign_opts){.alg = HWJ_ALG_ES256, .kid = "", .header_json = hdr},
-                    "{\"admin\":true}");
+    char *t2 =
+        sign(attacker_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_ES256, .kid = "", .header_json = hdr},
+             "{\"admin\":true}");
     EXPECT(t1, p256_set, HWJ_ALG_ES256, HWJ_ERR_SIGNATURE);
     EXPECT(t2, p256_set, HWJ_ALG_ES256, HWJ_ERR_SIGNATURE);
     tu_ok(hwj_jwks_new(&empty, &err), &err);
@@ -660,8 +667,8 @@ static void multiple_signature_outcomes(void **state)
     (void)state;
 
     bad[0] = bad[0] == 'A' ? 'B' : 'A';
-#define TWO_SIGS                                                                                \
-    "{\"payload\":\"%s\",\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%s\"},"           \
+#define TWO_SIGS                                                                                   \
+    "{\"payload\":\"%s\",\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%s\"},"             \
     "{\"protected\":\"%s\",\"signature\":\"%s\"}]}"
     assert_true(asprintf(&g, TWO_SIGS, p, h, bad, h, s) > 0);
     hwj_jws_result *res = NULL;

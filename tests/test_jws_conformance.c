@@ -60,8 +60,8 @@ static void verify_example(const char *rel, int detached, int allow_unprotected_
     json_t *ex = tu_conformance(rel);
     const json_t *in = json_object_get(ex, "input");
     hwj_alg alg = hwj_alg_from_name(json_string_value(json_object_get(in, "alg")));
-    hwj_verify_policy pol = {.algs = &alg, .nalgs = 1,
-                             .allow_unprotected_alg = allow_unprotected_alg};
+    hwj_verify_policy pol = {
+        .algs = &alg, .nalgs = 1, .allow_unprotected_alg = allow_unprotected_alg};
     hwj_jwks *set = tj_set(json_object_get(in, "key"), 1);
 
     assert_int_not_equal(alg, HWJ_ALG_UNKNOWN);
@@ -133,8 +133,7 @@ static void rfc7520_4_4_hs256(void **state)
 {
     (void)state;
     verify_example("jws/4_4.hmac-sha2_integrity_protection.json", 0, 0);
-    reproduce("jws/4_4.hmac-sha2_integrity_protection.json", "jws-4_4.jwk",
-              (hwj_jws_sign_opts){0});
+    reproduce("jws/4_4.hmac-sha2_integrity_protection.json", "jws-4_4.jwk", (hwj_jws_sign_opts){0});
 }
 
 static void rfc7520_4_5_detached(void **state)

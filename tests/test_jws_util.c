@@ -113,7 +113,10 @@ char *tj_b64(const void *data, size_t len)
     return s;
 }
 
-char *tj_b64s(const char *s) { return tj_b64(s, strlen(s)); }
+char *tj_b64s(const char *s)
+{
+    return tj_b64(s, strlen(s));
+}
 
 char *tj_hs256(const uint8_t *key, size_t keylen, const char *header, const char *payload_part)
 {
@@ -125,8 +128,8 @@ char *tj_hs256(const uint8_t *key, size_t keylen, const char *header, const char
 
     assert_non_null(in);
     snprintf(in, inlen + 1, "%s.%s", h, payload_part);
-    assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen,
-                              (const uint8_t *)in, inlen, mac, sizeof(mac), &maclen));
+    assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, (const uint8_t *)in,
+                              inlen, mac, sizeof(mac), &maclen));
     char *sig = tj_b64(mac, maclen);
     char *out = malloc(inlen + 2 + strlen(sig));
     assert_non_null(out);

@@ -33,8 +33,8 @@ static hwj_err check_hmac(const hwj_jwk *jwk, const hwj_alg_info *info, const ui
 
     if (jwk->secret == NULL || jwk->secret_len == 0)
         return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs an oct key with a secret", info->name);
-    if (EVP_Q_mac(NULL, "HMAC", NULL, info->md, NULL, jwk->secret, jwk->secret_len, in, inlen,
-                  mac, sizeof(mac), &maclen) == NULL)
+    if (EVP_Q_mac(NULL, "HMAC", NULL, info->md, NULL, jwk->secret, jwk->secret_len, in, inlen, mac,
+                  sizeof(mac), &maclen) == NULL)
         return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: HMAC failed", info->name);
     ok = siglen == maclen && maclen == info->hash_len && CRYPTO_memcmp(mac, sig, maclen) == 0;
     OPENSSL_cleanse(mac, sizeof(mac));
@@ -55,17 +55,15 @@ static hwj_err pkey_fits(EVP_PKEY *pkey, const hwj_alg_info *info, hwj_alg alg, 
                              "the RSA key has %d bits; %s needs at least %d (RFC 7518 §3.3)",
                              EVP_PKEY_get_bits(pkey), info->name, RSA_MIN_BITS);
     if (info->curve != NULL && (crv == NULL || strcmp(crv, info->curve) != 0))
-        return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs a key on %s", info->name,
-                             info->curve);
+        return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs a key on %s", info->name, info->curve);
     if (alg == HWJ_ALG_EDDSA && (crv == NULL || strcmp(crv, "Ed25519") != 0))
         return hwj_error_set(err, HWJ_ERR_POLICY, "EdDSA needs an Ed25519 key");
     return HWJ_OK;
 }
 
 /* RS*, PS*, ES*, EdDSA through EVP_DigestVerify. */
-static hwj_err check_pkey(EVP_PKEY *pkey, const hwj_alg_info *info, hwj_alg alg,
-                          const uint8_t *in, size_t inlen, const uint8_t *sig, size_t siglen,
-                          hwj_error *err)
+static hwj_err check_pkey(EVP_PKEY *pkey, const hwj_alg_info *info, hwj_alg alg, const uint8_t *in,
+                          size_t inlen, const uint8_t *sig, size_t siglen, hwj_error *err)
 {
     EVP_MD_CTX *mctx = NULL;
     EVP_PKEY_CTX *pctx = NULL;
@@ -89,16 +87,16 @@ static hwj_err check_pkey(EVP_PKEY *pkey, const hwj_alg_info *info, hwj_alg alg,
     }
     if ((mctx = EVP_MD_CTX_new()) == NULL ||
         EVP_DigestVerifyInit_ex(mctx, &pctx, info->md, NULL, NULL, pkey, NULL) != 1) {
-        rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot start verification",
-                                   info->name);
+        rc =
+            hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot start verification", info->name);
         goto out;
     }
     /* PS*: MGF1 with the same hash, salt exactly as long as the hash (RFC 7518 §3.5). */
     if (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
                 EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, info->md, NULL) != 1 ||
                 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)info->hash_len) != 1)) {
-        rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot set PSS parameters",
-                                   info->name);
+        rc =
+            hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot set PSS parameters", info->name);
         goto out;
     }
     rc = EVP_DigestVerify(mctx, sig, siglen, in, inlen) == 1 ? HWJ_OK : invalid(err);

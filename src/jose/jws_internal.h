@@ -13,22 +13,22 @@
 struct hwj_jws_sig {
     const char *prot_b64; /* the protected header as serialized ("" when absent) */
     size_t prot_b64_len;
-    json_t *prot;         /* owned: the decoded protected header; NULL when absent */
-    char *prot_json;      /* owned: its text, NUL-terminated; NULL when absent */
-    const json_t *hdr;    /* the unprotected header, or NULL */
+    json_t *prot;      /* owned: the decoded protected header; NULL when absent */
+    char *prot_json;   /* owned: its text, NUL-terminated; NULL when absent */
+    const json_t *hdr; /* the unprotected header, or NULL */
     const char *sig_b64;
     size_t sig_b64_len;
-    const char *alg;      /* the "alg" value as written */
-    int alg_unprotected;  /* "alg" came from the unprotected header */
-    const char *kid;      /* the "kid" (protected or unprotected), or NULL */
+    const char *alg;     /* the "alg" value as written */
+    int alg_unprotected; /* "alg" came from the unprotected header */
+    const char *kid;     /* the "kid" (protected or unprotected), or NULL */
 };
 
 struct hwj_jws_parsed {
     json_t *doc;         /* the JSON serialization; NULL for compact */
     const char *payload; /* as serialized: base64url, or the raw bytes with "b64":false */
     size_t payload_len;
-    int has_payload;     /* 0: detached (compact: empty part; JSON: no "payload") */
-    int b64;             /* 0 when the signatures say "b64":false (they must agree) */
+    int has_payload; /* 0: detached (compact: empty part; JSON: no "payload") */
+    int b64;         /* 0 when the signatures say "b64":false (they must agree) */
     size_t nsigs;
     struct hwj_jws_sig sigs[HWJ_JWS_MAX_SIGNATURES];
 };

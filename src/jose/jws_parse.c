@@ -11,7 +11,7 @@
 
 int hwj_jws_is_registered_param(const char *name)
 {
-    static const char *const registered[] = {"alg", "jku", "jwk",      "kid", "x5u", "x5c",
+    static const char *const registered[] = {"alg", "jku",      "jwk", "kid", "x5u", "x5c",
                                              "x5t", "x5t#S256", "typ", "cty", "crit"};
     for (size_t i = 0; i < sizeof(registered) / sizeof(registered[0]); i++)
         if (strcmp(registered[i], name) == 0)
@@ -89,12 +89,13 @@ static hwj_err parse_headers(struct hwj_jws_sig *s, const hwj_verify_policy *pol
                                     "JWS protected header", err)) != HWJ_OK)
             return rc;
         s->prot_json = (char *)text;
-        if ((rc = hwj_json_parse_object(s->prot_json, text_len, 0, "JWS protected header",
-                                        &s->prot, err)) != HWJ_OK)
+        if ((rc = hwj_json_parse_object(s->prot_json, text_len, 0, "JWS protected header", &s->prot,
+                                        err)) != HWJ_OK)
             return rc;
     }
     /* RFC 7515 §7.2.1: the header parameter names in the two headers MUST be disjoint. */
-    json_object_foreach((json_t *)s->hdr, key, v) {
+    json_object_foreach((json_t *)s->hdr, key, v)
+    {
         if (json_object_get(s->prot, key) != NULL)
             return hwj_error_set(err, HWJ_ERR_PARSE,
                                  "JWS header parameter \"%.64s\" is both protected and "
@@ -157,19 +158,22 @@ static hwj_err split_compact(const char *in, size_t len, struct hwj_jws_parsed *
 }
 
 /* One signature object of the JSON serialization: "protected", "header", "signature". */
-static hwj_err take_sig_members(const json_t *o, struct hwj_jws_sig *s, size_t i,
-                                hwj_error *err)
+static hwj_err take_sig_members(const json_t *o, struct hwj_jws_sig *s, size_t i, hwj_error *err)
 {
     const json_t *prot = json_object_get(o, "protected");
     const json_t *hdr = json_object_get(o, "header");
     const json_t *sig = json_object_get(o, "signature");
 
     if (prot != NULL && !json_is_string(prot))
-        return hwj_error_set(err, HWJ_ERR_PARSE, "JWS signature #%zu: \"protected\" must be a "
-                             "string", i);
+        return hwj_error_set(err, HWJ_ERR_PARSE,
+                             "JWS signature #%zu: \"protected\" must be a "
+                             "string",
+                             i);
     if (hdr != NULL && !json_is_object(hdr))
-        return hwj_error_set(err, HWJ_ERR_PARSE, "JWS signature #%zu: \"header\" must be an "
-                             "object", i);
+        return hwj_error_set(err, HWJ_ERR_PARSE,
+                             "JWS signature #%zu: \"header\" must be an "
+                             "object",
+                             i);
     if (!json_is_string(sig))
         return hwj_error_set(err, HWJ_ERR_PARSE,
                              "JWS signature #%zu: \"signature\" is missing or not a string", i);
@@ -180,8 +184,7 @@ static hwj_err take_sig_members(const json_t *o, struct hwj_jws_sig *s, size_t i
     s->prot_b64_len = prot ? json_string_length(prot) : 0;
     if (prot != NULL && s->prot_b64_len == 0)
         return hwj_error_set(err, HWJ_ERR_PARSE,
-                             "JWS signature #%zu: \"protected\" is empty; leave it out instead",
-                             i);
+                             "JWS signature #%zu: \"protected\" is empty; leave it out instead", i);
     s->hdr = hdr;
     s->sig_b64 = json_string_value(sig);
     s->sig_b64_len = json_string_length(sig);
@@ -194,8 +197,7 @@ static hwj_err split_json(const char *in, size_t len, struct hwj_jws_parsed *p, 
     const json_t *payload, *sigs;
     hwj_err rc;
 
-    if ((rc = hwj_json_parse_object(in, len, 0, "JWS JSON serialization", &p->doc, err)) !=
-        HWJ_OK)
+    if ((rc = hwj_json_parse_object(in, len, 0, "JWS JSON serialization", &p->doc, err)) != HWJ_OK)
         return rc;
     if ((payload = json_object_get(p->doc, "payload")) != NULL) {
         if (!json_is_string(payload))
@@ -218,8 +220,10 @@ static hwj_err split_json(const char *in, size_t len, struct hwj_jws_parsed *p, 
         return hwj_error_set(err, HWJ_ERR_PARSE,
                              "JWS JSON: \"signatures\" must be a non-empty array");
     if (json_array_size(sigs) > HWJ_JWS_MAX_SIGNATURES)
-        return hwj_error_set(err, HWJ_ERR_LIMIT, "JWS JSON has %zu signatures; at most %d are "
-                             "accepted", json_array_size(sigs), HWJ_JWS_MAX_SIGNATURES);
+        return hwj_error_set(err, HWJ_ERR_LIMIT,
+                             "JWS JSON has %zu signatures; at most %d are "
+                             "accepted",
+                             json_array_size(sigs), HWJ_JWS_MAX_SIGNATURES);
     p->nsigs = json_array_size(sigs);
     for (size_t i = 0; i < p->nsigs; i++) {
         const json_t *o = json_array_get(sigs, i);

@@ -42,10 +42,11 @@ static hwj_err add_extra(json_t *hdr, const char *header_json, const char *alg, 
     const char *name;
     hwj_err rc;
 
-    if ((rc = hwj_json_parse_object(header_json, strlen(header_json), 0, "JWS header_json",
-                                    &extra, err)) != HWJ_OK)
+    if ((rc = hwj_json_parse_object(header_json, strlen(header_json), 0, "JWS header_json", &extra,
+                                    err)) != HWJ_OK)
         return rc;
-    json_object_foreach(extra, name, v) {
+    json_object_foreach(extra, name, v)
+    {
         const char *s = json_string_value(v);
         if (strcmp(name, "alg") == 0 && (s == NULL || strcmp(s, alg) != 0)) {
             rc = hwj_error_set(err, HWJ_ERR_ARG,
@@ -94,11 +95,11 @@ static hwj_err build_protected(const hwj_jws_sign_opts *o, hwj_alg alg, const ch
         rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         goto out;
     }
-    json_object_foreach((json_t *)unprot, name, v) {
+    json_object_foreach((json_t *)unprot, name, v)
+    {
         if (json_object_get(hdr, name) != NULL || strcmp(name, "crit") == 0 ||
             strcmp(name, "b64") == 0) {
-            rc = hwj_error_set(err, HWJ_ERR_ARG,
-                               "unprotected header member \"%.64s\" %s", name,
+            rc = hwj_error_set(err, HWJ_ERR_ARG, "unprotected header member \"%.64s\" %s", name,
                                json_object_get(hdr, name) != NULL
                                    ? "is also in the protected header (RFC 7515 §7.2.1)"
                                    : "must be protected");
@@ -132,10 +133,9 @@ static hwj_err sign_raw(hwj_key *key, hwj_alg alg, const char *in, size_t inlen,
            : info->kty == HWJ_KTY_RSA ? (pkey ? (size_t)EVP_PKEY_get_size(pkey) : siglen)
                                       : info->sig_len;
     if (siglen != want)
-        return hwj_error_set(err, HWJ_ERR_INTERNAL,
-                             "key '%s' returned a %zu-byte %s signature; %zu bytes expected",
-                             hwj_key_get0_uri(key) ? hwj_key_get0_uri(key) : "?", siglen,
-                             info->name, want);
+        return hwj_error_set(
+            err, HWJ_ERR_INTERNAL, "key '%s' returned a %zu-byte %s signature; %zu bytes expected",
+            hwj_key_get0_uri(key) ? hwj_key_get0_uri(key) : "?", siglen, info->name, want);
     *dstlen = hwj_b64url_encode_to(sig, siglen, dst);
     return HWJ_OK;
 }
@@ -198,8 +198,8 @@ out:
 }
 
 /* One signature object ("protected", "header", "signature") into `dst`. */
-static hwj_err sign_one(hwj_key *key, const hwj_jws_sign_opts *o, const char *part,
-                        size_t part_len, json_t *dst, hwj_error *err)
+static hwj_err sign_one(hwj_key *key, const hwj_jws_sign_opts *o, const char *part, size_t part_len,
+                        json_t *dst, hwj_error *err)
 {
     json_t *unprot = NULL;
     hwj_alg alg;
@@ -324,8 +324,8 @@ HWJ_EXPORT hwj_err hwj_jws_sign(hwj_key *key, const uint8_t *payload, size_t len
     return hwj_error_set(err, HWJ_ERR_ARG, "unknown JWS serialization format %d", (int)o->format);
 }
 
-HWJ_EXPORT hwj_err hwj_jws_sign_multi(hwj_key *const *keys, const hwj_jws_sign_opts *opts,
-                                      size_t n, const uint8_t *payload, size_t len, char **out,
+HWJ_EXPORT hwj_err hwj_jws_sign_multi(hwj_key *const *keys, const hwj_jws_sign_opts *opts, size_t n,
+                                      const uint8_t *payload, size_t len, char **out,
                                       hwj_error *err)
 {
     hwj_error_reset(err);

@@ -47,8 +47,8 @@ static hwj_err alg_allowed(const char *name, const hwj_verify_policy *policy, hw
 struct jws_payload {
     const char *part; /* the payload part of the signing input */
     size_t part_len;
-    char *enc;        /* owned: BASE64URL(detached) */
-    uint8_t *bytes;   /* owned: the payload itself, NUL-terminated */
+    char *enc;      /* owned: BASE64URL(detached) */
+    uint8_t *bytes; /* owned: the payload itself, NUL-terminated */
     size_t len;
 };
 
@@ -69,8 +69,8 @@ static hwj_err take_payload(const struct hwj_jws_parsed *p, const uint8_t *detac
         pl->part = p->has_payload ? p->payload : "";
         pl->part_len = p->has_payload ? p->payload_len : 0;
         if (p->b64)
-            return hwj_b64url_decode(pl->part, pl->part_len, &pl->bytes, &pl->len,
-                                     "JWS payload", err);
+            return hwj_b64url_decode(pl->part, pl->part_len, &pl->bytes, &pl->len, "JWS payload",
+                                     err);
     } else if (p->b64) {
         if ((rc = hwj_b64url_encode(detached, detached_len, &pl->enc, err)) != HWJ_OK)
             return rc;
