@@ -175,8 +175,8 @@ static CK_RV run_op(p11_key *pk, int op, CK_MECHANISM *m, const uint8_t *in, siz
             }
         }
         p11_session_put(pk->tok, s, gen, rv);
-        if (handle_lost(rv))
-            atomic_store(&pk->gen, ~0u); /* find it again */
+        if (handle_lost(rv) || p11_rv_lost(rv))
+            atomic_store(&pk->gen, ~0u); /* after a logout, handles may be gone: find again */
         if (rv == CKR_OK || !(p11_rv_lost(rv) || handle_lost(rv)))
             break;
     }
@@ -381,7 +381,7 @@ static hwj_err p11_derive(struct hwj_key *key, EVP_PKEY *peer, uint8_t *z, size_
         if ((rv = key_handle(pk, s, gen, &h)) == CKR_OK)
             derive_once(pk, s, h, pt, ptlen, buf, &blen, &rv);
         p11_session_put(pk->tok, s, gen, rv);
-        if (handle_lost(rv))
+        if (handle_lost(rv) || p11_rv_lost(rv))
             atomic_store(&pk->gen, ~0u);
         if (rv == CKR_OK || !(p11_rv_lost(rv) || handle_lost(rv)))
             break;

@@ -1,0 +1,29 @@
+# PKCS#11 backend against a real SoftHSM token that the fixture creates under the build tree
+# (scripts/softhsm-token.sh) and removes afterwards.
+if(HWJ_WITH_PKCS11)
+  set(hwj_p11_dir ${CMAKE_CURRENT_BINARY_DIR}/state/softhsm-pkcs11)
+  set(hwj_p11_script ${PROJECT_SOURCE_DIR}/scripts/softhsm-token.sh)
+  add_test(NAME pkcs11_token_setup COMMAND bash -c
+    "bash '${hwj_p11_script}' destroy '${hwj_p11_dir}' && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-test && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-pin")
+  set_tests_properties(pkcs11_token_setup PROPERTIES FIXTURES_SETUP pkcs11_token
+    ENVIRONMENT "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+  add_test(NAME pkcs11_token_cleanup COMMAND bash ${hwj_p11_script} destroy ${hwj_p11_dir})
+  set_tests_properties(pkcs11_token_cleanup PROPERTIES FIXTURES_CLEANUP pkcs11_token)
+
+  # A fault-injecting module over SoftHSM (locked PIN), loaded by module-path=.
+  add_library(hwj_p11_shim_locked MODULE pkcs11/shim_locked.c)
+  target_include_directories(hwj_p11_shim_locked PRIVATE ${P11KIT_INCLUDE_DIRS})
+  target_compile_definitions(hwj_p11_shim_locked PRIVATE HWJ_SOFTHSM_MODULE="${HWJ_SOFTHSM_MODULE}")
+  target_link_libraries(hwj_p11_shim_locked PRIVATE ${CMAKE_DL_LIBS})
+
+  hwj_unit_test(test_pkcs11 SOURCES test_pkcs11.c test_jwe_p11import.c FIXTURES pkcs11_token
+    TIMEOUT 180)
+  target_compile_definitions(test_pkcs11 PRIVATE HWJ_SOFTHSM_MODULE="${HWJ_SOFTHSM_MODULE}")
+  add_dependencies(test_pkcs11 hwj_p11_shim_locked)
+  set_property(TEST test_pkcs11 APPEND PROPERTY ENVIRONMENT
+    "SOFTHSM2_CONF=${hwj_p11_dir}/softhsm2.conf"
+    "HWJ_P11_TOKEN=hwj-test"
+    "HWJ_P11_PIN_TOKEN=hwj-pin"
+    "HWJ_P11_PIN_FILE=${hwj_p11_dir}/user.pin"
+    "HWJ_P11_LOCKED_SHIM=$<TARGET_FILE:hwj_p11_shim_locked>")
+endif()
