@@ -73,13 +73,12 @@ static hwj_err add_extra(json_t *hdr, const char *header_json, const char *alg, 
     return rc;
 }
 
-/* The base64url protected header: alg, kid, the extra members, then b64 and crit. */
+/* The protected header's JSON text: alg, kid, the extra members, then b64 and crit. */
 static hwj_err build_protected(const hwj_jws_sign_opts *o, hwj_alg alg, const char *kid,
-                               const json_t *unprot, char **b64, size_t *b64len, hwj_error *err)
+                               const json_t *unprot, char **text, size_t *textlen, hwj_error *err)
 {
     json_t *hdr = json_object(), *v;
     const char *name;
-    char *text = NULL;
     hwj_err rc = HWJ_OK;
 
     if (hdr == NULL || json_object_set_new(hdr, "alg", json_string(hwj_alg_name(alg))) != 0 ||
@@ -106,12 +105,9 @@ static hwj_err build_protected(const hwj_jws_sign_opts *o, hwj_alg alg, const ch
             goto out;
         }
     }
-    if ((rc = hwj_json_dump(hdr, &text, err)) != HWJ_OK ||
-        (rc = hwj_b64url_encode((const uint8_t *)text, strlen(text), b64, err)) != HWJ_OK)
-        goto out;
-    *b64len = strlen(*b64);
+    if ((rc = hwj_json_dump(hdr, text, err)) == HWJ_OK)
+        *textlen = strlen(*text);
 out:
-    free(text);
     json_decref(hdr);
     return rc;
 }
@@ -162,7 +158,7 @@ static hwj_err sign_compact(hwj_key *key, const hwj_jws_sign_opts *o, const uint
     hwj_alg alg;
     const char *kid;
     char *hdr = NULL, *buf = NULL;
-    size_t hlen = 0, plen, pos, slen = 0;
+    size_t hdr_len = 0, hlen, plen, pos, slen = 0;
     hwj_err rc;
 
     if (o->unprotected_json != NULL)
@@ -170,14 +166,15 @@ static hwj_err sign_compact(hwj_key *key, const hwj_jws_sign_opts *o, const uint
                              "an unprotected header needs a JSON serialization (--json)");
     if ((rc = resolve(key, o, &alg, &kid, err)) != HWJ_OK ||
         (o->b64_false && !o->detached && (rc = check_unencoded(payload, len, err)) != HWJ_OK) ||
-        (rc = build_protected(o, alg, kid, NULL, &hdr, &hlen, err)) != HWJ_OK)
+        (rc = build_protected(o, alg, kid, NULL, &hdr, &hdr_len, err)) != HWJ_OK)
         goto out;
+    hlen = hwj_b64url_encoded_len(hdr_len);
     plen = o->b64_false ? len : hwj_b64url_encoded_len(len);
     if ((buf = malloc(hlen + 1 + plen + 1 + SIG_B64_ROOM)) == NULL) {
         rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         goto out;
     }
-    memcpy(buf, hdr, hlen);
+    hwj_b64url_encode_to((const uint8_t *)hdr, hdr_len, buf);
     buf[hlen] = '.';
     if (o->b64_false && len > 0)
         memcpy(buf + hlen + 1, payload, len);
@@ -205,7 +202,7 @@ static hwj_err sign_one(hwj_key *key, const hwj_jws_sign_opts *o, const char *pa
     hwj_alg alg;
     const char *kid;
     char *hdr = NULL, *in = NULL, sig[SIG_B64_ROOM];
-    size_t hlen = 0, slen = 0;
+    size_t hdr_len = 0, hlen, slen = 0;
     hwj_err rc;
 
     if ((rc = resolve(key, o, &alg, &kid, err)) != HWJ_OK)
@@ -214,19 +211,20 @@ static hwj_err sign_one(hwj_key *key, const hwj_jws_sign_opts *o, const char *pa
         (rc = hwj_json_parse_object(o->unprotected_json, strlen(o->unprotected_json), 0,
                                     "JWS unprotected_json", &unprot, err)) != HWJ_OK)
         return rc;
-    if ((rc = build_protected(o, alg, kid, unprot, &hdr, &hlen, err)) != HWJ_OK)
+    if ((rc = build_protected(o, alg, kid, unprot, &hdr, &hdr_len, err)) != HWJ_OK)
         goto out;
-    if ((in = malloc(hlen + 1 + part_len)) == NULL) {
+    hlen = hwj_b64url_encoded_len(hdr_len);
+    if ((in = malloc(hlen + 1 + part_len + 1)) == NULL) {
         rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         goto out;
     }
-    memcpy(in, hdr, hlen);
+    hwj_b64url_encode_to((const uint8_t *)hdr, hdr_len, in);
     in[hlen] = '.';
     if (part_len > 0)
         memcpy(in + hlen + 1, part, part_len);
     if ((rc = sign_raw(key, alg, in, hlen + 1 + part_len, sig, &slen, err)) != HWJ_OK)
         goto out;
-    if (json_object_set_new(dst, "protected", json_stringn(hdr, hlen)) != 0 ||
+    if (json_object_set_new(dst, "protected", json_stringn(in, hlen)) != 0 ||
         (unprot != NULL && json_object_size(unprot) > 0 &&
          json_object_set(dst, "header", unprot) != 0) ||
         json_object_set_new(dst, "signature", json_stringn(sig, slen)) != 0)

@@ -145,14 +145,16 @@ static hwj_err verify_any(struct hwj_jws_parsed *p, const struct jws_payload *pl
                           const hwj_jwk **jwk, hwj_alg *alg, hwj_error *err)
 {
     size_t room = 0;
-    char *buf;
+    char *buf = NULL;
     hwj_err rc = HWJ_OK, first_rc = HWJ_OK;
     int bad_signature = 0;
 
     for (size_t i = 0; i < p->nsigs; i++)
         if (p->sigs[i].prot_b64_len > room)
             room = p->sigs[i].prot_b64_len;
-    if ((buf = malloc(room + 1 + pl->part_len)) == NULL)
+    /* A compact JWS with its payload inline is its own signing input: no copy. */
+    if ((p->doc != NULL || pl->part != p->payload) &&
+        (buf = malloc(room + 1 + pl->part_len)) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < p->nsigs; i++) {
         hwj_error e;
