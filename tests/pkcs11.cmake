@@ -4,7 +4,7 @@ if(HWJ_WITH_PKCS11)
   set(hwj_p11_dir ${CMAKE_CURRENT_BINARY_DIR}/state/softhsm-pkcs11)
   set(hwj_p11_script ${PROJECT_SOURCE_DIR}/scripts/softhsm-token.sh)
   add_test(NAME pkcs11_token_setup COMMAND bash -c
-    "bash '${hwj_p11_script}' destroy '${hwj_p11_dir}' && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-test && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-pin")
+    "bash '${hwj_p11_script}' destroy '${hwj_p11_dir}' && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-test && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-pin && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-interop")
   set_tests_properties(pkcs11_token_setup PROPERTIES FIXTURES_SETUP pkcs11_token
     ENVIRONMENT "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
   add_test(NAME pkcs11_token_cleanup COMMAND bash ${hwj_p11_script} destroy ${hwj_p11_dir})
@@ -26,4 +26,9 @@ if(HWJ_WITH_PKCS11)
     "HWJ_P11_PIN_TOKEN=hwj-pin"
     "HWJ_P11_PIN_FILE=${hwj_p11_dir}/user.pin"
     "HWJ_P11_LOCKED_SHIM=$<TARGET_FILE:hwj_p11_shim_locked>")
+
+  hwj_script_test(test_pkcs11_interop pkcs11/test_interop.sh FIXTURES pkcs11_token TIMEOUT 120)
+  set_property(TEST test_pkcs11_interop APPEND PROPERTY ENVIRONMENT
+    "SOFTHSM2_CONF=${hwj_p11_dir}/softhsm2.conf" "HWJ_P11_DIR=${hwj_p11_dir}"
+    "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
 endif()
