@@ -57,6 +57,7 @@ typedef struct p11_module {
     char *path;
     CK_FUNCTION_LIST *f;
     pid_t pid;            /* the process that initialised it */
+    atomic_uint forks;    /* the fork count when pid was last confirmed */
     atomic_uint gen;      /* bumped on re-initialisation */
     pthread_mutex_t lock; /* serialises re-initialisation only */
 } p11_module;

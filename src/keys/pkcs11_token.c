@@ -142,6 +142,22 @@ void p11_state_free(void *state)
 
 /* ---- modules ---- */
 
+/* Forks seen by this process, counted by an atfork handler: the hot path compares a
+ * number instead of calling getpid() (a system call) on every operation. */
+static atomic_uint forks;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void count_fork(void)
+{
+    atomic_fetch_add(&forks, 1);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, count_fork);
+}
+
+
 const char *p11_module_path_for(const p11_uri *u)
 {
     const char *env = getenv("HWJOSE_PKCS11_MODULE");
@@ -189,8 +205,10 @@ hwj_err p11_module_get(p11_state *st, const char *path, p11_module **out, hwj_er
         p11_kit_module_release(m->f);
         goto fail;
     }
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_init(&m->lock, NULL);
     m->pid = getpid();
+    atomic_store(&m->forks, atomic_load(&forks));
     m->next = st->mods;
     st->mods = m;
     goto done;
@@ -209,8 +227,12 @@ done:
 static hwj_err module_check_fork(p11_module *m, hwj_error *err)
 {
     hwj_err rc = HWJ_OK;
-    if (__atomic_load_n(&m->pid, __ATOMIC_ACQUIRE) == getpid())
+    if (atomic_load(&m->forks) == atomic_load(&forks))
         return HWJ_OK;
+    if (__atomic_load_n(&m->pid, __ATOMIC_ACQUIRE) == getpid()) {
+        atomic_store(&m->forks, atomic_load(&forks)); /* a fork elsewhere; not us */
+        return HWJ_OK;
+    }
     pthread_mutex_lock(&m->lock);
     if (m->pid != getpid()) {
         CK_RV rv = module_initialize(m->f);
@@ -224,6 +246,7 @@ static hwj_err module_check_fork(p11_module *m, hwj_error *err)
         } else {
             atomic_fetch_add(&m->gen, 1);
             __atomic_store_n(&m->pid, getpid(), __ATOMIC_RELEASE);
+            atomic_store(&m->forks, atomic_load(&forks));
         }
     }
     pthread_mutex_unlock(&m->lock);
@@ -425,7 +448,7 @@ void p11_session_put(p11_token *t, CK_SESSION_HANDLE s, unsigned gen, CK_RV rv)
     size_t ndrop = 0;
 
     pthread_mutex_lock(&t->lock);
-    if (gen != t->gen || t->mod->pid != getpid()) {
+    if (gen != t->gen || atomic_load(&t->mod->forks) != atomic_load(&forks)) {
         pthread_mutex_unlock(&t->lock); /* another initialisation's handle: forget it */
         return;
     }
