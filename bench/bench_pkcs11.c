@@ -87,8 +87,8 @@ static void *lib(void *arg)
 {
     job *j = arg;
     const char *aud[] = {"bench"};
-    hwj_jwt_issue_opts o = {.iss = "https://bench", .sub = "user-1", .aud = aud, .naud = 1,
-                            .ttl = 300, .alg = j->alg};
+    hwj_jwt_issue_opts o = {
+        .iss = "https://bench", .sub = "user-1", .aud = aud, .naud = 1, .ttl = 300, .alg = j->alg};
     static const char claims[] =
         "{\"iss\":\"https://bench\",\"sub\":\"user-1\",\"aud\":\"bench\",\"exp\":4102444800}";
     hwj_jws_sign_opts so = {.alg = j->alg, .header_json = "{\"typ\":\"JWT\"}"};
@@ -98,8 +98,8 @@ static void *lib(void *arg)
             char *out = NULL;
             hwj_error err;
             hwj_err rc = use_jwt ? hwj_jwt_issue(j->key, &o, &out, &err)
-                                 : hwj_jws_sign(j->key, (const uint8_t *)claims,
-                                                sizeof(claims) - 1, &so, &out, &err);
+                                 : hwj_jws_sign(j->key, (const uint8_t *)claims, sizeof(claims) - 1,
+                                                &so, &out, &err);
             if (rc != HWJ_OK) {
                 fprintf(stderr, "bench_pkcs11: %s\n", err.message);
                 j->failed = 1;
@@ -147,8 +147,9 @@ static int setup_token(void)
     snprintf(dir, sizeof(dir), "/tmp/hwj-bench-p11-XXXXXX");
     if (mkdtemp(dir) == NULL)
         return -1;
-    snprintf(cmd, sizeof(cmd), "bash '%s/scripts/softhsm-token.sh' create '%s' " TOKEN " >/dev/null",
-             HWJ_SOURCE_DIR, dir);
+    snprintf(cmd, sizeof(cmd),
+             "bash '%s/scripts/softhsm-token.sh' create '%s' " TOKEN " >/dev/null", HWJ_SOURCE_DIR,
+             dir);
     if (system(cmd) != 0)
         return -1;
     snprintf(cmd, sizeof(cmd), "%s/softhsm2.conf", dir);
@@ -186,8 +187,9 @@ int main(int argc, char **argv)
     CK_C_INITIALIZE_ARGS ia = {.flags = CKF_OS_LOCKING_OK};
     CK_SLOT_ID slots[8];
     CK_ULONG ns = 8;
-    if ((f = p11_kit_module_load(HWJ_SOFTHSM_MODULE, 0)) == NULL || f->C_Initialize(&ia) != CKR_OK ||
-        f->C_GetSlotList(CK_TRUE, slots, &ns) != CKR_OK || ns == 0) {
+    if ((f = p11_kit_module_load(HWJ_SOFTHSM_MODULE, 0)) == NULL ||
+        f->C_Initialize(&ia) != CKR_OK || f->C_GetSlotList(CK_TRUE, slots, &ns) != CKR_OK ||
+        ns == 0) {
         fprintf(stderr, "bench_pkcs11: cannot load %s\n", HWJ_SOFTHSM_MODULE);
         goto out;
     }

@@ -100,9 +100,15 @@ static int evp_verify(EVP_PKEY *pk, hwj_alg alg, const uint8_t *in, size_t inlen
     EVP_PKEY_CTX *pc = NULL;
     int ok;
     switch (alg) {
-    case HWJ_ALG_RS256: case HWJ_ALG_PS256: case HWJ_ALG_ES256: md = "SHA256"; break;
-    case HWJ_ALG_RS384: case HWJ_ALG_PS384: case HWJ_ALG_ES384: md = "SHA384"; break;
-    case HWJ_ALG_RS512: case HWJ_ALG_PS512: case HWJ_ALG_ES512: md = "SHA512"; break;
+    case HWJ_ALG_RS256:
+    case HWJ_ALG_PS256:
+    case HWJ_ALG_ES256: md = "SHA256"; break;
+    case HWJ_ALG_RS384:
+    case HWJ_ALG_PS384:
+    case HWJ_ALG_ES384: md = "SHA384"; break;
+    case HWJ_ALG_RS512:
+    case HWJ_ALG_PS512:
+    case HWJ_ALG_ES512: md = "SHA512"; break;
     default: break;
     }
     if (alg >= HWJ_ALG_ES256 && alg <= HWJ_ALG_ES512) {
@@ -177,9 +183,8 @@ static void t_wrong_usage(void **state)
     hwj_key_free(enc);
     enc = open_key("enc-only"); /* opened by URI: unbound, the token's usage decides */
     /* an ES256 key cannot sign ES384 */
-    assert_int_not_equal(hwj_key_sign(es, HWJ_ALG_ES384, (const uint8_t *)"x", 1, sig, &siglen,
-                                      &err),
-                         HWJ_OK);
+    assert_int_not_equal(
+        hwj_key_sign(es, HWJ_ALG_ES384, (const uint8_t *)"x", 1, sig, &siglen, &err), HWJ_OK);
     /* a decryption-only key (CKA_SIGN false) cannot sign */
     assert_false(hwj_key_can(enc, HWJ_ALG_RS256));
     assert_int_equal(hwj_key_sign(enc, HWJ_ALG_RS256, (const uint8_t *)"x", 1, sig, &siglen, &err),
@@ -305,8 +310,8 @@ static void t_decrypt_oaep(void **state)
     assert_non_null(strstr(hwj_key_get0_custody(k)->notes, "CKM_RSA_X_509"));
     for (int i = 0; i < 2; i++) {
         hwj_alg alg = i ? HWJ_ALG_RSA_OAEP_256 : HWJ_ALG_RSA_OAEP;
-        size_t ctlen = evp_encrypt(hwj_key_get0_pkey(k), i ? "SHA256" : "SHA1", cek, sizeof(cek),
-                                   ct);
+        size_t ctlen =
+            evp_encrypt(hwj_key_get0_pkey(k), i ? "SHA256" : "SHA1", cek, sizeof(cek), ct);
         size_t outlen = sizeof(out);
         tu_ok(hwj_key_decrypt(k, alg, ct, ctlen, out, &outlen, &err), &err);
         assert_int_equal(outlen, sizeof(cek));
@@ -314,14 +319,12 @@ static void t_decrypt_oaep(void **state)
         /* a flipped bit is one opaque failure, whichever path */
         ct[ctlen / 2] ^= 1;
         outlen = sizeof(out);
-        assert_int_equal(hwj_key_decrypt(k, alg, ct, ctlen, out, &outlen, &err),
-                         HWJ_ERR_DECRYPT);
+        assert_int_equal(hwj_key_decrypt(k, alg, ct, ctlen, out, &outlen, &err), HWJ_ERR_DECRYPT);
         assert_string_equal(err.message, "decryption failed");
         /* the other alg's ciphertext does not decrypt either */
         ctlen = evp_encrypt(hwj_key_get0_pkey(k), i ? "SHA1" : "SHA256", cek, sizeof(cek), ct);
         outlen = sizeof(out);
-        assert_int_equal(hwj_key_decrypt(k, alg, ct, ctlen, out, &outlen, &err),
-                         HWJ_ERR_DECRYPT);
+        assert_int_equal(hwj_key_decrypt(k, alg, ct, ctlen, out, &outlen, &err), HWJ_ERR_DECRYPT);
     }
     hwj_key_free(k);
 }
@@ -391,22 +394,31 @@ static void import_ed25519(EVP_PKEY *pk, const char *label)
     assert_int_equal(EVP_PKEY_get_raw_private_key(pk, d, &dlen), 1);
     assert_int_equal(EVP_PKEY_get_raw_public_key(pk, pt + 2, &xlen), 1);
     CK_ATTRIBUTE priv[] = {
-        {CKA_CLASS, &cpriv, sizeof(cpriv)}, {CKA_KEY_TYPE, &kt, sizeof(kt)},
-        {CKA_TOKEN, &yes, 1},               {CKA_PRIVATE, &yes, 1},
-        {CKA_SENSITIVE, &yes, 1},           {CKA_EXTRACTABLE, &no, 1},
-        {CKA_SIGN, &yes, 1},                {CKA_EC_PARAMS, params, sizeof(params)},
-        {CKA_VALUE, d, 32},                 {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_CLASS, &cpriv, sizeof(cpriv)},
+        {CKA_KEY_TYPE, &kt, sizeof(kt)},
+        {CKA_TOKEN, &yes, 1},
+        {CKA_PRIVATE, &yes, 1},
+        {CKA_SENSITIVE, &yes, 1},
+        {CKA_EXTRACTABLE, &no, 1},
+        {CKA_SIGN, &yes, 1},
+        {CKA_EC_PARAMS, params, sizeof(params)},
+        {CKA_VALUE, d, 32},
+        {CKA_LABEL, (void *)label, strlen(label)},
         {CKA_ID, &id, 1},
     };
     CK_ATTRIBUTE pub[] = {
-        {CKA_CLASS, &cpub, sizeof(cpub)},     {CKA_KEY_TYPE, &kt, sizeof(kt)},
-        {CKA_TOKEN, &yes, 1},                 {CKA_VERIFY, &yes, 1},
-        {CKA_EC_PARAMS, params, sizeof(params)}, {CKA_EC_POINT, pt, sizeof(pt)},
-        {CKA_LABEL, (void *)label, strlen(label)}, {CKA_ID, &id, 1},
+        {CKA_CLASS, &cpub, sizeof(cpub)},
+        {CKA_KEY_TYPE, &kt, sizeof(kt)},
+        {CKA_TOKEN, &yes, 1},
+        {CKA_VERIFY, &yes, 1},
+        {CKA_EC_PARAMS, params, sizeof(params)},
+        {CKA_EC_POINT, pt, sizeof(pt)},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_ID, &id, 1},
     };
-    assert_int_equal(f->C_OpenSession(raw_slot(f, token), CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                      NULL, NULL, &s),
-                     CKR_OK);
+    assert_int_equal(
+        f->C_OpenSession(raw_slot(f, token), CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+        CKR_OK);
     CK_RV rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
     assert_true(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN);
     assert_int_equal(f->C_CreateObject(s, priv, sizeof(priv) / sizeof(priv[0]), &h), CKR_OK);
@@ -430,8 +442,8 @@ static void t_rfc7520(void **state)
         json_t *c = tu_conformance(cases[i].file);
         json_t *in = json_object_get(c, "input"), *signing = json_object_get(c, "signing");
         const char *payload = json_string_value(json_object_get(in, "payload"));
-        const char *kid = json_string_value(json_object_get(json_object_get(signing, "protected"),
-                                                            "kid"));
+        const char *kid =
+            json_string_value(json_object_get(json_object_get(signing, "protected"), "kid"));
         hwj_alg alg = hwj_alg_from_name(json_string_value(json_object_get(in, "alg")));
         EVP_PKEY *pk = conf_key(cases[i].file);
         char label[64];
@@ -439,8 +451,7 @@ static void t_rfc7520(void **state)
         if (EVP_PKEY_is_a(pk, "ED25519"))
             import_ed25519(pk, label);
         else
-            assert_int_equal(jt_p11_import(HWJ_SOFTHSM_MODULE, token, pin, pk, label, 0x20 + i),
-                             0);
+            assert_int_equal(jt_p11_import(HWJ_SOFTHSM_MODULE, token, pin, pk, label, 0x20 + i), 0);
         hwj_key *k = open_key(cases[i].name);
         assert_int_equal(hwj_key_get0_custody(k)->extractable, 0);
         assert_int_equal(hwj_key_get0_custody(k)->sensitive, 1);
@@ -449,8 +460,8 @@ static void t_rfc7520(void **state)
         char *jws = NULL;
         hwj_error err;
         tu_ok(hwj_jws_sign(k, (const uint8_t *)payload, strlen(payload), &o, &jws, &err), &err);
-        const char *want = json_string_value(json_object_get(json_object_get(c, "output"),
-                                                             "compact"));
+        const char *want =
+            json_string_value(json_object_get(json_object_get(c, "output"), "compact"));
         if (cases[i].reproducible) {
             assert_string_equal(jws, want); /* byte for byte */
         } else {
@@ -461,11 +472,10 @@ static void t_rfc7520(void **state)
             assert_memory_equal(jws, want_in, strlen(want_in));
             uint8_t sig[200];
             size_t siglen = 0;
-            assert_int_equal(hwj_b64url_decode_to(dot + 1, strlen(dot + 1), sig, &siglen, "sig",
-                                                  &err),
-                             HWJ_OK);
-            assert_true(evp_verify(pk, alg, (const uint8_t *)want_in, strlen(want_in), sig,
-                                   siglen));
+            assert_int_equal(
+                hwj_b64url_decode_to(dot + 1, strlen(dot + 1), sig, &siglen, "sig", &err), HWJ_OK);
+            assert_true(
+                evp_verify(pk, alg, (const uint8_t *)want_in, strlen(want_in), sig, siglen));
         }
         hwj_free(jws);
         hwj_key_free(k);
@@ -566,8 +576,10 @@ static void *signer(void *arg)
         size_t siglen = sizeof(sig);
         int n = snprintf(msg, sizeof(msg), "payload-%p-%d", (void *)&bad, i);
         hwj_error err;
-        if (hwj_key_sign(k, HWJ_ALG_ES256, (uint8_t *)msg, (size_t)n, sig, &siglen, &err) != HWJ_OK ||
-            !evp_verify(hwj_key_get0_pkey(k), HWJ_ALG_ES256, (uint8_t *)msg, (size_t)n, sig, siglen))
+        if (hwj_key_sign(k, HWJ_ALG_ES256, (uint8_t *)msg, (size_t)n, sig, &siglen, &err) !=
+                HWJ_OK ||
+            !evp_verify(hwj_key_get0_pkey(k), HWJ_ALG_ES256, (uint8_t *)msg, (size_t)n, sig,
+                        siglen))
             bad++;
     }
     return (void *)bad;
@@ -613,8 +625,8 @@ static void t_fork(void **state)
         uint8_t sig[HWJ_SIG_MAX];
         size_t siglen = sizeof(sig);
         hwj_error err;
-        int ok = hwj_key_sign(k, HWJ_ALG_PS256, (const uint8_t *)msg, sizeof(msg) - 1, sig,
-                              &siglen, &err) == HWJ_OK &&
+        int ok = hwj_key_sign(k, HWJ_ALG_PS256, (const uint8_t *)msg, sizeof(msg) - 1, sig, &siglen,
+                              &err) == HWJ_OK &&
                  evp_verify(hwj_key_get0_pkey(k), HWJ_ALG_PS256, (const uint8_t *)msg,
                             sizeof(msg) - 1, sig, siglen);
         if (!ok)

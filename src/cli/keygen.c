@@ -148,8 +148,7 @@ static void print_table(const json_t *list)
         if (crv != NULL)
             printf("  kid %s  %s %s\n", kid ? kid : "?", kty ? kty : "?", crv);
         else
-            printf("  kid %s  %s %lld bits\n", kid ? kid : "?", kty ? kty : "?",
-                   (long long)bits);
+            printf("  kid %s  %s %lld bits\n", kid ? kid : "?", kty ? kty : "?", (long long)bits);
         printf("  algs:");
         if (json_array_size(algs) == 0)
             printf(" (none)");

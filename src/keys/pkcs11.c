@@ -112,7 +112,8 @@ static CK_RV key_handle(p11_key *pk, CK_SESSION_HANDLE s, unsigned gen, CK_OBJEC
 {
     CK_FUNCTION_LIST *f = pk->tok->mod->f;
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_ATTRIBUTE t[4] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &pk->type, sizeof(pk->type)}};
+    CK_ATTRIBUTE t[4] = {{CKA_CLASS, &cls, sizeof(cls)},
+                         {CKA_KEY_TYPE, &pk->type, sizeof(pk->type)}};
     CK_ULONG n = 2, found = 0;
     CK_OBJECT_HANDLE hs[2];
     CK_RV rv = CKR_OK;
@@ -231,7 +232,9 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
         m.mechanism = alg == HWJ_ALG_PS256   ? CKM_SHA256_RSA_PKCS_PSS
                       : alg == HWJ_ALG_PS384 ? CKM_SHA384_RSA_PKCS_PSS
                                              : CKM_SHA512_RSA_PKCS_PSS;
-        pss.hashAlg = alg == HWJ_ALG_PS256 ? CKM_SHA256 : alg == HWJ_ALG_PS384 ? CKM_SHA384 : CKM_SHA512;
+        pss.hashAlg = alg == HWJ_ALG_PS256   ? CKM_SHA256
+                      : alg == HWJ_ALG_PS384 ? CKM_SHA384
+                                             : CKM_SHA512;
         pss.mgf = alg == HWJ_ALG_PS256   ? CKG_MGF1_SHA256
                   : alg == HWJ_ALG_PS384 ? CKG_MGF1_SHA384
                                          : CKG_MGF1_SHA512;
@@ -316,13 +319,12 @@ static hwj_err p11_decrypt(struct hwj_key *key, hwj_alg alg, const uint8_t *in, 
         goto out;
     if (rv != CKR_OK) {
         rc = data_dependent(rv) ? hwj_error_set(err, HWJ_ERR_DECRYPT, "decryption failed")
-                                : p11_error(err, rv, "decrypting with '%s' in token '%s'",
-                                            who(pk), pk->tok->label);
+                                : p11_error(err, rv, "decrypting with '%s' in token '%s'", who(pk),
+                                            pk->tok->label);
         goto out;
     }
     if (raw) {
-        if (len != pk->modlen ||
-            (n = p11_oaep_decode(buf, len, "SHA256", buf, sizeof(buf))) < 0) {
+        if (len != pk->modlen || (n = p11_oaep_decode(buf, len, "SHA256", buf, sizeof(buf))) < 0) {
             rc = hwj_error_set(err, HWJ_ERR_DECRYPT, "decryption failed");
             goto out;
         }
@@ -380,8 +382,8 @@ static hwj_err p11_derive(struct hwj_key *key, EVP_PKEY *peer, uint8_t *z, size_
     CK_RV rv = CKR_GENERAL_ERROR;
 
     if (crv == NULL || pcrv == NULL || strcmp(crv, pcrv) != 0 || hwj_pkey_kty(peer) != HWJ_KTY_EC)
-        return hwj_error_set(err, HWJ_ERR_POLICY,
-                             "ECDH peer key is not on the key's curve (%s)", crv ? crv : "?");
+        return hwj_error_set(err, HWJ_ERR_POLICY, "ECDH peer key is not on the key's curve (%s)",
+                             crv ? crv : "?");
     if (EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt),
                                         &ptlen) != 1 ||
         ptlen != 2 * pk->half + 1)

@@ -33,13 +33,13 @@ typedef struct p11_uri {
     const char *module_path; /* borrowed from uri; NULL when absent */
     const char *module_name;
     const char *pin_source;
-    char token[33];          /* the token= label, for messages; "" when absent */
-    char object[129];        /* object= label; "" when absent */
+    char token[33];   /* the token= label, for messages; "" when absent */
+    char object[129]; /* object= label; "" when absent */
     int has_object;
-    uint8_t id[128];         /* id= bytes */
+    uint8_t id[128]; /* id= bytes */
     size_t idlen;
     int has_id;
-    CK_OBJECT_CLASS cls;     /* type= */
+    CK_OBJECT_CLASS cls; /* type= */
     int has_cls;
 } p11_uri;
 
@@ -121,26 +121,26 @@ hwj_err p11_error(hwj_error *err, CK_RV rv, const char *fmt, ...) HWJ_PRINTF(3, 
 
 typedef struct p11_key {
     p11_token *tok;
-    pthread_mutex_t lock;      /* guards re-finding the handle */
-    atomic_ulong priv;         /* CK_OBJECT_HANDLE of the private key */
-    atomic_uint gen;           /* the generation `priv` belongs to */
+    pthread_mutex_t lock; /* guards re-finding the handle */
+    atomic_ulong priv;    /* CK_OBJECT_HANDLE of the private key */
+    atomic_uint gen;      /* the generation `priv` belongs to */
     CK_KEY_TYPE type;
     uint8_t id[128];
     size_t idlen;
     char label[129];
     int has_label;
-    size_t half;               /* EC: bytes per coordinate */
-    size_t modlen;             /* RSA: modulus bytes */
-    int oaep256_raw;           /* RSA-OAEP-256 through CKM_RSA_X_509 + host unpadding */
+    size_t half;     /* EC: bytes per coordinate */
+    size_t modlen;   /* RSA: modulus bytes */
+    int oaep256_raw; /* RSA-OAEP-256 through CKM_RSA_X_509 + host unpadding */
 } p11_key;
 
 /* Describe the private key `h` found on session `s`: fill key->pkey, kty, can, custody and
  * pk's identity. On failure nothing is left allocated in key. */
-hwj_err p11_probe_key(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
-                      struct hwj_key *key, p11_key *pk, hwj_error *err);
+hwj_err p11_probe_key(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, struct hwj_key *key,
+                      p11_key *pk, hwj_error *err);
 /* Find the single private key the URI names on the token. */
-hwj_err p11_find_private(p11_token *t, CK_SESSION_HANDLE s, const p11_uri *u,
-                         CK_OBJECT_HANDLE *h, hwj_error *err);
+hwj_err p11_find_private(p11_token *t, CK_SESSION_HANDLE s, const p11_uri *u, CK_OBJECT_HANDLE *h,
+                         hwj_error *err);
 /* Read one attribute into a new buffer (free with free()); CKR_* on failure. */
 CK_RV p11_attr_get(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
                    CK_ATTRIBUTE_TYPE type, uint8_t **val, CK_ULONG *len);
@@ -157,8 +157,8 @@ void p11_key_close(struct hwj_key *key);
 hwj_err p11_one_token(p11_state *st, const p11_uri *u, p11_token **t, hwj_error *err);
 
 /* ---- generate and list (pkcs11_keygen.c) ---- */
-hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts,
-                     struct hwj_key *key, hwj_error *err);
+hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, struct hwj_key *key,
+                     hwj_error *err);
 hwj_err p11_list(void *state, const char *uri, const hwj_key_open_opts *opts, json_t *list,
                  hwj_error *err);
 

@@ -33,8 +33,8 @@ static const uint8_t oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x0
 static const uint8_t oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 static const uint8_t oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
 static const uint8_t oid_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
-static const uint8_t str_ed25519[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's',
-                                      '2',  '5',  '5', '1', '9'};
+static const uint8_t str_ed25519[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r',
+                                      'd',  's',  '2', '5', '5', '1', '9'};
 
 /* Is there any object labelled `label` in the token? */
 static hwj_err label_free(p11_token *t, CK_SESSION_HANDLE s, const char *label, hwj_error *err)
@@ -88,8 +88,8 @@ out:
     return rc;
 }
 
-hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts,
-                     struct hwj_key *key, hwj_error *err)
+hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, struct hwj_key *key,
+                     hwj_error *err)
 {
     hwj_key_open_opts oo = {.pin = opts->pin};
     CK_MECHANISM mech = {0};
@@ -116,11 +116,16 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts,
         goto out;
     }
     switch (opts->alg) {
-    case HWJ_ALG_RS256: case HWJ_ALG_RS384: case HWJ_ALG_RS512:
-    case HWJ_ALG_PS256: case HWJ_ALG_PS384: case HWJ_ALG_PS512:
+    case HWJ_ALG_RS256:
+    case HWJ_ALG_RS384:
+    case HWJ_ALG_RS512:
+    case HWJ_ALG_PS256:
+    case HWJ_ALG_PS384:
+    case HWJ_ALG_PS512:
         sign = 1;
         /* fall through */
-    case HWJ_ALG_RSA_OAEP: case HWJ_ALG_RSA_OAEP_256:
+    case HWJ_ALG_RSA_OAEP:
+    case HWJ_ALG_RSA_OAEP_256:
         decrypt = !sign;
         if (bits < 2048 || bits > 8192 || bits % 8 != 0) {
             rc = hwj_error_set(err, HWJ_ERR_ARG,
@@ -132,11 +137,25 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts,
         put(&pub, CKA_MODULUS_BITS, &bits, sizeof(bits));
         put(&pub, CKA_PUBLIC_EXPONENT, pubexp, sizeof(pubexp));
         break;
-    case HWJ_ALG_ES256: params = oid_p256; plen = sizeof(oid_p256); sign = 1; break;
-    case HWJ_ALG_ES384: params = oid_p384; plen = sizeof(oid_p384); sign = 1; break;
-    case HWJ_ALG_ES512: params = oid_p521; plen = sizeof(oid_p521); sign = 1; break;
-    case HWJ_ALG_ECDH_ES: case HWJ_ALG_ECDH_ES_A128KW:
-    case HWJ_ALG_ECDH_ES_A192KW: case HWJ_ALG_ECDH_ES_A256KW:
+    case HWJ_ALG_ES256:
+        params = oid_p256;
+        plen = sizeof(oid_p256);
+        sign = 1;
+        break;
+    case HWJ_ALG_ES384:
+        params = oid_p384;
+        plen = sizeof(oid_p384);
+        sign = 1;
+        break;
+    case HWJ_ALG_ES512:
+        params = oid_p521;
+        plen = sizeof(oid_p521);
+        sign = 1;
+        break;
+    case HWJ_ALG_ECDH_ES:
+    case HWJ_ALG_ECDH_ES_A128KW:
+    case HWJ_ALG_ECDH_ES_A192KW:
+    case HWJ_ALG_ECDH_ES_A256KW:
         /* --bits picks the curve: 256 (default), 384, 521 */
         derive = 1;
         if (opts->bits == 0 || opts->bits == 256) {
@@ -153,7 +172,11 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts,
             goto out;
         }
         break;
-    case HWJ_ALG_EDDSA: params = oid_ed25519; plen = sizeof(oid_ed25519); sign = 1; break;
+    case HWJ_ALG_EDDSA:
+        params = oid_ed25519;
+        plen = sizeof(oid_ed25519);
+        sign = 1;
+        break;
     default:
         rc = hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
                            "cannot generate a PKCS#11 key for %s; use ES256, ES384, ES512, RS256.."
@@ -212,8 +235,8 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts,
                     pub.a[i].pValue = (void *)str_ed25519;
                     pub.a[i].ulValueLen = sizeof(str_ed25519);
                 }
-            rv = t->mod->f->C_GenerateKeyPair(s, &mech, pub.a, pub.n, priv.a, priv.n, &hpub,
-                                              &hpriv);
+            rv =
+                t->mod->f->C_GenerateKeyPair(s, &mech, pub.a, pub.n, priv.a, priv.n, &hpub, &hpriv);
         }
     }
     if (rv != CKR_OK) {
@@ -274,8 +297,8 @@ static json_t *describe(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
         free(uri);
         return o;
     }
-    uri = p11_uri_for_object(t->label, pk.has_label ? pk.label : NULL, pk.id, pk.idlen,
-                             module_path);
+    uri =
+        p11_uri_for_object(t->label, pk.has_label ? pk.label : NULL, pk.id, pk.idlen, module_path);
     json_object_set_new(o, "uri", json_string(uri ? uri : ""));
     if (hwj_pkey_thumbprint(key.pkey, &kid, &e) == HWJ_OK)
         json_object_set_new(o, "kid", json_string(kid));

@@ -21,8 +21,7 @@ static unsigned ct_select(unsigned mask, unsigned a, unsigned b)
 }
 
 /* out[0..len) ^= MGF1(seed, len) */
-static int mgf1_xor(uint8_t *out, size_t len, const uint8_t *seed, size_t seedlen,
-                    const EVP_MD *md)
+static int mgf1_xor(uint8_t *out, size_t len, const uint8_t *seed, size_t seedlen, const EVP_MD *md)
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     uint8_t h[EVP_MAX_MD_SIZE];

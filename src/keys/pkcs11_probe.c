@@ -46,7 +46,9 @@ static const struct {
     {"P-521", "secp521r1", {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23}, 7},
     {"Ed25519", "ED25519", {0x06, 0x03, 0x2b, 0x65, 0x70}, 5},
     /* SoftHSM 2.6 stores Ed25519's CKA_EC_PARAMS as PrintableString "edwards25519" */
-    {"Ed25519", "ED25519", {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's', '2', '5', '5', '1', '9'},
+    {"Ed25519",
+     "ED25519",
+     {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's', '2', '5', '5', '1', '9'},
      14},
 };
 
@@ -171,8 +173,7 @@ static hwj_err build_pkey(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
         pk->half = strcmp(crv, "P-256") == 0 ? 32 : strcmp(crv, "P-384") == 0 ? 48 : 66;
         size_t raw = pk->type == CKK_EC_EDWARDS ? 32 : 2 * pk->half + 1;
         if (!unwrap_point(b, blen, raw, &pt)) {
-            rc = hwj_error_set(err, HWJ_ERR_PARSE, "CKA_EC_POINT of '%s' is malformed",
-                               pk->label);
+            rc = hwj_error_set(err, HWJ_ERR_PARSE, "CKA_EC_POINT of '%s' is malformed", pk->label);
             goto out;
         }
         if (pk->type == CKK_EC_EDWARDS) {
@@ -234,8 +235,8 @@ static int probe_oaep256(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, 
     pthread_mutex_unlock(&t->lock);
     if (result != -1)
         return result;
-    if (RAND_bytes(msg, sizeof(msg)) != 1 || (c = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL)) ==
-                                                 NULL ||
+    if (RAND_bytes(msg, sizeof(msg)) != 1 ||
+        (c = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL)) == NULL ||
         EVP_PKEY_encrypt_init(c) != 1 ||
         EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) != 1 ||
         EVP_PKEY_CTX_set_rsa_oaep_md_name(c, "SHA256", NULL) != 1 ||
@@ -267,11 +268,16 @@ static const struct {
     hwj_alg alg;
     CK_MECHANISM_TYPE mech;
 } sign_mechs[] = {
-    {HWJ_ALG_RS256, CKM_SHA256_RSA_PKCS},     {HWJ_ALG_RS384, CKM_SHA384_RSA_PKCS},
-    {HWJ_ALG_RS512, CKM_SHA512_RSA_PKCS},     {HWJ_ALG_PS256, CKM_SHA256_RSA_PKCS_PSS},
-    {HWJ_ALG_PS384, CKM_SHA384_RSA_PKCS_PSS}, {HWJ_ALG_PS512, CKM_SHA512_RSA_PKCS_PSS},
-    {HWJ_ALG_ES256, CKM_ECDSA},               {HWJ_ALG_ES384, CKM_ECDSA},
-    {HWJ_ALG_ES512, CKM_ECDSA},               {HWJ_ALG_EDDSA, CKM_EDDSA},
+    {HWJ_ALG_RS256, CKM_SHA256_RSA_PKCS},
+    {HWJ_ALG_RS384, CKM_SHA384_RSA_PKCS},
+    {HWJ_ALG_RS512, CKM_SHA512_RSA_PKCS},
+    {HWJ_ALG_PS256, CKM_SHA256_RSA_PKCS_PSS},
+    {HWJ_ALG_PS384, CKM_SHA384_RSA_PKCS_PSS},
+    {HWJ_ALG_PS512, CKM_SHA512_RSA_PKCS_PSS},
+    {HWJ_ALG_ES256, CKM_ECDSA},
+    {HWJ_ALG_ES384, CKM_ECDSA},
+    {HWJ_ALG_ES512, CKM_ECDSA},
+    {HWJ_ALG_EDDSA, CKM_EDDSA},
 };
 
 /* Size check against the mechanism's range: bits for RSA and EC. */
@@ -339,17 +345,21 @@ static uint64_t capabilities(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE
     return can & type_algs;
 }
 
-hwj_err p11_probe_key(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
-                      struct hwj_key *key, p11_key *pk, hwj_error *err)
+hwj_err p11_probe_key(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, struct hwj_key *key,
+                      p11_key *pk, hwj_error *err)
 {
     CK_FUNCTION_LIST *f = t->mod->f;
     CK_BBOOL v[9];
     CK_KEY_TYPE type = (CK_KEY_TYPE)-1;
     CK_ATTRIBUTE a[] = {
-        {CKA_SIGN, &v[0], 1},          {CKA_DECRYPT, &v[1], 1},
-        {CKA_DERIVE, &v[2], 1},        {CKA_EXTRACTABLE, &v[3], 1},
-        {CKA_SENSITIVE, &v[4], 1},     {CKA_ALWAYS_SENSITIVE, &v[5], 1},
-        {CKA_NEVER_EXTRACTABLE, &v[6], 1}, {CKA_LOCAL, &v[7], 1},
+        {CKA_SIGN, &v[0], 1},
+        {CKA_DECRYPT, &v[1], 1},
+        {CKA_DERIVE, &v[2], 1},
+        {CKA_EXTRACTABLE, &v[3], 1},
+        {CKA_SENSITIVE, &v[4], 1},
+        {CKA_ALWAYS_SENSITIVE, &v[5], 1},
+        {CKA_NEVER_EXTRACTABLE, &v[6], 1},
+        {CKA_LOCAL, &v[7], 1},
         {CKA_KEY_TYPE, &type, sizeof(type)},
     };
     uint8_t *val = NULL;
@@ -399,8 +409,8 @@ hwj_err p11_probe_key(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
     return HWJ_OK;
 }
 
-hwj_err p11_find_private(p11_token *t, CK_SESSION_HANDLE s, const p11_uri *u,
-                         CK_OBJECT_HANDLE *h, hwj_error *err)
+hwj_err p11_find_private(p11_token *t, CK_SESSION_HANDLE s, const p11_uri *u, CK_OBJECT_HANDLE *h,
+                         hwj_error *err)
 {
     CK_FUNCTION_LIST *f = t->mod->f;
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;

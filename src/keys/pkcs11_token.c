@@ -27,10 +27,8 @@ static hwj_err code_for(CK_RV rv)
     case CKR_PIN_LOCKED:
     case CKR_PIN_EXPIRED:
     case CKR_USER_NOT_LOGGED_IN:
-    case CKR_USER_PIN_NOT_INITIALIZED:
-        return HWJ_ERR_AUTH;
-    case CKR_HOST_MEMORY:
-        return HWJ_ERR_NOMEM;
+    case CKR_USER_PIN_NOT_INITIALIZED: return HWJ_ERR_AUTH;
+    case CKR_HOST_MEMORY: return HWJ_ERR_NOMEM;
     case CKR_MECHANISM_INVALID:
     case CKR_MECHANISM_PARAM_INVALID:
     case CKR_KEY_FUNCTION_NOT_PERMITTED:
@@ -38,10 +36,8 @@ static hwj_err code_for(CK_RV rv)
     case CKR_KEY_SIZE_RANGE:
     case CKR_FUNCTION_NOT_SUPPORTED:
     case CKR_TEMPLATE_INCONSISTENT:
-    case CKR_ATTRIBUTE_VALUE_INVALID:
-        return HWJ_ERR_CAPABILITY;
-    default:
-        return HWJ_ERR_TOKEN;
+    case CKR_ATTRIBUTE_VALUE_INVALID: return HWJ_ERR_CAPABILITY;
+    default: return HWJ_ERR_TOKEN;
     }
 }
 
@@ -157,7 +153,6 @@ static void register_atfork(void)
     pthread_atfork(NULL, NULL, count_fork);
 }
 
-
 const char *p11_module_path_for(const p11_uri *u)
 {
     const char *env = getenv("HWJOSE_PKCS11_MODULE");
@@ -241,8 +236,8 @@ static hwj_err module_check_fork(p11_module *m, hwj_error *err)
             rv = module_initialize(m->f);
         }
         if (rv != CKR_OK) {
-            rc = p11_error(err, rv, "re-initialising the PKCS#11 module '%s' after fork()",
-                           m->path);
+            rc =
+                p11_error(err, rv, "re-initialising the PKCS#11 module '%s' after fork()", m->path);
         } else {
             atomic_fetch_add(&m->gen, 1);
             __atomic_store_n(&m->pid, getpid(), __ATOMIC_RELEASE);
@@ -321,8 +316,8 @@ hwj_err p11_tokens_match(p11_state *st, p11_module *m, const p11_uri *u, p11_tok
         if (m->f->C_GetSlotInfo(slots[i], &si) != CKR_OK ||
             !p11_kit_uri_match_slot_info(u->uri, &si))
             continue;
-        if (m->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
-            !(ti.flags & CKF_TOKEN_INITIALIZED) || !p11_kit_uri_match_token_info(u->uri, &ti))
+        if (m->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK || !(ti.flags & CKF_TOKEN_INITIALIZED) ||
+            !p11_kit_uri_match_token_info(u->uri, &ti))
             continue;
         if ((rc = token_for(st, m, slots[i], &ti, &out[*n], err)) != HWJ_OK)
             break;

@@ -56,8 +56,7 @@ hwj_err p11_uri_parse(const char *s, p11_uri *u, hwj_error *err)
     if ((a = p11_kit_uri_get_attribute(u->uri, CKA_LABEL)) != NULL) {
         if (a->ulValueLen >= sizeof(u->object)) {
             p11_uri_clear(u);
-            return hwj_error_set(err, HWJ_ERR_LIMIT, "object= in '%s' is longer than 128 bytes",
-                                 s);
+            return hwj_error_set(err, HWJ_ERR_LIMIT, "object= in '%s' is longer than 128 bytes", s);
         }
         memcpy(u->object, a->pValue, a->ulValueLen);
         u->object[a->ulValueLen] = '\0';
