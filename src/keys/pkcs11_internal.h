@@ -56,6 +56,7 @@ typedef struct p11_module {
     struct p11_module *next;
     char *path;
     CK_FUNCTION_LIST *f;
+    void *dl;             /* dlopen handle when p11-kit declined to load it (its proxy) */
     pid_t pid;            /* the process that initialised it */
     atomic_uint forks;    /* the fork count when pid was last confirmed */
     atomic_uint gen;      /* bumped on re-initialisation */

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 
+#include <dlfcn.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,6 +94,34 @@ static void pin_wipe(p11_token *t)
     t->pinlen = 0;
 }
 
+/* ---- loading ---- */
+
+/* p11-kit refuses to load its own proxy as a module (it is meant for applications, which is
+ * what we are): open it, and any module p11-kit declines, with dlopen. */
+static CK_FUNCTION_LIST *load_direct(const char *path, void **dl)
+{
+    CK_C_GetFunctionList get;
+    CK_FUNCTION_LIST *f = NULL;
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        return NULL;
+    *(void **)&get = dlsym(h, "C_GetFunctionList");
+    if (get == NULL || get(&f) != CKR_OK || f == NULL) {
+        dlclose(h);
+        return NULL;
+    }
+    *dl = h;
+    return f;
+}
+
+static void module_release(p11_module *m)
+{
+    if (m->dl != NULL)
+        dlclose(m->dl);
+    else
+        p11_kit_module_release(m->f);
+}
+
 /* ---- state ---- */
 
 hwj_err p11_state_new(void **state, hwj_error *err)
@@ -127,7 +156,7 @@ void p11_state_free(void *state)
         st->mods = m->next;
         if (m->pid == getpid())
             m->f->C_Finalize(NULL);
-        p11_kit_module_release(m->f);
+        module_release(m);
         pthread_mutex_destroy(&m->lock);
         free(m->path);
         free(m);
@@ -188,7 +217,9 @@ hwj_err p11_module_get(p11_state *st, const char *path, p11_module **out, hwj_er
     }
     /* Managed by p11-kit: other users of the same module in this process keep their own
      * initialisation and sessions. */
-    if ((m->f = p11_kit_module_load(path, 0)) == NULL) {
+    if ((m->f = p11_kit_module_load(path, 0)) == NULL)
+        m->f = load_direct(path, &m->dl);
+    if (m->f == NULL) {
         rc = hwj_error_set(err, HWJ_ERR_TOKEN,
                            "cannot load the PKCS#11 module '%s' (%s); install it or name "
                            "another with ?module-path= or HWJOSE_PKCS11_MODULE",
@@ -197,7 +228,7 @@ hwj_err p11_module_get(p11_state *st, const char *path, p11_module **out, hwj_er
     }
     if ((rv = module_initialize(m->f)) != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         rc = p11_error(err, rv, "initialising the PKCS#11 module '%s'", path);
-        p11_kit_module_release(m->f);
+        module_release(m);
         goto fail;
     }
     pthread_once(&atfork_once, register_atfork);

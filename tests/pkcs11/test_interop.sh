@@ -30,6 +30,11 @@ check "its custody is reported" \
 "$HWJOSE" keys --token "pkcs11:token=$tok$q" >"$tmp/keys.txt"
 check "the table names the key and its kid" grep -q "object=ext-ec;type=private" "$tmp/keys.txt"
 
+proxy=$(find /usr/lib -name p11-kit-proxy.so 2>/dev/null | head -1)
+HWJOSE_PKCS11_MODULE=$proxy "$HWJOSE" keys --token "pkcs11:token=$tok$q" --json >"$tmp/proxy.json"
+check "the p11-kit proxy module reaches the same key" \
+  jq -e '[.[] | select(.uri | test("object=ext-ec;"))] | length == 1' "$tmp/proxy.json"
+
 # 2. hwjose's key through libp11's engine.
 "$HWJOSE" keygen --key "pkcs11:token=$tok;object=hw-rs$q" --alg RS256 --bits 2048 >"$tmp/rs.jwk" 2>/dev/null
 check "keygen prints a public JWK" jq -e '.kty == "RSA" and .alg == "RS256" and (.d == null)' "$tmp/rs.jwk"
