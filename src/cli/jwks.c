@@ -1,18 +1,154 @@
-/* jwks.c: STUB, being implemented. */
-#include "cli/cli.h"
+/* jwks.c: `hwjose jwks` (the public JWK set of opened keys, to publish for verifiers) and
+ * `hwjose thumbprint` (a JWK's RFC 7638 thumbprint). */
+#include "cli/util.h"
+
+#include <jansson.h>
+#include <string.h>
+
+static void jwks_usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: hwjose jwks --key URI [--key URI]...\n"
+        "  Prints the public JWK set {\"keys\":[...]} of the keys, each with its kid (its own,\n"
+        "  else its RFC 7638 thumbprint) and \"alg\" when the key is bound to one.\n"
+        "  URI: pkcs11:..., tpm2:..., jwk:PATH, file:PATH. Private parts are never printed.\n"
+        "  The PIN comes from the URI's pin-source or $HWJOSE_PIN only.\n"
+        "  Exit: 0 printed, 1 a key could not be used, 2 usage or input error.\n");
+}
+
+static void thumbprint_usage(FILE *out)
+{
+    fprintf(out, "usage: hwjose thumbprint --jwk FILE\n"
+                 "  Prints the RFC 7638 JWK thumbprint (SHA-256, base64url) of the JWK in FILE.\n"
+                 "  Exit: 0 printed, 2 usage or input error.\n");
+}
+
+enum { OPT_KEY = CLI_OPT_FIRST_FREE_ };
+
+static const struct option jwks_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"key", required_argument, NULL, OPT_KEY},
+    {NULL, 0, NULL, 0},
+};
+
+/* Append the public JWK of the key at `uri` to `keys`. */
+static int add_key(hwj_ctx **ctx, const char *uri, json_t *keys)
+{
+    hwj_key *key = NULL;
+    hwj_error err = {0};
+    char *text = NULL;
+    json_t *jwk = NULL;
+    hwj_err rc;
+    int ret;
+
+    if ((ret = cli_key_open("jwks", uri, 0, ctx, &key)) != CLI_OK)
+        return ret;
+    if ((rc = hwj_key_public_jwk(key, &text, &err)) != HWJ_OK) {
+        ret = cli_fail("jwks", rc, &err);
+    } else if ((jwk = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+               json_array_append_new(keys, jwk) != 0) {
+        cli_say("jwks", "internal error building the set for '%s'", uri);
+        ret = CLI_INVALID;
+    }
+    hwj_free(text);
+    hwj_key_free(key);
+    return ret;
+}
 
 int cmd_jwks(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "hwjose jwks: not implemented yet\n");
-    return CLI_USAGE;
+    const char *uris[CLI_MAX_LIST];
+    size_t nuris = 0;
+    hwj_ctx *ctx = NULL;
+    json_t *set = NULL, *keys = json_array();
+    char *text = NULL;
+    int ret = CLI_USAGE, opt;
+
+    optind = 0;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, "+h", jwks_options, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            jwks_usage(stdout);
+            ret = CLI_OK;
+            goto out;
+        case OPT_KEY:
+            if (nuris == CLI_MAX_LIST) {
+                cli_say("jwks", "too many --key (at most %d)", CLI_MAX_LIST);
+                goto out;
+            }
+            uris[nuris++] = optarg;
+            break;
+        default: ret = cli_usage_error("jwks"); goto out;
+        }
+    }
+    if (optind < argc || nuris == 0) {
+        cli_say("jwks", optind < argc ? "unexpected argument" : "give at least one --key URI");
+        ret = cli_usage_error("jwks");
+        goto out;
+    }
+    if (keys == NULL) {
+        ret = CLI_INVALID;
+        goto out;
+    }
+    for (size_t i = 0; i < nuris; i++)
+        if ((ret = add_key(&ctx, uris[i], keys)) != CLI_OK)
+            goto out;
+    if ((set = json_pack("{sO}", "keys", keys)) == NULL ||
+        (text = json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+        cli_say("jwks", "out of memory");
+        ret = CLI_INVALID;
+        goto out;
+    }
+    ret = cli_write("jwks", text, strlen(text), 1);
+out:
+    free(text);
+    json_decref(set);
+    json_decref(keys);
+    hwj_ctx_free(ctx);
+    return ret;
 }
+
+enum { OPT_JWK = CLI_OPT_FIRST_FREE_ };
+
+static const struct option thumbprint_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"jwk", required_argument, NULL, OPT_JWK},
+    {NULL, 0, NULL, 0},
+};
 
 int cmd_thumbprint(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "hwjose thumbprint: not implemented yet\n");
-    return CLI_USAGE;
+    const char *path = NULL;
+    hwj_jwk *jwk = NULL;
+    char *tp = NULL;
+    hwj_error err = {0};
+    hwj_err rc;
+    int ret, opt;
+
+    optind = 0;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, "+h", thumbprint_options, NULL)) != -1) {
+        switch (opt) {
+        case 'h': thumbprint_usage(stdout); return CLI_OK;
+        case OPT_JWK: path = optarg; break;
+        default: return cli_usage_error("thumbprint");
+        }
+    }
+    if (optind < argc || path == NULL) {
+        cli_say("thumbprint", "give --jwk FILE");
+        return cli_usage_error("thumbprint");
+    }
+    if ((rc = hwj_jwk_read_file(path, &jwk, &err)) != HWJ_OK ||
+        (rc = hwj_jwk_thumbprint(jwk, &tp, &err)) != HWJ_OK) {
+        cli_fail("thumbprint", rc, &err);
+        ret = CLI_USAGE; /* the JWK file is the only input */
+        goto out;
+    }
+    ret = cli_write("thumbprint", tp, strlen(tp), 1);
+out:
+    hwj_free(tp);
+    hwj_jwk_free(jwk);
+    return ret;
 }

@@ -1,0 +1,240 @@
+/* util.c: shared CLI helpers; see util.h. */
+#include "cli/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_say(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hwjose %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_exit_code(hwj_err rc)
+{
+    switch (rc) {
+    case HWJ_OK: return CLI_OK;
+    case HWJ_ERR_ARG:
+    case HWJ_ERR_PARSE:
+    case HWJ_ERR_LIMIT:
+    case HWJ_ERR_IO: return CLI_USAGE;
+    default: break;
+    }
+    /* Verifying: SIGNATURE, CLAIMS, POLICY, KEY_NOT_FOUND, KEY_AMBIGUOUS, DECRYPT, UNSUPPORTED
+     * (e.g. an unknown crit) mean "not accepted". Signing: the operation failed. Anything
+     * else (out of memory, a token failure) fails closed with 1 too. */
+    return CLI_INVALID;
+}
+
+int cli_fail(const char *cmd, hwj_err rc, const hwj_error *err)
+{
+    cli_say(cmd, "%s", err != NULL && err->message[0] ? err->message : hwj_err_str(rc));
+    return cli_exit_code(rc);
+}
+
+int cli_usage_error(const char *cmd)
+{
+    fprintf(stderr, "run `hwjose %s --help` for the options\n", cmd);
+    return CLI_USAGE;
+}
+
+/* --- input ----------------------------------------------------------------------------- */
+
+void cli_free_input(uint8_t *buf, size_t len)
+{
+    hwj_free_secret(buf, len + 1);
+}
+
+int cli_read_input(const char *cmd, const char *path, uint8_t **out, size_t *len)
+{
+    int from_stdin = path == NULL || strcmp(path, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(path, "rb");
+    const char *name = from_stdin ? "stdin" : path;
+    size_t cap = 64 * 1024, n = 0, r;
+    uint8_t *buf = NULL, *nb;
+    int ret = CLI_USAGE;
+
+    if (f == NULL) {
+        cli_say(cmd, "cannot open '%s': %s", path, strerror(errno));
+        return CLI_USAGE;
+    }
+    if ((buf = malloc(cap + 1)) == NULL)
+        goto nomem;
+    for (;;) {
+        if (n == cap) {
+            if (cap > CLI_MAX_INPUT) {
+                cli_say(cmd, "%s is larger than %zu MiB; hwjose refuses inputs that large", name,
+                        CLI_MAX_INPUT >> 20);
+                goto out;
+            }
+            size_t ncap = cap * 2 > CLI_MAX_INPUT + 1 ? CLI_MAX_INPUT + 1 : cap * 2;
+            if ((nb = malloc(ncap + 1)) == NULL)
+                goto nomem;
+            memcpy(nb, buf, n);
+            hwj_free_secret(buf, cap + 1); /* payloads may be secret: never leave copies */
+            buf = nb;
+            cap = ncap;
+        }
+        if ((r = fread(buf + n, 1, cap - n, f)) == 0)
+            break;
+        n += r;
+    }
+    if (ferror(f)) {
+        cli_say(cmd, "reading %s failed: %s", name, strerror(errno));
+        goto out;
+    }
+    if (n > CLI_MAX_INPUT) {
+        cli_say(cmd, "%s is larger than %zu MiB; hwjose refuses inputs that large", name,
+                CLI_MAX_INPUT >> 20);
+        goto out;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    buf = NULL;
+    ret = CLI_OK;
+    goto out;
+nomem:
+    cli_say(cmd, "out of memory reading %s", name);
+out:
+    if (buf != NULL)
+        hwj_free_secret(buf, cap + 1);
+    if (!from_stdin)
+        fclose(f);
+    return ret;
+}
+
+/* --- options --------------------------------------------------------------------------- */
+
+int cli_alg_add(const char *cmd, const char *name, hwj_alg *algs, size_t *n)
+{
+    hwj_alg a = hwj_alg_from_name(name);
+    if (a == HWJ_ALG_UNKNOWN || hwj_alg_get_kind(a) != HWJ_ALG_KIND_JWS) {
+        cli_say(cmd,
+                "'%s' is not a JWS alg hwjose accepts; use one of HS256 HS384 HS512 RS256 RS384 "
+                "RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA (\"none\" never)",
+                name);
+        return CLI_USAGE;
+    }
+    if (*n >= CLI_MAX_LIST) {
+        cli_say(cmd, "too many --alg options (at most %d)", CLI_MAX_LIST);
+        return CLI_USAGE;
+    }
+    for (size_t i = 0; i < *n; i++)
+        if (algs[i] == a)
+            return CLI_OK;
+    algs[(*n)++] = a;
+    return CLI_OK;
+}
+
+int cli_duration(const char *cmd, const char *opt, const char *text, int64_t *seconds)
+{
+    hwj_error err = {0};
+    if (hwj_duration_parse(text, seconds, &err) != HWJ_OK) {
+        cli_say(cmd, "%s: %s", opt, err.message);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* --- keys ------------------------------------------------------------------------------ */
+
+int cli_key_open(const char *cmd, const char *uri, int allow_extractable, hwj_ctx **ctx,
+                 hwj_key **key)
+{
+    hwj_key_open_opts o = {.allow_extractable = allow_extractable};
+    hwj_error err = {0};
+    hwj_err rc;
+
+    if (*ctx == NULL && (rc = hwj_ctx_new(ctx, &err)) != HWJ_OK)
+        return cli_fail(cmd, rc, &err);
+    if ((rc = hwj_key_open(*ctx, uri, &o, key, &err)) != HWJ_OK)
+        return cli_fail(cmd, rc, &err);
+    return CLI_OK;
+}
+
+int cli_verify_option(const char *cmd, cli_verify_keys *vk, int opt, const char *arg)
+{
+    switch (opt) {
+    case CLI_OPT_JWK: vk->jwk_path = arg; return 1;
+    case CLI_OPT_JWKS: vk->jwks_path = arg; return 1;
+    case CLI_OPT_ALG: return cli_alg_add(cmd, arg, vk->algs, &vk->nalgs) == CLI_OK ? 1 : -1;
+    default: return 0;
+    }
+}
+
+/* No --alg: the algs every key is bound to by its own "alg" (RFC 8725 §3.1: the accepted
+ * algs are explicit; a key's "alg" is, and hwj_jwk_check keeps each key to its own). */
+static int algs_from_keys(const char *cmd, cli_verify_keys *vk)
+{
+    size_t n = hwj_jwks_count(vk->set);
+    for (size_t i = 0; i < n; i++) {
+        const hwj_jwk *k = hwj_jwks_get0(vk->set, i);
+        hwj_alg a = hwj_jwk_get_alg(k);
+        if (a == HWJ_ALG_UNKNOWN || hwj_alg_get_kind(a) != HWJ_ALG_KIND_JWS) {
+            const char *kid = hwj_jwk_get0_kid(k);
+            cli_say(cmd,
+                    "give --alg: the %s%s%s has no JWS \"alg\" to bind it, and the accepted "
+                    "algorithms must be explicit (RFC 8725)",
+                    kid ? "key with kid '" : "key", kid ? kid : "", kid ? "'" : "");
+            return CLI_USAGE;
+        }
+        if (cli_alg_add(cmd, hwj_alg_name(a), vk->algs, &vk->nalgs) != CLI_OK)
+            return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int cli_verify_load(const char *cmd, cli_verify_keys *vk)
+{
+    hwj_error err = {0};
+    hwj_jwk *jwk = NULL;
+    hwj_err rc;
+
+    if ((vk->jwk_path != NULL) + (vk->jwks_path != NULL) != 1) {
+        cli_say(cmd, "give the verification key(s): exactly one of --jwk FILE or --jwks FILE");
+        return CLI_USAGE;
+    }
+    if (vk->jwk_path != NULL) {
+        if ((rc = hwj_jwk_read_file(vk->jwk_path, &jwk, &err)) != HWJ_OK ||
+            (rc = hwj_jwks_new(&vk->set, &err)) != HWJ_OK ||
+            (rc = hwj_jwks_add(vk->set, jwk, &err)) != HWJ_OK) {
+            if (vk->set == NULL)
+                hwj_jwk_free(jwk); /* hwj_jwks_add frees it itself on failure */
+            cli_fail(cmd, rc, &err);
+            return CLI_USAGE; /* an unusable key file is an input error */
+        }
+    } else if ((rc = hwj_jwks_read_file(vk->jwks_path, &vk->set, &err)) != HWJ_OK) {
+        cli_fail(cmd, rc, &err);
+        return CLI_USAGE; /* an unusable key file is an input error */
+    }
+    if (hwj_jwks_count(vk->set) == 0) {
+        cli_say(cmd, "the key set '%s' is empty", vk->jwks_path ? vk->jwks_path : vk->jwk_path);
+        return CLI_USAGE;
+    }
+    return vk->nalgs > 0 ? CLI_OK : algs_from_keys(cmd, vk);
+}
+
+void cli_verify_keys_free(cli_verify_keys *vk)
+{
+    hwj_jwks_free(vk->set);
+    vk->set = NULL;
+}
+
+/* --- output ---------------------------------------------------------------------------- */
+
+int cli_write(const char *cmd, const void *data, size_t len, int newline)
+{
+    if ((len > 0 && fwrite(data, 1, len, stdout) != len) || (newline && putchar('\n') == EOF) ||
+        fflush(stdout) != 0) {
+        cli_say(cmd, "writing stdout failed: %s", strerror(errno));
+        return CLI_INVALID;
+    }
+    return CLI_OK;
+}
