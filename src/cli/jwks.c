@@ -32,6 +32,32 @@ static const struct option jwks_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+static int seen(const json_t *keys, const json_t *jwk)
+{
+    size_t i;
+    const json_t *k;
+    json_array_foreach(keys, i, k) if (json_equal(k, jwk)) return 1;
+    return 0;
+}
+
+/* Two different keys under one kid would make every verifier's choice ambiguous. */
+static int check_kid(const json_t *keys, const json_t *jwk, const char *uri)
+{
+    const char *kid = json_string_value(json_object_get(jwk, "kid"));
+    size_t i;
+    const json_t *k;
+    json_array_foreach(keys, i, k)
+    {
+        const char *other = json_string_value(json_object_get(k, "kid"));
+        if (kid != NULL && other != NULL && strcmp(kid, other) == 0 && !json_equal(k, jwk)) {
+            cli_say("jwks", "'%s' has the kid '%s' of another key; give each key its own kid", uri,
+                    kid);
+            return CLI_USAGE;
+        }
+    }
+    return CLI_OK;
+}
+
 /* Append the public JWK of the key at `uri` to `keys`. */
 static int add_key(hwj_ctx **ctx, const char *uri, json_t *keys)
 {
@@ -46,9 +72,13 @@ static int add_key(hwj_ctx **ctx, const char *uri, json_t *keys)
         return ret;
     if ((rc = hwj_key_public_jwk(key, &text, &err)) != HWJ_OK) {
         ret = cli_fail("jwks", rc, &err);
-    } else if ((jwk = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-               json_array_append_new(keys, jwk) != 0) {
+    } else if ((jwk = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
         cli_say("jwks", "internal error building the set for '%s'", uri);
+        ret = CLI_INVALID;
+    } else if ((ret = check_kid(keys, jwk, uri)) != CLI_OK || seen(keys, jwk)) {
+        json_decref(jwk); /* a key given twice is listed once */
+    } else if (json_array_append_new(keys, jwk) != 0) {
+        cli_say("jwks", "out of memory");
         ret = CLI_INVALID;
     }
     hwj_free(text);

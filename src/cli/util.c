@@ -154,8 +154,11 @@ int cli_key_open(const char *cmd, const char *uri, int allow_extractable, hwj_ct
 
     if (*ctx == NULL && (rc = hwj_ctx_new(ctx, &err)) != HWJ_OK)
         return cli_fail(cmd, rc, &err);
-    if ((rc = hwj_key_open(*ctx, uri, &o, key, &err)) != HWJ_OK)
-        return cli_fail(cmd, rc, &err);
+    if ((rc = hwj_key_open(*ctx, uri, &o, key, &err)) != HWJ_OK) {
+        int ret = cli_fail(cmd, rc, &err);
+        /* a URI scheme or key type this build cannot use is the user's to fix */
+        return rc == HWJ_ERR_UNSUPPORTED ? CLI_USAGE : ret;
+    }
     return CLI_OK;
 }
 
