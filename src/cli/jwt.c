@@ -12,7 +12,8 @@ static void jwt_usage(FILE *out)
         "usage: hwjose jwt issue  --key URI --iss ISS --aud AUD [--aud AUD]... [--sub SUB]\n"
         "                         [--exp 15m] [--claim NAME=JSON]... [--alg ALG] [--kid KID]\n"
         "                         [--typ TYP] [--allow-extractable]\n"
-        "       hwjose jwt verify (--jwk FILE | --jwks FILE) --iss ISS --aud AUD [--alg ALG]...\n"
+        "       hwjose jwt verify (--jwk FILE | --jwks FILE | --jwks-uri URL) --iss ISS --aud AUD\n"
+        "                         [--alg ALG]...\n"
         "                         [--leeway 60s] [--max-age D] [--typ TYP] [--sub SUB]\n"
         "`hwjose jwt issue --help` and `hwjose jwt verify --help` describe each.\n");
 }
@@ -44,10 +45,14 @@ static void verify_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: hwjose jwt verify (--jwk FILE | --jwks FILE) --iss ISS --aud AUD [--alg ALG]...\n"
+        "usage: hwjose jwt verify (--jwk FILE | --jwks FILE | --jwks-uri URL) --iss ISS --aud AUD\n"
+        "                         [--alg ALG]...\n"
         "                         [--leeway 60s] [--max-age D] [--typ TYP] [--sub SUB]\n"
         "  Verifies the JWT on stdin and writes its claims (JSON) to stdout.\n"
         "  --jwk / --jwks   the verification key(s); with a set, the JWT's kid picks one.\n"
+        "  --jwks-uri URL   fetch the set from the issuer's jwks_uri: https (plain http only\n"
+        "                   to a loopback host, or with --allow-http), bounded size and time,\n"
+        "                   no redirects; --jwks-ca FILE trusts a private CA (PEM).\n"
         "  --alg ALG        an accepted alg; repeat for several. Without --alg, each key's\n"
         "                   own \"alg\" is accepted for that key (a key without one is an\n"
         "                   error). \"none\" is never accepted.\n"

@@ -168,6 +168,9 @@ int cli_verify_option(const char *cmd, cli_verify_keys *vk, int opt, const char 
     case CLI_OPT_JWK: vk->jwk_path = arg; return 1;
     case CLI_OPT_JWKS: vk->jwks_path = arg; return 1;
     case CLI_OPT_ALG: return cli_alg_add(cmd, arg, vk->algs, &vk->nalgs) == CLI_OK ? 1 : -1;
+    case CLI_OPT_JWKS_URI: vk->jwks_uri = arg; return 1;
+    case CLI_OPT_ALLOW_HTTP: vk->allow_http = 1; return 1;
+    case CLI_OPT_JWKS_CA: vk->jwks_ca = arg; return 1;
     default: return 0;
     }
 }
@@ -194,17 +197,50 @@ static int algs_from_keys(const char *cmd, cli_verify_keys *vk)
     return CLI_OK;
 }
 
+/* --jwks-uri: one fetch through the JWKS cache (https, or http to loopback unless
+ * --allow-http; bounded size and time; --jwks-ca for a private CA). */
+static int load_jwks_uri(const char *cmd, cli_verify_keys *vk)
+{
+#ifdef HWJ_WITH_CURL
+    hwj_jwks_cache_opts o = {.allow_http = vk->allow_http, .ca_file = vk->jwks_ca};
+    hwj_error err = {0};
+    hwj_err rc;
+
+    if ((rc = hwj_jwks_cache_new(vk->jwks_uri, &o, &vk->cache, &err)) != HWJ_OK) {
+        cli_fail(cmd, rc, &err);
+        return CLI_USAGE; /* a refused URL is an input error */
+    }
+    if ((rc = hwj_jwks_cache_get1(vk->cache, NULL, &vk->snap, &err)) != HWJ_OK)
+        return cli_fail(cmd, rc, &err);
+    vk->set = (hwj_jwks *)hwj_jwks_snapshot_get0_set(vk->snap); /* borrowed, read only */
+    return CLI_OK;
+#else
+    cli_say(cmd, "--jwks-uri '%s': this hwjose was built without libcurl (HWJ_WITH_CURL)",
+            vk->jwks_uri);
+    return CLI_USAGE;
+#endif
+}
+
 int cli_verify_load(const char *cmd, cli_verify_keys *vk)
 {
     hwj_error err = {0};
     hwj_jwk *jwk = NULL;
     hwj_err rc;
 
-    if ((vk->jwk_path != NULL) + (vk->jwks_path != NULL) != 1) {
-        cli_say(cmd, "give the verification key(s): exactly one of --jwk FILE or --jwks FILE");
+    if ((vk->jwk_path != NULL) + (vk->jwks_path != NULL) + (vk->jwks_uri != NULL) != 1) {
+        cli_say(cmd, "give the verification key(s): exactly one of --jwk FILE, --jwks FILE or "
+                     "--jwks-uri URL");
         return CLI_USAGE;
     }
-    if (vk->jwk_path != NULL) {
+    if ((vk->allow_http || vk->jwks_ca != NULL) && vk->jwks_uri == NULL) {
+        cli_say(cmd, "--allow-http and --jwks-ca only go with --jwks-uri");
+        return CLI_USAGE;
+    }
+    if (vk->jwks_uri != NULL) {
+        int ret = load_jwks_uri(cmd, vk);
+        if (ret != CLI_OK)
+            return ret;
+    } else if (vk->jwk_path != NULL) {
         if ((rc = hwj_jwk_read_file(vk->jwk_path, &jwk, &err)) != HWJ_OK ||
             (rc = hwj_jwks_new(&vk->set, &err)) != HWJ_OK ||
             (rc = hwj_jwks_add(vk->set, jwk, &err)) != HWJ_OK) {
@@ -218,7 +254,10 @@ int cli_verify_load(const char *cmd, cli_verify_keys *vk)
         return CLI_USAGE; /* an unusable key file is an input error */
     }
     if (hwj_jwks_count(vk->set) == 0) {
-        cli_say(cmd, "the key set '%s' is empty", vk->jwks_path ? vk->jwks_path : vk->jwk_path);
+        cli_say(cmd, "the key set '%s' is empty",
+                vk->jwks_uri    ? vk->jwks_uri
+                : vk->jwks_path ? vk->jwks_path
+                                : vk->jwk_path);
         return CLI_USAGE;
     }
     return vk->nalgs > 0 ? CLI_OK : algs_from_keys(cmd, vk);
@@ -226,7 +265,14 @@ int cli_verify_load(const char *cmd, cli_verify_keys *vk)
 
 void cli_verify_keys_free(cli_verify_keys *vk)
 {
-    hwj_jwks_free(vk->set);
+    if (vk->snap == NULL)
+        hwj_jwks_free(vk->set);
+#ifdef HWJ_WITH_CURL
+    hwj_jwks_snapshot_free(vk->snap);
+    hwj_jwks_cache_free(vk->cache);
+    vk->snap = NULL;
+    vk->cache = NULL;
+#endif
     vk->set = NULL;
 }
 

@@ -47,13 +47,19 @@ enum {
     CLI_OPT_JWK = 0x100,
     CLI_OPT_JWKS,
     CLI_OPT_ALG,
+    CLI_OPT_JWKS_URI,
+    CLI_OPT_ALLOW_HTTP,
+    CLI_OPT_JWKS_CA,
     CLI_OPT_FIRST_FREE_ = 0x120 /* commands number their own long options from here */
 };
 #define CLI_VERIFY_LONG_OPTIONS                                                                    \
     {"jwk", required_argument, NULL, CLI_OPT_JWK},                                                 \
         {"jwks", required_argument, NULL, CLI_OPT_JWKS},                                           \
+        {"alg", required_argument, NULL, CLI_OPT_ALG},                                             \
+        {"jwks-uri", required_argument, NULL, CLI_OPT_JWKS_URI},                                   \
+        {"allow-http", no_argument, NULL, CLI_OPT_ALLOW_HTTP},                                     \
     {                                                                                              \
-        "alg", required_argument, NULL, CLI_OPT_ALG                                                \
+        "jwks-ca", required_argument, NULL, CLI_OPT_JWKS_CA                                        \
     }
 
 typedef struct cli_verify_keys {
@@ -62,6 +68,13 @@ typedef struct cli_verify_keys {
     hwj_alg algs[CLI_MAX_LIST];
     size_t nalgs;
     hwj_jwks *set; /* loaded by cli_verify_load */
+    /* --jwks-uri: the set is fetched through a JWKS cache (docs/jwks_cache.md) and `set`
+     * then borrows from `snap`. */
+    const char *jwks_uri;
+    int allow_http;
+    const char *jwks_ca;
+    hwj_jwks_cache *cache;
+    hwj_jwks_snapshot *snap;
 } cli_verify_keys;
 
 /* 1 if `opt` was a verification-key option (stored), 0 if not; -1 on a bad value (printed). */

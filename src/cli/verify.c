@@ -10,12 +10,16 @@ static void verify_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: hwjose verify (--jwk FILE | --jwks FILE) [--alg ALG]... [--payload FILE]\n"
+        "usage: hwjose verify (--jwk FILE | --jwks FILE | --jwks-uri URL) [--alg ALG]...\n"
+        "                     [--payload FILE]\n"
         "  Verifies the JWS on stdin (compact, or JSON general/flattened) and writes its\n"
         "  payload to stdout.\n"
         "  --jwk FILE       the verification key, a JWK (public; oct for HS*).\n"
         "  --jwks FILE      a JWK set; the key is chosen by the JWS's kid, else by type and\n"
         "                   alg (an ambiguous choice is an error).\n"
+        "  --jwks-uri URL   fetch the set from the issuer's jwks_uri: https (plain http only\n"
+        "                   to a loopback host, or with --allow-http), bounded size and time,\n"
+        "                   no redirects; --jwks-ca FILE trusts a private CA (PEM).\n"
         "  --alg ALG        an accepted alg; repeat for several. Without --alg, each key's\n"
         "                   own \"alg\" is accepted for that key, and a key without \"alg\" is\n"
         "                   an error (RFC 8725: the accepted algs are explicit). \"none\" is\n"

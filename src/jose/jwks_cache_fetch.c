@@ -270,9 +270,8 @@ hwj_err jc_fetch(CURL *curl, const jc_fetch_cfg *cfg, const char *etag, jc_respo
     }
     if (cc != CURLE_OK) {
         rc = hwj_error_set_native(err, HWJ_ERR_NETWORK, HWJ_SRC_CURL, (unsigned long)cc,
-                                  "fetching JWKS from '%s' failed: %s (curl error %d%s%s)",
-                                  cfg->url, errbuf[0] ? errbuf : curl_easy_strerror(cc), (int)cc,
-                                  errbuf[0] ? ": " : "", errbuf[0] ? curl_easy_strerror(cc) : "");
+                                  "fetching JWKS from '%s' failed: %s (curl error %d)", cfg->url,
+                                  errbuf[0] ? errbuf : curl_easy_strerror(cc), (int)cc);
         goto out;
     }
     if (status >= 300 && status < 400 && status != 304) {
