@@ -707,6 +707,42 @@ static void test_verify_rotation(void **state)
     free(tr);
 }
 
+/* A JWT through the cache: the claims are validated with the caller's options and clock. */
+static void test_verify_jwt(void **state)
+{
+    fixture *f = *state;
+    char claims[256], *out = NULL;
+    hwj_error err;
+    snprintf(claims, sizeof(claims),
+             "{\"iss\":\"https://issuer.test\",\"aud\":\"svc\",\"iat\":%lld,\"exp\":%lld}",
+             (long long)g_now, (long long)g_now + 600);
+    char *jwt = make_jws(f->k2, NULL, claims);
+    hwj_jwt_verify_opts vo = {.policy = {.algs = verify_algs, .nalgs = 2},
+                              .iss = "https://issuer.test",
+                              .aud = "svc",
+                              .clock = test_clock};
+    hwj_jwks_cache *c = new_cache(f->srv.url, NULL);
+    assert_int_equal(hwj_jwks_cache_verify_jwt(c, jwt, strlen(jwt), &vo, &out, &err),
+                     HWJ_ERR_KEY_NOT_FOUND); /* set1 lacks k2 */
+    server_set(&f->srv, json_pack("{s:s}", "body", f->set2));
+    advance(30); /* the cooldown since the first fetch */
+    tu_ok(hwj_jwks_cache_verify_jwt(c, jwt, strlen(jwt), &vo, &out, &err), &err);
+    assert_non_null(strstr(out, "\"aud\":\"svc\""));
+    hwj_free(out);
+    out = NULL;
+    vo.aud = "other";
+    assert_int_equal(hwj_jwks_cache_verify_jwt(c, jwt, strlen(jwt), &vo, &out, &err),
+                     HWJ_ERR_CLAIMS);
+    vo.aud = "svc";
+    advance(600 + 60 + 1); /* past exp and the default leeway (the set is refetched too) */
+    assert_int_equal(hwj_jwks_cache_verify_jwt(c, jwt, strlen(jwt), &vo, &out, &err),
+                     HWJ_ERR_CLAIMS);
+    assert_null(out);
+    assert_int_equal(server_requests(&f->srv), 3);
+    hwj_jwks_cache_free(c);
+    free(jwt);
+}
+
 typedef struct worker {
     hwj_jwks_cache *c;
     const char *tok;
@@ -811,6 +847,7 @@ int main(void)
         cmocka_unit_test_setup(test_timeout, reset),
         cmocka_unit_test_setup(test_https, reset),
         cmocka_unit_test_setup(test_verify_rotation, reset),
+        cmocka_unit_test_setup(test_verify_jwt, reset),
         cmocka_unit_test_setup(test_threads, reset),
         cmocka_unit_test_setup(test_one_fetch_at_a_time, reset),
     };
