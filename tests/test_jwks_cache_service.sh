@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# test_jwks_cache_service.sh: the receiver side against the real `hwjose serve`: tokens the
+# service issues are verified by `hwjose jwt verify --jwks-uri` / `hwjose verify --jwks-uri`
+# against its /.well-known/jwks.json, across a key rotation (k1 active → k2 published →
+# k2 active, k1 retiring), and the CLI's refusals and failures are clear.
+# Env: HWJOSE (the CLI), HWJ_TEST_STATE.
+set -euo pipefail
+
+HWJOSE=${HWJOSE:?set HWJOSE to the hwjose binary}
+state=${HWJ_TEST_STATE:-/tmp}
+mkdir -p "$state"
+dir=$(mktemp -d "$state/jwks_cache_service.XXXXXX")
+server_pid=""
+fails=0
+
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ "$fails" -eq 0 ]; then rm -rf "$dir"; else echo "state kept in $dir"; fi
+}
+trap cleanup EXIT
+
+ok() { echo "ok   - $*"; }
+fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@" >/dev/null 2>&1; then ok "$what"; else fail "$what"; fi
+}
+command -v jq >/dev/null || { echo "jq is required (scripts/install-deps.sh)"; exit 1; }
+
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/k1.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/k2.pem" 2>/dev/null
+chmod 600 "$dir"/*.pem
+tok=$(openssl rand -hex 32)
+tok_hash=$(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)
+
+# write_config K1_STATE K2_STATE|none
+write_config() {
+  local k2=""
+  [ "$2" != none ] && k2=",{\"name\":\"k2\",\"uri\":\"file:$dir/k2.pem\",\"alg\":\"ES256\",\"state\":\"$2\",\"ttl\":60,\"iss\":\"https://issuer.test\",\"aud\":[\"svc-a\"]}"
+  cat >"$dir/config.json.new" <<JSON
+{
+  "listen": "127.0.0.1:0",
+  "workers": 2,
+  "keys": [
+    {"name": "k1", "uri": "file:$dir/k1.pem", "alg": "ES256", "state": "$1", "ttl": 60,
+     "iss": "https://issuer.test", "aud": ["svc-a"]}$k2
+  ],
+  "clients": [{"name": "alice", "token_sha256": "$tok_hash", "permissions": {"*": ["jwt", "sign"]}}],
+  "audit": {"path": "$dir/audit.log", "fsync": false},
+  "jwks_max_age": 60
+}
+JSON
+  mv "$dir/config.json.new" "$dir/config.json"
+}
+
+start_server() {
+  : >"$dir/server.log"
+  "$HWJOSE" serve --config "$dir/config.json" 2>>"$dir/server.log" &
+  server_pid=$!
+  for _ in $(seq 100); do
+    grep -q "listening on" "$dir/server.log" && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$dir/server.log"; echo "server died"; exit 1; }
+    sleep 0.05
+  done
+  base=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$dir/server.log" | head -1)
+  [ -n "$base" ] || { cat "$dir/server.log"; echo "server did not start"; exit 1; }
+  jwks="$base/.well-known/jwks.json"
+}
+
+reload() { # SIGHUP, then wait for the log line
+  local n
+  n=$(grep -c "reload" "$dir/server.log" || true)
+  kill -HUP "$server_pid"
+  for _ in $(seq 100); do
+    [ "$(grep -c "reload" "$dir/server.log" || true)" -gt "$n" ] && return 0
+    sleep 0.05
+  done
+  echo "no reload log line"; return 1
+}
+
+issue() { # issue KEY → a JWT for svc-a
+  curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+    --data-binary '{"claims":{"aud":"svc-a","sub":"user-1"}}' "$base/v1/keys/$1/jwt" | jq -r .jwt
+}
+
+# jwt_verify JWT [extra args] → $out, $err, $rc (the alg allow-list is explicit: ES256 unless
+# the extra args name another)
+jwt_verify() {
+  local jwt=$1; shift
+  set +e
+  local alg=(--alg ES256)
+  [[ " $* " == *" --alg "* ]] && alg=()
+  out=$("$HWJOSE" jwt verify --jwks-uri "$jwks" --iss https://issuer.test --aud "${AUD:-svc-a}" \
+    "${alg[@]}" "$@" <<<"$jwt" 2>"$dir/err")
+  rc=$?
+  set -e
+  err=$(cat "$dir/err")
+}
+
+write_config active none
+start_server
+
+jwt1=$(issue k1)
+jwt_verify "$jwt1"
+check "k1's JWT verifies via --jwks-uri (exit 0)" [ "$rc" = 0 ]
+check "the claims are printed" jq -e '.sub == "user-1" and .iss == "https://issuer.test"' <<<"${out:-null}"
+jwt_verify "$jwt1" --alg PS256
+check "an alg outside the allow-list → exit 1" [ "$rc" = 1 ]
+
+jws=$(curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+  --data-binary '{"payload":"aGVsbG8"}' "$base/v1/keys/k1/sign" | jq -r .jws)
+set +e
+payload=$("$HWJOSE" verify --jwks-uri "$jwks" --alg ES256 <<<"$jws" 2>"$dir/err"); vrc=$?
+set -e
+check "hwjose verify --jwks-uri prints the JWS payload" [ "$vrc" = 0 -a "$payload" = hello ]
+
+# --- rotation -------------------------------------------------------------------
+write_config active published
+reload
+jwt_verify "$jwt1"
+check "k1's JWT still verifies once k2 is published" [ "$rc" = 0 ]
+write_config retiring active
+reload
+jwt2=$(issue k2)
+check "the JWT after rotation names another kid" \
+  [ "$(cut -d. -f1 <<<"$jwt2" | base64 -d 2>/dev/null | jq -r .kid)" != "$(cut -d. -f1 <<<"$jwt1" | base64 -d 2>/dev/null | jq -r .kid)" ]
+jwt_verify "$jwt2"
+check "k2's JWT verifies after the rotation" [ "$rc" = 0 ]
+jwt_verify "$jwt1"
+check "k1's JWT (retiring key) still verifies" [ "$rc" = 0 ]
+
+# --- bad tokens and bad options -------------------------------------------------------
+tampered="${jwt2%.*}.$(cut -d. -f3 <<<"$jwt1")"
+jwt_verify "$tampered"
+check "a JWT with another key's signature → exit 1" [ "$rc" = 1 ]
+AUD=svc-b jwt_verify "$jwt2"
+check "wrong audience → exit 1" [ "$rc" = 1 ]
+set +e
+"$HWJOSE" jwt verify --jwks-uri http://issuer.example/jwks.json --iss x --aud y <<<"$jwt2" \
+  2>"$dir/err"; rc=$?
+set -e
+check "plain http off loopback → exit 2" [ "$rc" = 2 ]
+check "… saying why and how to allow it" grep -q 'loopback.*--allow-http' "$dir/err"
+set +e
+"$HWJOSE" jwt verify --jwks-uri "$jwks" --jwks "$dir/config.json" --iss x --aud y <<<"$jwt2" \
+  2>"$dir/err"; rc=$?
+set -e
+check "--jwks-uri with --jwks → exit 2" [ "$rc" = 2 ]
+
+# --- the issuer goes away ---------------------------------------------------------------
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+jwt_verify "$jwt2"
+check "issuer down → exit 1" [ "$rc" = 1 ]
+check "… naming the URL and the curl error" grep -qF "$jwks" "$dir/err"
+check "… with curl's reason" grep -q 'curl error 7' "$dir/err"
+
+[ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all checks passed"
