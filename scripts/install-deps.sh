@@ -15,6 +15,8 @@ pkgs=(
   python3 python3-jwcrypto nodejs npm wrk
   # service tests (tests/server/test_server.sh) and demo (p11tool: token set-up with PINs from the environment)
   curl jq gnutls-bin
+  # keys and certificates the tests make (tests/test_jwks_cache*.c|sh, tests/server)
+  openssl
 )
 
 missing=()
