@@ -707,6 +707,43 @@ static void test_verify_rotation(void **state)
     free(tr);
 }
 
+/* The kid is also found in the JSON serializations (protected or unprotected header),
+ * and a token without kid that no cached key verifies gets one cooldown-bound refetch. */
+static void test_verify_json_and_kidless(void **state)
+{
+    fixture *f = *state;
+    hwj_error err;
+    char *general = NULL, *flat = NULL, *nokid = NULL;
+    hwj_jws_sign_opts g = {.format = HWJ_JWS_JSON, .unprotected_json = "{\"x\":1}"};
+    hwj_jws_sign_opts fl = {.format = HWJ_JWS_JSON_FLAT};
+    hwj_jws_sign_opts nk = {.kid = ""};
+    tu_ok(hwj_jws_sign(f->k2, (const uint8_t *)"hello", 5, &g, &general, &err), &err);
+    tu_ok(hwj_jws_sign(f->k2, (const uint8_t *)"hello", 5, &fl, &flat, &err), &err);
+    tu_ok(hwj_jws_sign(f->k2, (const uint8_t *)"hello", 5, &nk, &nokid, &err), &err);
+    hwj_jwks_cache *c = new_cache(f->srv.url, NULL);
+
+    assert_int_equal(verify_jws(c, general, &err), HWJ_ERR_KEY_NOT_FOUND); /* first fetch */
+    server_set(&f->srv, json_pack("{s:s}", "body", f->set12));
+    advance(30);
+    tu_ok(verify_jws(c, general, &err), &err); /* unknown kid: the refetch finds k2 */
+    tu_ok(verify_jws(c, flat, &err), &err);
+    assert_int_equal(stats_of(c).unknown_kid_fetches, 1);
+
+    server_set(&f->srv, json_pack("{s:s}", "body", f->set1));
+    advance(600); /* expired: refetched, k2 is gone */
+    assert_int_equal(verify_jws(c, nokid, &err), HWJ_ERR_KEY_NOT_FOUND);
+    assert_int_equal(server_requests(&f->srv), 3); /* within the cooldown of that fetch */
+    server_set(&f->srv, json_pack("{s:s}", "body", f->set2));
+    advance(30);
+    tu_ok(verify_jws(c, nokid, &err), &err); /* no kid, no key: one refetch */
+    assert_int_equal(server_requests(&f->srv), 4);
+    assert_int_equal(stats_of(c).unknown_kid_fetches, 2);
+    hwj_jwks_cache_free(c);
+    hwj_free(general);
+    hwj_free(flat);
+    hwj_free(nokid);
+}
+
 /* A JWT through the cache: the claims are validated with the caller's options and clock. */
 static void test_verify_jwt(void **state)
 {
@@ -847,6 +884,7 @@ int main(void)
         cmocka_unit_test_setup(test_timeout, reset),
         cmocka_unit_test_setup(test_https, reset),
         cmocka_unit_test_setup(test_verify_rotation, reset),
+        cmocka_unit_test_setup(test_verify_json_and_kidless, reset),
         cmocka_unit_test_setup(test_verify_jwt, reset),
         cmocka_unit_test_setup(test_threads, reset),
         cmocka_unit_test_setup(test_one_fetch_at_a_time, reset),
