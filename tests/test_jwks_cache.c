@@ -330,6 +330,8 @@ static void test_url_rules(void **state)
     hwj_error err;
     hwj_jwks_cache_opts bad = {.min_ttl = 100, .max_ttl = 10};
     assert_int_equal(hwj_jwks_cache_new("https://a.example/j", &bad, &c, &err), HWJ_ERR_ARG);
+    hwj_jwks_cache_opts huge = {.max_ttl = INT64_MAX};
+    assert_int_equal(hwj_jwks_cache_new("https://a.example/j", &huge, &c, &err), HWJ_ERR_ARG);
     hwj_jwks_cache_opts neg = {.refetch_cooldown = -1};
     assert_int_equal(hwj_jwks_cache_new("https://a.example/j", &neg, &c, &err), HWJ_ERR_ARG);
     assert_null(c);

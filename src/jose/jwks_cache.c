@@ -41,6 +41,8 @@ struct hwj_jwks_cache {
     hwj_jwks_cache_stats st;
 };
 
+#define TEN_YEARS ((int64_t)10 * 366 * 86400) /* bounds durations: no overflow in now + ttl */
+
 static int64_t cache_now(const hwj_jwks_cache *c)
 {
     return c->o.clock ? c->o.clock(c->o.clock_arg) : (int64_t)time(NULL);
@@ -63,6 +65,9 @@ static hwj_err apply_defaults(const hwj_jwks_cache_opts *in, hwj_jwks_cache_opts
     o->max_size = o->max_size ? o->max_size : HWJ_JWKS_CACHE_DEFAULT_MAX_SIZE;
     o->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
     o->timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
+    if (o->max_ttl > TEN_YEARS || o->default_ttl > TEN_YEARS || o->refetch_cooldown > TEN_YEARS ||
+        o->max_stale > TEN_YEARS)
+        return hwj_error_set(err, HWJ_ERR_ARG, "JWKS cache: durations are limited to ten years");
     if (o->min_ttl > o->max_ttl)
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "JWKS cache: min_ttl (%" PRId64 " s) exceeds max_ttl (%" PRId64 " s)",
