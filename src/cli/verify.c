@@ -79,6 +79,7 @@ int cmd_verify(int argc, char **argv)
         in[--inlen] = '\0';
     policy.algs = vk.algs;
     policy.nalgs = vk.nalgs;
+    policy.max_size = CLI_MAX_INPUT; /* the caller chose this file: the CLI's bound, not 1 MiB */
     rc = hwj_jws_verify((const char *)in, inlen, vk.set, &policy, detached, detached_len, &res,
                         &err);
     if (rc != HWJ_OK) {

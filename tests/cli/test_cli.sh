@@ -167,6 +167,12 @@ for c in "${cases[@]}"; do
     }
 done
 
+head -c 3000000 /dev/urandom >"$w/big"
+t "sign a 3 MB payload" 0 - "$H" sign --key "file:$w/ec.pem" --in "$w/big" && cp "$w/out" "$w/big.jws" &&
+    t "verify a 4 MB JWS (over the library's 1 MiB default)" 0 "$w/big.jws" "$H" verify --jwks "$w/file.jwks" --alg ES256 &&
+    same "  3 MB payload back" "$w/out" "$w/big"
+rm -f "$w/big" "$w/big.jws"
+
 # --- invalid tokens: exit 1; malformed input: exit 2 -----------------------------------
 t "sign ES256 for tampering" 0 "$w/payload" "$H" sign --key "jwk:$w/ec.json"
 cp "$w/out" "$w/good"
