@@ -516,6 +516,14 @@ static void test_bad_answers_keep_set(void **state)
                                   "https://elsewhere.example/jwks.json"));
     expect_refresh_fails(c, HWJ_ERR_NETWORK, "redirects are not followed");
 
+    /* the default cap: 512 KiB */
+    hwj_jwks_cache *d = new_cache(f->srv.url, NULL);
+    server_set(&f->srv, json_pack("{s:i,s:i}", "status", 200, "oversize", 512 * 1024));
+    tu_ok(hwj_jwks_cache_refresh(d, &err), &err);
+    server_set(&f->srv, json_pack("{s:i}", "oversize", 512 * 1024 + 1));
+    expect_refresh_fails(d, HWJ_ERR_LIMIT, "larger than 524288 bytes");
+    hwj_jwks_cache_free(d);
+
     hwj_jwks_cache_stats st = stats_of(c);
     assert_int_equal(st.updates, 1);
     assert_int_equal(st.failures, 8);
