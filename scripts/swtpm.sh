@@ -95,7 +95,9 @@ stop() {
 
 [ $# -ge 2 ] || usage
 cmd=$1
-dir=$2
+# swtpm --daemon changes to /: the state folder must be an absolute path.
+mkdir -p "$2"
+dir=$(cd "$2" && pwd)
 case "$cmd" in
 start) start "$dir" ;;
 stop) stop "$dir" ;;

@@ -80,8 +80,10 @@ hwj_err tpm2_open(void *state, const char *uri, const hwj_key_open_opts *opts, s
     pthread_mutex_lock(&k->conn->lock);
     rc = tpm2_key_handle(k, uri, &tr, err);
     if (rc == HWJ_OK && k->persistent != 0) {
-        r = Esys_ReadPublic(k->conn->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &rpub,
-                            NULL, NULL);
+        while ((r = Esys_ReadPublic(k->conn->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    &rpub, NULL, NULL)) == TPM2_RC_OBJECT_MEMORY &&
+               tpm2_evict_one(k->conn, NULL, NULL))
+            ;
         if (r != TSS2_RC_SUCCESS)
             rc = tpm2_error(err, r, k->conn, "reading the public part of key '%s'", uri);
         else
@@ -147,7 +149,11 @@ static hwj_err run(struct hwj_key *key, const char *what, tpm2_cmd cmd, void *ar
             }
             break;
         }
-        if ((r = cmd(c->esys, tr, arg)) == TSS2_RC_SUCCESS)
+        /* A persistent key takes a transient slot while it is used. */
+        while ((r = cmd(c->esys, tr, arg)) == TPM2_RC_OBJECT_MEMORY &&
+               tpm2_evict_one(c, &k->obj, NULL))
+            ;
+        if (r == TSS2_RC_SUCCESS)
             break;
         if (tpm2_rc_is_transport(r) || tpm2_rc_is_stale_handle(r)) {
             if (r == TPM2_RC_INITIALIZE)

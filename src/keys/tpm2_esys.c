@@ -245,7 +245,7 @@ static void obj_unlink(tpm2_conn *c, tpm2_obj *o)
 
 /* Free a TPM object slot: context-save (once) and flush the least recently used loaded
  * object other than keep1/keep2. 0 if none of ours could go. */
-static int evict_one(tpm2_conn *c, const tpm2_obj *keep1, const tpm2_obj *keep2)
+int tpm2_evict_one(tpm2_conn *c, const tpm2_obj *keep1, const tpm2_obj *keep2)
 {
     tpm2_obj *best = NULL;
     for (tpm2_obj *o = c->objs; o != NULL; o = o->next)
@@ -270,7 +270,7 @@ static TSS2_RC obj_load_saved(tpm2_conn *c, tpm2_obj *o)
     TSS2_RC r;
     do {
         r = Esys_ContextLoad(c->esys, o->saved, &o->tr);
-    } while (r == TPM2_RC_OBJECT_MEMORY && evict_one(c, o, NULL));
+    } while (r == TPM2_RC_OBJECT_MEMORY && tpm2_evict_one(c, o, NULL));
     if (r != TSS2_RC_SUCCESS)
         o->tr = ESYS_TR_NONE;
     return r;
@@ -306,7 +306,7 @@ static hwj_err ensure_primary(tpm2_conn *c, hwj_error *err)
         r = Esys_CreatePrimary(c->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                ESYS_TR_NONE, &sens, &primary_template, &outside, &pcrs, &o->tr,
                                NULL, NULL, NULL, NULL);
-    } while (r == TPM2_RC_OBJECT_MEMORY && evict_one(c, o, NULL));
+    } while (r == TPM2_RC_OBJECT_MEMORY && tpm2_evict_one(c, o, NULL));
     if (r != TSS2_RC_SUCCESS) {
         o->tr = ESYS_TR_NONE;
         return tpm2_error(err, r, c,
@@ -322,7 +322,11 @@ static hwj_err ensure_primary(tpm2_conn *c, hwj_error *err)
 /* The ESYS_TR of a persistent object (no slot is used: it lives in NV). */
 static TSS2_RC persistent_tr(tpm2_conn *c, TPM2_HANDLE h, ESYS_TR *tr)
 {
-    return Esys_TR_FromTPMPublic(c->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, tr);
+    TSS2_RC r;
+    do { /* reading a persistent object's public part takes a transient slot for a while */
+        r = Esys_TR_FromTPMPublic(c->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, tr);
+    } while (r == TPM2_RC_OBJECT_MEMORY && tpm2_evict_one(c, NULL, NULL));
+    return r;
 }
 
 hwj_err tpm2_key_handle(tpm2_keyimpl *k, const char *uri, ESYS_TR *tr, hwj_error *err)
@@ -366,7 +370,7 @@ hwj_err tpm2_key_handle(tpm2_keyimpl *k, const char *uri, ESYS_TR *tr, hwj_error
         do {
             r = Esys_Load(c->esys, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                           &k->kf.priv, &k->kf.pub, &o->tr);
-        } while (r == TPM2_RC_OBJECT_MEMORY && evict_one(c, o, &c->primary));
+        } while (r == TPM2_RC_OBJECT_MEMORY && tpm2_evict_one(c, o, &c->primary));
         if (k->kf.parent != TPM2_RH_OWNER)
             Esys_TR_Close(c->esys, &parent);
         if (r != TSS2_RC_SUCCESS) {
@@ -413,8 +417,10 @@ hwj_err tpm2_create(tpm2_conn *c, const TPM2B_PUBLIC *tmpl, const TPM2B_AUTH *au
     if ((rc = ensure_primary(c, err)) != HWJ_OK)
         return rc;
     sens.sensitive.userAuth = *auth;
-    r = Esys_Create(c->esys, c->primary.tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
-                    tmpl, &outside, &pcrs, &opriv, &opub, NULL, NULL, NULL);
+    do { /* TPM2_Create builds the new object in a free slot */
+        r = Esys_Create(c->esys, c->primary.tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
+                        tmpl, &outside, &pcrs, &opriv, &opub, NULL, NULL, NULL);
+    } while (r == TPM2_RC_OBJECT_MEMORY && tpm2_evict_one(c, &c->primary, NULL));
     OPENSSL_cleanse(&sens, sizeof(sens));
     if (r != TSS2_RC_SUCCESS)
         return tpm2_error(err, r, c, "creating a key in the TPM");
@@ -425,11 +431,15 @@ hwj_err tpm2_create(tpm2_conn *c, const TPM2B_PUBLIC *tmpl, const TPM2B_AUTH *au
     return HWJ_OK;
 }
 
-hwj_err tpm2_persist(tpm2_conn *c, ESYS_TR tr, TPM2_HANDLE handle, hwj_error *err)
+hwj_err tpm2_persist(tpm2_conn *c, ESYS_TR tr, const tpm2_obj *keep, TPM2_HANDLE handle,
+                     hwj_error *err)
 {
     ESYS_TR out = ESYS_TR_NONE;
-    TSS2_RC r = Esys_EvictControl(c->esys, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                  ESYS_TR_NONE, handle, &out);
+    TSS2_RC r;
+    do {
+        r = Esys_EvictControl(c->esys, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                              ESYS_TR_NONE, handle, &out);
+    } while (r == TPM2_RC_OBJECT_MEMORY && tpm2_evict_one(c, keep, NULL));
     if (r != TSS2_RC_SUCCESS)
         return tpm2_error(err, r, c,
                           "making the key persistent at handle 0x%x (is it taken? "

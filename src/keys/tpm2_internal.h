@@ -99,8 +99,13 @@ void tpm2_key_unload(tpm2_keyimpl *k);
 /* With c->lock held: make a new key under the storage primary (Esys_Create). */
 hwj_err tpm2_create(tpm2_conn *c, const TPM2B_PUBLIC *tmpl, const TPM2B_AUTH *auth,
                     TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, hwj_error *err);
-/* Make a persistent copy of a loaded key at `handle`. With c->lock held. */
-hwj_err tpm2_persist(tpm2_conn *c, ESYS_TR tr, TPM2_HANDLE handle, hwj_error *err);
+/* Make a persistent copy of a loaded key (tr, its object `keep`) at `handle`. Lock held. */
+hwj_err tpm2_persist(tpm2_conn *c, ESYS_TR tr, const tpm2_obj *keep, TPM2_HANDLE handle,
+                     hwj_error *err);
+/* With c->lock held: free a TPM object slot by context-saving and flushing the least
+ * recently used of our loaded objects other than keep1/keep2. 0 if none could go. Any
+ * command that answers TPM_RC_OBJECT_MEMORY is retried after this. */
+int tpm2_evict_one(tpm2_conn *c, const tpm2_obj *keep1, const tpm2_obj *keep2);
 
 /* Set err from a TSS2_RC: "<what> failed: <Tss2_RC_Decode> (0x...)" plus a hint, mapped
  * to TOKEN / AUTH / CAPABILITY / KEY_NOT_FOUND as the code says. */

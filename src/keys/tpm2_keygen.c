@@ -117,7 +117,7 @@ hwj_err tpm2_keygen(void *state, const char *uri, const hwj_keygen_opts *opts, s
         ESYS_TR tr;
         tmp.kf.parent = TPM2_RH_OWNER;
         if ((rc = tpm2_key_handle(&tmp, uri, &tr, err)) == HWJ_OK)
-            rc = tpm2_persist(c, tr, u.handle, err);
+            rc = tpm2_persist(c, tr, &tmp.obj, u.handle, err);
         tpm2_key_unload(&tmp);
         OPENSSL_cleanse(&tmp, sizeof(tmp));
     }
@@ -224,11 +224,16 @@ static hwj_err list_persistent(tpm2_conn *c, const char *uri, json_t *list, hwj_
         TPM2B_PUBLIC *pub = NULL;
         ESYS_TR tr = ESYS_TR_NONE;
         char kuri[96];
-        if (Esys_TR_FromTPMPublic(c->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr) !=
-            TSS2_RC_SUCCESS)
+        while ((r = Esys_TR_FromTPMPublic(c->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                          &tr)) == TPM2_RC_OBJECT_MEMORY &&
+               tpm2_evict_one(c, NULL, NULL))
+            ;
+        if (r != TSS2_RC_SUCCESS)
             continue;
-        r = Esys_ReadPublic(c->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL,
-                            NULL);
+        while ((r = Esys_ReadPublic(c->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
+                                    NULL, NULL)) == TPM2_RC_OBJECT_MEMORY &&
+               tpm2_evict_one(c, NULL, NULL))
+            ;
         Esys_TR_Close(c->esys, &tr);
         /* Storage keys (restricted decrypt) are parents, not JOSE keys: skip them. */
         if (r == TSS2_RC_SUCCESS && !(pub->publicArea.objectAttributes & TPMA_OBJECT_RESTRICTED &&

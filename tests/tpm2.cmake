@@ -1,0 +1,16 @@
+# TPM 2.0 backend against a real swtpm that the fixture starts on free loopback ports with its
+# state under the build tree (scripts/swtpm.sh), and stops and removes afterwards.
+if(HWJ_WITH_TPM2)
+  set(hwj_tpm_dir ${CMAKE_CURRENT_BINARY_DIR}/state/swtpm)
+  set(hwj_tpm_script ${PROJECT_SOURCE_DIR}/scripts/swtpm.sh)
+  add_test(NAME tpm2_swtpm_setup COMMAND bash -c
+    "bash '${hwj_tpm_script}' destroy '${hwj_tpm_dir}' && bash '${hwj_tpm_script}' start '${hwj_tpm_dir}'")
+  set_tests_properties(tpm2_swtpm_setup PROPERTIES FIXTURES_SETUP swtpm)
+  add_test(NAME tpm2_swtpm_cleanup COMMAND bash ${hwj_tpm_script} destroy ${hwj_tpm_dir})
+  set_tests_properties(tpm2_swtpm_cleanup PROPERTIES FIXTURES_CLEANUP swtpm)
+
+  hwj_unit_test(test_tpm2 SOURCES test_tpm2.c FIXTURES swtpm TIMEOUT 180)
+  # One swtpm, few object slots, no resource manager: TPM tests do not run alongside each other.
+  set_property(TEST test_tpm2 APPEND PROPERTY ENVIRONMENT "HWJ_TPM_DIR=${hwj_tpm_dir}")
+  set_property(TEST test_tpm2 PROPERTY RESOURCE_LOCK swtpm)
+endif()
