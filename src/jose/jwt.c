@@ -472,8 +472,8 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
     /* Only signed content is looked at from here on. */
     if ((rc = check_header(res->protected_json, opts->typ, err)) != HWJ_OK)
         goto out;
-    rc = hwj_json_parse_object((const char *)res->payload, res->payload_len, 0, "JWT claims set",
-                               &claims, err);
+    rc = hwj_json_parse_object(res->payload != NULL ? (const char *)res->payload : "",
+                               res->payload_len, 0, "JWT claims set", &claims, err);
     if (rc == HWJ_ERR_PARSE) {
         if (err != NULL)
             err->code = HWJ_ERR_CLAIMS; /* signed, but not a claims set: an invalid JWT */
