@@ -14,3 +14,12 @@ if(HWJ_WITH_TPM2)
   set_property(TEST test_tpm2 APPEND PROPERTY ENVIRONMENT "HWJ_TPM_DIR=${hwj_tpm_dir}")
   set_property(TEST test_tpm2 PROPERTY RESOURCE_LOCK swtpm)
 endif()
+
+# Nested JWTs between a TPM key and a SoftHSM key, through the CLI (needs both fixtures).
+if(HWJ_WITH_TPM2 AND HWJ_WITH_PKCS11)
+  hwj_script_test(test_tpm2_nested tpm2/test_nested.sh FIXTURES "swtpm;pkcs11_token" TIMEOUT 120)
+  set_property(TEST test_tpm2_nested APPEND PROPERTY ENVIRONMENT "HWJ_TPM_DIR=${hwj_tpm_dir}"
+    "HWJ_P11_DIR=${CMAKE_CURRENT_BINARY_DIR}/state/softhsm-pkcs11"
+    "SOFTHSM2_CONF=${CMAKE_CURRENT_BINARY_DIR}/state/softhsm-pkcs11/softhsm2.conf")
+  set_property(TEST test_tpm2_nested PROPERTY RESOURCE_LOCK swtpm)
+endif()
