@@ -25,6 +25,7 @@ static void issue_usage(FILE *out)
         "usage: hwjose jwt issue --key URI --iss ISS --aud AUD [--aud AUD]... [--sub SUB]\n"
         "                        [--exp 15m] [--claim NAME=JSON]... [--alg ALG] [--kid KID]\n"
         "                        [--typ TYP] [--allow-extractable]\n"
+        "                        [--encrypt-to JWK_FILE [--key-alg ALG] [--enc ENC]]\n"
         "  Issues a JWT signed with the key and writes it to stdout. Claims: iss, sub, aud\n"
         "  (a string for one --aud, an array for several), iat (now), nbf (= iat), exp\n"
         "  (iat + --exp) and a random 128-bit jti. Header: typ \"JWT\" (or --typ), alg, kid.\n"
@@ -38,6 +39,9 @@ static void issue_usage(FILE *out)
         "  --alg ALG        default: the key's \"alg\", else its natural alg.\n"
         "  --kid KID        default: the key's kid or RFC 7638 thumbprint.\n"
         "  --allow-extractable  sign with a token key that is marked extractable.\n"
+        "  --encrypt-to FILE  nested JWT: sign, then encrypt to this public JWK (cty JWT).\n"
+        "  --key-alg ALG    its key management: the JWK's \"alg\", else RSA-OAEP-256 for RSA,\n"
+        "                   ECDH-ES+A256KW for EC. --enc ENC: content encryption (A256GCM).\n"
         "  Exit: 0 issued, 1 signing failed, 2 usage or input error.\n");
 }
 
@@ -62,6 +66,9 @@ static void verify_usage(FILE *out)
         "  --max-age D      iat is required and may be at most D old.\n"
         "  --typ TYP        the header's typ must be TYP (default: absent or \"JWT\").\n"
         "  --sub SUB        the token's sub must equal it.\n"
+        "  --decrypt-key URI  nested JWT: decrypt with this private key (inside its token),\n"
+        "                   then verify the inner JWT; --enc ENC limits the content\n"
+        "                   encryption (repeatable; default: any AES-GCM or AES-CBC-HS).\n"
         "  exp is required. Durations: 90, 90s, 15m, 12h, 7d.\n"
         "  Exit: 0 valid, 1 invalid (reason on stderr), 2 usage or input error.\n");
 }
@@ -83,6 +90,10 @@ enum {
     OPT_MAX_AGE,
     OPT_ALLOW_EXTRACTABLE,
     OPT_ISSUE_ALG,
+    OPT_ENCRYPT_TO,
+    OPT_ENC,
+    OPT_KEY_ALG,
+    OPT_DECRYPT_KEY,
 };
 
 static const struct option issue_options[] = {
@@ -97,6 +108,9 @@ static const struct option issue_options[] = {
     {"kid", required_argument, NULL, OPT_KID},
     {"typ", required_argument, NULL, OPT_TYP},
     {"allow-extractable", no_argument, NULL, OPT_ALLOW_EXTRACTABLE},
+    {"encrypt-to", required_argument, NULL, OPT_ENCRYPT_TO},
+    {"enc", required_argument, NULL, OPT_ENC},
+    {"key-alg", required_argument, NULL, OPT_KEY_ALG},
     {NULL, 0, NULL, 0},
 };
 
@@ -147,6 +161,10 @@ static int jwt_issue(int argc, char **argv)
 {
     const char *uri = NULL, *aud[CLI_MAX_LIST];
     hwj_jwt_issue_opts io = {.aud = aud, .ttl = 15 * 60};
+    const char *encrypt_to = NULL;
+    hwj_jwe_recipient to = {0};
+    hwj_jwe_encrypt_opts eo = {0};
+    hwj_jwk *rcpt = NULL;
     json_t *claims = json_object();
     char *claims_json = NULL, *jwt = NULL;
     int allow_extractable = 0, ret = CLI_USAGE, opt;
@@ -200,6 +218,21 @@ static int jwt_issue(int argc, char **argv)
         case OPT_KID: io.kid = optarg; break;
         case OPT_TYP: io.typ = optarg; break;
         case OPT_ALLOW_EXTRACTABLE: allow_extractable = 1; break;
+        case OPT_ENCRYPT_TO: encrypt_to = optarg; break;
+        case OPT_ENC:
+            if (hwj_alg_get_kind(eo.enc = hwj_alg_from_name(optarg)) != HWJ_ALG_KIND_ENC) {
+                cli_say(ISSUE, "--enc '%s' is not a JWE content encryption (e.g. A256GCM)", optarg);
+                ret = cli_usage_error(ISSUE);
+                goto out;
+            }
+            break;
+        case OPT_KEY_ALG:
+            if (hwj_alg_get_kind(to.alg = hwj_alg_from_name(optarg)) != HWJ_ALG_KIND_KM) {
+                cli_say(ISSUE, "--key-alg '%s' is not a JWE key management alg", optarg);
+                ret = cli_usage_error(ISSUE);
+                goto out;
+            }
+            break;
         default: ret = cli_usage_error(ISSUE); goto out;
         }
     }
@@ -222,13 +255,29 @@ static int jwt_issue(int argc, char **argv)
     io.claims_json = claims_json;
     if ((ret = cli_key_open(ISSUE, uri, allow_extractable, &ctx, &key)) != CLI_OK)
         goto out;
-    if ((rc = hwj_jwt_issue(key, &io, &jwt, &err)) != HWJ_OK) {
+    if (encrypt_to != NULL && (rc = hwj_jwk_read_file(encrypt_to, &rcpt, &err)) != HWJ_OK) {
+        ret = cli_fail(ISSUE, rc, &err);
+        goto out;
+    }
+    if (rcpt != NULL) {
+        to.jwk = rcpt;
+        if (to.alg == HWJ_ALG_UNKNOWN)
+            to.alg = hwj_jwk_get_alg(rcpt);
+        if (to.alg == HWJ_ALG_UNKNOWN)
+            to.alg = hwj_jwk_get_kty(rcpt) == HWJ_KTY_RSA ? HWJ_ALG_RSA_OAEP_256
+                                                         : HWJ_ALG_ECDH_ES_A256KW;
+        rc = hwj_jwt_issue_nested(key, &io, &to, &eo, &jwt, &err);
+    } else {
+        rc = hwj_jwt_issue(key, &io, &jwt, &err);
+    }
+    if (rc != HWJ_OK) {
         ret = cli_fail(ISSUE, rc, &err);
         goto out;
     }
     ret = cli_write(ISSUE, jwt, strlen(jwt), 1);
 out:
     hwj_free(jwt);
+    hwj_jwk_free(rcpt);
     free(claims_json);
     json_decref(claims);
     hwj_key_free(key);
@@ -249,6 +298,8 @@ static const struct option verify_options[] = {
     {"typ", required_argument, NULL, OPT_TYP},
     {"leeway", required_argument, NULL, OPT_LEEWAY},
     {"max-age", required_argument, NULL, OPT_MAX_AGE},
+    {"decrypt-key", required_argument, NULL, OPT_DECRYPT_KEY},
+    {"enc", required_argument, NULL, OPT_ENC},
     {NULL, 0, NULL, 0},
 };
 
@@ -256,6 +307,11 @@ static int jwt_verify(int argc, char **argv)
 {
     cli_verify_keys vk = {0};
     hwj_jwt_verify_opts vo = {.leeway = 60};
+    const char *decrypt_key = NULL;
+    hwj_alg encs[CLI_MAX_LIST], kms[8];
+    size_t nencs = 0, nkms = 0;
+    hwj_ctx *ctx = NULL;
+    hwj_key *dkey = NULL;
     uint8_t *in = NULL;
     size_t inlen = 0;
     char *claims = NULL;
@@ -282,6 +338,15 @@ static int jwt_verify(int argc, char **argv)
             break;
         case OPT_SUB: vo.sub = optarg; break;
         case OPT_TYP: vo.typ = optarg; break;
+        case OPT_DECRYPT_KEY: decrypt_key = optarg; break;
+        case OPT_ENC:
+            if (nencs == CLI_MAX_LIST ||
+                hwj_alg_get_kind(encs[nencs++] = hwj_alg_from_name(optarg)) != HWJ_ALG_KIND_ENC) {
+                cli_say(VERIFY, "--enc '%s' is not a JWE content encryption (e.g. A256GCM)",
+                        optarg);
+                return cli_usage_error(VERIFY);
+            }
+            break;
         case OPT_LEEWAY:
             if (cli_duration(VERIFY, "--leeway", optarg, &vo.leeway) != CLI_OK)
                 return CLI_USAGE;
@@ -314,7 +379,25 @@ static int jwt_verify(int argc, char **argv)
         in[--inlen] = '\0';
     vo.policy.algs = vk.algs;
     vo.policy.nalgs = vk.nalgs;
-    if ((rc = hwj_jwt_verify((const char *)in, inlen, vk.set, &vo, &claims, &err)) != HWJ_OK) {
+    if (decrypt_key != NULL) {
+        static const hwj_alg km_all[] = {HWJ_ALG_RSA_OAEP, HWJ_ALG_RSA_OAEP_256, HWJ_ALG_ECDH_ES,
+                                         HWJ_ALG_ECDH_ES_A128KW, HWJ_ALG_ECDH_ES_A192KW,
+                                         HWJ_ALG_ECDH_ES_A256KW};
+        if ((ret = cli_key_open(VERIFY, decrypt_key, 0, &ctx, &dkey)) != CLI_OK)
+            goto out;
+        for (size_t i = 0; i < sizeof(km_all) / sizeof(km_all[0]); i++)
+            if (hwj_key_can(dkey, km_all[i]))
+                kms[nkms++] = km_all[i];
+        if (nencs == 0)
+            for (hwj_alg e = HWJ_ENC_A128CBC_HS256; e <= HWJ_ENC_A256GCM; e++)
+                encs[nencs++] = e;
+        hwj_jwe_decrypt_opts dopts = {
+            .algs = kms, .nalgs = nkms, .encs = encs, .nencs = nencs, .key = dkey};
+        rc = hwj_jwt_verify_nested((const char *)in, inlen, &dopts, vk.set, &vo, &claims, &err);
+    } else {
+        rc = hwj_jwt_verify((const char *)in, inlen, vk.set, &vo, &claims, &err);
+    }
+    if (rc != HWJ_OK) {
         ret = cli_fail(VERIFY, rc, &err);
         goto out;
     }
@@ -323,6 +406,8 @@ out:
     hwj_free(claims);
     cli_free_input(in, inlen);
     cli_verify_keys_free(&vk);
+    hwj_key_free(dkey);
+    hwj_ctx_free(ctx);
     return ret;
 }
 

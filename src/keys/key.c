@@ -303,7 +303,9 @@ HWJ_EXPORT hwj_err hwj_key_derive(hwj_key *key, EVP_PKEY *peer, uint8_t *z, size
     hwj_error_reset(err);
     if (key == NULL || peer == NULL || z == NULL || zlen == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_key_derive: missing argument");
-    if (key->ops->derive == NULL || !(key->can & HWJ_ALG_BIT(HWJ_ALG_ECDH_ES)))
+    const uint64_t ecdh = HWJ_ALG_BIT(HWJ_ALG_ECDH_ES) | HWJ_ALG_BIT(HWJ_ALG_ECDH_ES_A128KW) |
+                          HWJ_ALG_BIT(HWJ_ALG_ECDH_ES_A192KW) | HWJ_ALG_BIT(HWJ_ALG_ECDH_ES_A256KW);
+    if (key->ops->derive == NULL || !(key->can & ecdh))
         return cannot(key, HWJ_ALG_ECDH_ES, "derive", err);
     return key->ops->derive(key, peer, z, zlen, err);
 }

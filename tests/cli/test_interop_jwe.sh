@@ -54,8 +54,40 @@ done
 
 # --- nested JWT ----------------------------------------------------------------------
 nested_interop() {
-    echo "FAIL nested JWT interop not written yet" >&2
-    fail=1
+    # The issuer's signing key (EC P-256, ES256) as private and public JWK.
+    "$py" "$peer_py" keygen EC P-256 "$work/sig.json" "$work/sig.pub.json" issuer-sig
+    printf '{"keys":[%s]}' "$(cat "$work/sig.pub.json")" >"$work/sig.jwks"
+    local iss=https://issuer.example aud=receiver
+    for case in "RSA-OAEP-256 A256GCM rsa" "ECDH-ES+A256KW A256GCM ec"; do
+        set -- $case
+        local alg=$1 enc=$2 k=$3 tok out
+        # hwjose signs then encrypts; each peer decrypts and verifies.
+        tok=$("$HWJOSE" jwt issue --key "jwk:$work/sig.json" --alg ES256 --iss $iss --aud $aud \
+            --encrypt-to "$work/$k.pub.json" --key-alg "$alg" --enc "$enc" || true)
+        for peer in py js; do
+            if [ $peer = py ]; then
+                out=$(printf %s "$tok" | "$py" "$peer_py" nested-verify "$work/$k.json" "$work/sig.pub.json" $iss $aud || true)
+            else
+                out=$(printf %s "$tok" | node "$peer_js" nested-verify "$work/$k.json" "$work/sig.pub.json" $iss $aud || true)
+            fi
+            check "nested hwjose->$peer $alg $enc (iss)" "$iss" "$(printf %s "$out" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["iss"])' 2>/dev/null || true)"
+        done
+        # each peer signs then encrypts; hwjose decrypts and verifies.
+        for peer in py js; do
+            if [ $peer = py ]; then
+                tok=$("$py" "$peer_py" nested-issue "$work/sig.json" ES256 "$work/$k.pub.json" "$alg" "$enc" $iss $aud || true)
+            else
+                tok=$(node "$peer_js" nested-issue "$work/sig.json" ES256 "$work/$k.pub.json" "$alg" "$enc" $iss $aud || true)
+            fi
+            out=$(printf %s "$tok" | "$HWJOSE" jwt verify --jwks "$work/sig.jwks" --alg ES256 --iss $iss --aud $aud \
+                --decrypt-key "jwk:$work/$k.json" --enc "$enc" || true)
+            check "nested $peer->hwjose $alg $enc (aud)" "$aud" "$(printf %s "$out" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["aud"])' 2>/dev/null || true)"
+            rc=0
+            printf %s "$tok" | "$HWJOSE" jwt verify --jwks "$work/sig.jwks" --alg ES256 --iss $iss --aud other \
+                --decrypt-key "jwk:$work/$k.json" >/dev/null 2>&1 || rc=$?
+            check "nested $peer->hwjose wrong aud refused (exit)" 1 "$rc"
+        done
+    done
 }
 
 if "$HWJOSE" jwt issue --help 2>&1 | grep -q -- --encrypt-to; then
