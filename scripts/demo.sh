@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The demo: install what is needed, build, create a SoftHSM token with two keys generated
+# inside it, issue a JWT signed in the token, verify it against the JWKS exported from the
+# token; then the nested flow (sign, encrypt to the receiver's token key, decrypt in the
+# token, verify). Safe to re-run: the token and its keys are reused.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+"$top/scripts/install-deps.sh"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHWJ_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j"$(nproc)" --target hwjose-cli >/dev/null
+export HWJOSE="$top/build/hwjose"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "SoftHSM token 'hwjose' in tokens/softhsm/ (random PINs in 0600 files)"
+eval "$(scripts/softhsm-token.sh create tokens/softhsm hwjose --demo-keys)"
+pin="pin-source=file:$top/tokens/softhsm/user.pin"
+sig="pkcs11:token=hwjose;object=demo-es256?$pin"
+enc="pkcs11:token=hwjose;object=demo-enc?$pin"
+out="$top/tokens/softhsm/demo"
+mkdir -p "$out"
+
+step "hwjose keys: what the token holds, and its custody facts"
+"$HWJOSE" keys --token "pkcs11:token=hwjose?$pin"
+
+step "Public JWKS exported from the token"
+"$HWJOSE" jwks --key "$sig" | tee "$out/jwks.json"
+
+step "Issue a JWT signed inside the token (ES256)"
+"$HWJOSE" jwt issue --key "$sig" --iss https://issuer.example --aud demo-api --sub alice \
+    --exp 15m --claim 'scope="read"' | tee "$out/token.jwt"
+
+step "Verify it against the exported JWKS"
+"$HWJOSE" jwt verify --jwks "$out/jwks.json" --alg ES256 --iss https://issuer.example \
+    --aud demo-api <"$out/token.jwt"
+
+step "A wrong audience is refused (exit 1)"
+if "$HWJOSE" jwt verify --jwks "$out/jwks.json" --alg ES256 --iss https://issuer.example \
+    --aud other-api <"$out/token.jwt"; then
+    echo "demo: the wrong audience was accepted" >&2
+    exit 1
+fi
+
+step "Nested JWT: signed in the token, encrypted to the receiver's token key (RSA-OAEP-256)"
+"$HWJOSE" jwks --key "$enc" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["keys"][0]))' \
+    >"$out/receiver.jwk"
+"$HWJOSE" jwt issue --key "$sig" --iss https://issuer.example --aud demo-api --sub alice \
+    --encrypt-to "$out/receiver.jwk" --enc A256GCM | tee "$out/nested.jwe"
+
+step "Decrypt inside the receiver's token, verify the inner JWT"
+"$HWJOSE" jwt verify --jwks "$out/jwks.json" --alg ES256 --iss https://issuer.example \
+    --aud demo-api --decrypt-key "$enc" <"$out/nested.jwe"
+
+step "Done: both private keys stayed inside SoftHSM"
