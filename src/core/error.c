@@ -106,10 +106,10 @@ hwj_err hwj_error_set_openssl(hwj_error *err, hwj_err code, const char *fmt, ...
     return code;
 }
 
-hwj_err hwj_error_prefix(hwj_error *err, const char *fmt, ...)
+void hwj_error_prefix(hwj_error *err, const char *fmt, ...)
 {
     if (err == NULL)
-        return HWJ_OK;
+        return;
     char prefix[HWJ_ERROR_MESSAGE_MAX];
     char old[HWJ_ERROR_MESSAGE_MAX];
     va_list ap;
@@ -126,5 +126,4 @@ hwj_err hwj_error_prefix(hwj_error *err, const char *fmt, ...)
         memcpy(err->message + n + 2, old, olen);
         err->message[n + 2 + olen] = '\0';
     }
-    return err->code;
 }

@@ -13,7 +13,9 @@ hwj_err hwj_error_set_native(hwj_error *err, hwj_err code, hwj_err_source src,
 /* Set the message, append OpenSSL's first queued reason, record its code, drain the queue. */
 hwj_err hwj_error_set_openssl(hwj_error *err, hwj_err code, const char *fmt, ...)
     HWJ_PRINTF(3, 4);
-/* Prefix an already-set message with context: "reading 'x.json': <old message>". */
-hwj_err hwj_error_prefix(hwj_error *err, const char *fmt, ...) HWJ_PRINTF(2, 3);
+/* Prefix an already-set message with context: "reading 'x.json': <old message>".
+ * Returns nothing on purpose: the caller returns the code it already holds (the
+ * detail may be NULL, so it cannot be the source of the code). */
+void hwj_error_prefix(hwj_error *err, const char *fmt, ...) HWJ_PRINTF(2, 3);
 
 #endif

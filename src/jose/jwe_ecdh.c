@@ -85,8 +85,10 @@ hwj_err hwj_jwe_epk_parse(const json_t *epk, EVP_PKEY *own, EVP_PKEY **out, hwj_
                              own_crv ? own_crv : "?");
     if (json_object_get(epk, "d") != NULL)
         return hwj_error_set(err, HWJ_ERR_PARSE, "JWE \"epk\" must be a public key");
-    if ((rc = hwj_jwk_from_json(epk, &jwk, err)) != HWJ_OK)
-        return hwj_error_prefix(err, "JWE \"epk\": ");
+    if ((rc = hwj_jwk_from_json(epk, &jwk, err)) != HWJ_OK) {
+        hwj_error_prefix(err, "JWE \"epk\"");
+        return rc;
+    }
     if (jwk->pkey == NULL || hwj_pkey_kty(jwk->pkey) != hwj_pkey_kty(own) ||
         hwj_pkey_crv(jwk->pkey) == NULL || strcmp(hwj_pkey_crv(jwk->pkey), own_crv) != 0) {
         rc = hwj_error_set(err, HWJ_ERR_POLICY, "JWE \"epk\" is not on the curve %s", own_crv);

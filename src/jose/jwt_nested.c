@@ -24,12 +24,16 @@ HWJ_EXPORT hwj_err hwj_jwt_issue_nested(hwj_key *key, const hwj_jwt_issue_opts *
     if (eopts != NULL)
         eo = *eopts;
     eo.cty = "JWT"; /* RFC 7519 §5.2: the payload is itself a JWT */
-    if ((rc = hwj_jwt_issue(key, iopts, &jws, err)) != HWJ_OK)
-        return hwj_error_prefix(err, "signing the inner JWT: ");
+    if ((rc = hwj_jwt_issue(key, iopts, &jws, err)) != HWJ_OK) {
+        hwj_error_prefix(err, "signing the inner JWT");
+        return rc;
+    }
     rc = hwj_jwe_encrypt(to, 1, (const uint8_t *)jws, strlen(jws), &eo, jwe, err);
     hwj_free(jws);
-    if (rc != HWJ_OK)
-        return hwj_error_prefix(err, "encrypting the JWT: ");
+    if (rc != HWJ_OK) {
+        hwj_error_prefix(err, "encrypting the JWT");
+        return rc;
+    }
     return HWJ_OK;
 }
 
