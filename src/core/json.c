@@ -77,6 +77,25 @@ hwj_err hwj_json_dump(const json_t *json, char **out, hwj_error *err)
     return HWJ_OK;
 }
 
+hwj_err hwj_json_merge_disjoint(json_t *dst, const json_t *src, const char **dup,
+                                hwj_error *err)
+{
+    const char *k;
+    json_t *v;
+    if (src == NULL)
+        return HWJ_OK;
+    json_object_foreach((json_t *)src, k, v)
+    {
+        if (json_object_get(dst, k) != NULL) {
+            *dup = k;
+            return HWJ_ERR_PARSE;
+        }
+        if (json_object_set(dst, k, v) != 0)
+            return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
+    }
+    return HWJ_OK;
+}
+
 hwj_err hwj_json_get_string(const json_t *obj, const char *name, const char *what,
                             const char **out, hwj_error *err)
 {

@@ -27,21 +27,14 @@ static hwj_err opt_object(const char *text, const char *what, json_t **out, hwj_
  * be disjoint, and hwjose's own members are not to be overridden). */
 static hwj_err add_members(json_t *dst, const json_t *src, const char *what, hwj_error *err)
 {
-    const char *k;
-    json_t *v;
-    if (src == NULL)
-        return HWJ_OK;
-    json_object_foreach((json_t *)src, k, v)
-    {
-        if (json_object_get(dst, k) != NULL)
-            return hwj_error_set(err, HWJ_ERR_ARG,
-                                 "%s: header member \"%s\" is set twice; JWE headers must be "
-                                 "disjoint",
-                                 what, k);
-        if (json_object_set(dst, k, v) != 0)
-            return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    }
-    return HWJ_OK;
+    const char *dup = NULL;
+    hwj_err rc = hwj_json_merge_disjoint(dst, src, &dup, err);
+    if (rc == HWJ_ERR_PARSE)
+        return hwj_error_set(err, HWJ_ERR_ARG,
+                             "%s: header member \"%s\" is set twice; JWE headers must be "
+                             "disjoint",
+                             what, dup);
+    return rc;
 }
 
 static hwj_err set_str(json_t *obj, const char *k, const char *v, hwj_error *err)

@@ -216,21 +216,14 @@ hwj_err hwj_jwe_parse(const char *jwe, size_t len, jwe_parsed *p, hwj_error *err
 /* Copy `src`'s members into `dst`; a member already there breaks disjointness. */
 static hwj_err merge_into(json_t *dst, const json_t *src, const char *what, hwj_error *err)
 {
-    const char *k;
-    json_t *v;
-    if (src == NULL)
-        return HWJ_OK;
-    json_object_foreach((json_t *)src, k, v)
-    {
-        if (json_object_get(dst, k) != NULL)
-            return hwj_error_set(err, HWJ_ERR_PARSE,
-                                 "JWE: header parameter \"%s\" appears in more than one header "
-                                 "(%s); they must be disjoint (RFC 7516 §7.2.1)",
-                                 k, what);
-        if (json_object_set(dst, k, v) != 0)
-            return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    }
-    return HWJ_OK;
+    const char *dup = NULL;
+    hwj_err rc = hwj_json_merge_disjoint(dst, src, &dup, err);
+    if (rc == HWJ_ERR_PARSE)
+        return hwj_error_set(err, HWJ_ERR_PARSE,
+                             "JWE: header parameter \"%s\" appears in more than one header "
+                             "(%s); they must be disjoint (RFC 7516 §7.2.1)",
+                             dup, what);
+    return rc;
 }
 
 static hwj_err check_crit(const json_t *hdr, const json_t *crit, const char *const *known,

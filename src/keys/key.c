@@ -378,6 +378,43 @@ uint64_t hwj_key_algs_for_pkey(EVP_PKEY *pkey)
     return m;
 }
 
+static json_t *tri_json(int v) { return v < 0 ? json_null() : json_boolean(v); }
+
+hwj_err hwj_key_describe(const struct hwj_key *key, json_t *o)
+{
+    json_t *algs = json_array(), *c = json_object();
+    char *kid = NULL;
+
+    if (algs == NULL || c == NULL) {
+        json_decref(algs);
+        json_decref(c);
+        return HWJ_ERR_NOMEM;
+    }
+    if (key->pkey != NULL && hwj_pkey_thumbprint(key->pkey, &kid, NULL) == HWJ_OK)
+        json_object_set_new(o, "kid", json_string(kid));
+    free(kid);
+    json_object_set_new(o, "kty", json_string(hwj_kty_name(key->kty)));
+    if (key->kty == HWJ_KTY_RSA)
+        json_object_set_new(o, "bits", json_integer(EVP_PKEY_get_bits(key->pkey)));
+    else if (key->pkey != NULL)
+        json_object_set_new(o, "crv", json_string(hwj_pkey_crv(key->pkey)));
+    for (hwj_alg a = HWJ_ALG_HS256; a < HWJ_ALG_COUNT_; a++)
+        if (key->can & HWJ_ALG_BIT(a))
+            json_array_append_new(algs, json_string(hwj_alg_name(a)));
+    json_object_set_new(o, "algs", algs);
+    if (key->custody.backend != NULL)
+        json_object_set_new(c, "backend", json_string(key->custody.backend));
+    json_object_set_new(c, "hardware", tri_json(key->custody.hardware));
+    json_object_set_new(c, "sensitive", tri_json(key->custody.sensitive));
+    json_object_set_new(c, "always_sensitive", tri_json(key->custody.always_sensitive));
+    json_object_set_new(c, "extractable", tri_json(key->custody.extractable));
+    json_object_set_new(c, "never_extractable", tri_json(key->custody.never_extractable));
+    json_object_set_new(c, "local", tri_json(key->custody.local));
+    json_object_set_new(o, "custody", c);
+    json_object_set_new(o, "notes", json_string(key->custody.notes));
+    return HWJ_OK;
+}
+
 void hwj_custody_note(hwj_custody *c, const char *fmt, ...)
 {
     size_t used = strlen(c->notes);

@@ -267,10 +267,6 @@ out:
 
 /* ---- listing ---- */
 
-static json_t *tri_json(int v)
-{
-    return v < 0 ? json_null() : json_boolean(v);
-}
 
 static json_t *describe(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
                         const char *module_path)
@@ -278,56 +274,28 @@ static json_t *describe(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
     struct hwj_key key = {0};
     p11_key pk = {0};
     hwj_error e = {0};
-    json_t *o = json_object(), *algs = json_array(), *c = json_object();
-    char *uri = NULL, *kid = NULL;
+    json_t *o = json_object();
+    char *uri = NULL;
 
     key.custody.backend = "pkcs11";
     key.custody.hardware = key.custody.sensitive = key.custody.always_sensitive = -1;
     key.custody.extractable = key.custody.never_extractable = key.custody.local = -1;
-    if (o == NULL || algs == NULL || c == NULL)
-        goto fail;
+    if (o == NULL)
+        return NULL;
     json_object_set_new(o, "token", json_string(t->label));
-    if (p11_probe_key(t, s, h, &key, &pk, &e) != HWJ_OK) {
-        uri = p11_uri_for_object(t->label, pk.has_label ? pk.label : NULL, pk.id, pk.idlen,
-                                 module_path);
-        json_object_set_new(o, "uri", json_string(uri ? uri : ""));
-        json_object_set_new(o, "error", json_string(e.message));
-        json_decref(algs);
-        json_decref(c);
-        free(uri);
-        return o;
-    }
+    hwj_err rc = p11_probe_key(t, s, h, &key, &pk, &e);
     uri =
         p11_uri_for_object(t->label, pk.has_label ? pk.label : NULL, pk.id, pk.idlen, module_path);
     json_object_set_new(o, "uri", json_string(uri ? uri : ""));
-    if (hwj_pkey_thumbprint(key.pkey, &kid, &e) == HWJ_OK)
-        json_object_set_new(o, "kid", json_string(kid));
-    json_object_set_new(o, "kty", json_string(hwj_kty_name(key.kty)));
-    if (key.kty == HWJ_KTY_RSA)
-        json_object_set_new(o, "bits", json_integer((json_int_t)pk.modlen * 8));
-    else
-        json_object_set_new(o, "crv", json_string(hwj_pkey_crv(key.pkey)));
-    for (hwj_alg a = HWJ_ALG_HS256; a < HWJ_ALG_COUNT_; a++)
-        if (key.can & HWJ_ALG_BIT(a))
-            json_array_append_new(algs, json_string(hwj_alg_name(a)));
-    json_object_set_new(o, "algs", algs);
-    json_object_set_new(c, "hardware", json_true());
-    json_object_set_new(c, "sensitive", tri_json(key.custody.sensitive));
-    json_object_set_new(c, "always_sensitive", tri_json(key.custody.always_sensitive));
-    json_object_set_new(c, "extractable", tri_json(key.custody.extractable));
-    json_object_set_new(c, "never_extractable", tri_json(key.custody.never_extractable));
-    json_object_set_new(c, "local", tri_json(key.custody.local));
-    json_object_set_new(o, "custody", c);
-    json_object_set_new(o, "notes", json_string(key.custody.notes));
+    if (rc != HWJ_OK)
+        json_object_set_new(o, "error", json_string(e.message));
+    else if (hwj_key_describe(&key, o) != HWJ_OK) {
+        json_decref(o);
+        o = NULL;
+    }
     EVP_PKEY_free(key.pkey);
     free(uri);
-    free(kid);
     return o;
-fail:
-    json_decref(o);
-    json_decref(algs);
-    json_decref(c);
-    return NULL;
 }
 
 #define MAX_TOKENS 32

@@ -79,6 +79,10 @@ uint64_t hwj_key_algs_for_pkey(EVP_PKEY *pkey);
 hwj_err hwj_pin_resolve(const char *pin_source, const hwj_key_open_opts *opts, char **pin,
                         hwj_error *err);
 
+/* Describe a probed key for `hwjose keys` (hwj_keys_list): add "kid" (RFC 7638), "kty",
+ * "bits" or "crv", "algs", "custody" and "notes" to `o`. HWJ_ERR_NOMEM on failure. */
+hwj_err hwj_key_describe(const struct hwj_key *key, json_t *o);
+
 /* Append to custody.notes, "; "-separated. */
 void hwj_custody_note(hwj_custody *c, const char *fmt, ...) HWJ_PRINTF(2, 3);
 

@@ -143,54 +143,24 @@ out:
 
 /* ---- listing ---- */
 
-static json_t *tri(int v)
-{
-    return v < 0 ? json_null() : json_boolean(v);
-}
 
 /* One list entry for a key with public area `p`, or {"uri","error"}. */
 static json_t *describe(const char *uri, const TPMT_PUBLIC *p)
 {
     struct hwj_key key = {0};
     hwj_error e = {0};
-    json_t *o = json_object(), *algs = json_array(), *c = json_object();
-    char *kid = NULL;
+    json_t *o = json_object();
 
-    if (o == NULL || algs == NULL || c == NULL) {
-        json_decref(o);
-        json_decref(algs);
-        json_decref(c);
+    if (o == NULL)
         return NULL;
-    }
     json_object_set_new(o, "uri", json_string(uri));
-    if (tpm2_describe(p, &key, &e) != HWJ_OK) {
+    if (tpm2_describe(p, &key, &e) != HWJ_OK)
         json_object_set_new(o, "error", json_string(e.message));
-        json_decref(algs);
-        json_decref(c);
-        return o;
+    else if (hwj_key_describe(&key, o) != HWJ_OK) {
+        json_decref(o);
+        o = NULL;
     }
-    if (hwj_pkey_thumbprint(key.pkey, &kid, &e) == HWJ_OK)
-        json_object_set_new(o, "kid", json_string(kid));
-    json_object_set_new(o, "kty", json_string(hwj_kty_name(key.kty)));
-    if (key.kty == HWJ_KTY_RSA)
-        json_object_set_new(o, "bits", json_integer(EVP_PKEY_get_bits(key.pkey)));
-    else
-        json_object_set_new(o, "crv", json_string(hwj_pkey_crv(key.pkey)));
-    for (hwj_alg a = HWJ_ALG_HS256; a < HWJ_ALG_COUNT_; a++)
-        if (key.can & HWJ_ALG_BIT(a))
-            json_array_append_new(algs, json_string(hwj_alg_name(a)));
-    json_object_set_new(o, "algs", algs);
-    json_object_set_new(c, "backend", json_string("tpm2"));
-    json_object_set_new(c, "hardware", json_true());
-    json_object_set_new(c, "sensitive", tri(key.custody.sensitive));
-    json_object_set_new(c, "always_sensitive", tri(key.custody.always_sensitive));
-    json_object_set_new(c, "extractable", tri(key.custody.extractable));
-    json_object_set_new(c, "never_extractable", tri(key.custody.never_extractable));
-    json_object_set_new(c, "local", tri(key.custody.local));
-    json_object_set_new(o, "custody", c);
-    json_object_set_new(o, "notes", json_string(key.custody.notes));
     EVP_PKEY_free(key.pkey);
-    free(kid);
     return o;
 }
 
