@@ -782,6 +782,116 @@ static void jwe_alg_none_and_kinds(void **state)
     hwj_jwk_free(kek);
 }
 
+/* ---- JWT ------------------------------------------------------------------------------- */
+
+static int64_t fixed_clock(void *arg)
+{
+    (void)arg;
+    return 1700000000;
+}
+
+static hwj_err jwt_check(const char *header, const char *claims, const hwj_jwks *set, char **out,
+                         hwj_error *err)
+{
+    static const hwj_alg hs = HWJ_ALG_HS256;
+    hwj_jwt_verify_opts o = {.policy = {.algs = &hs, .nalgs = 1},
+                             .iss = "https://issuer.example",
+                             .aud = "api",
+                             .clock = fixed_clock};
+    char *p = tj_b64s(claims), *t = tj_hs256(hs_secret, 32, header, p), *c = NULL;
+    hwj_err rc = hwj_jwt_verify(t, strlen(t), set, &o, out ? out : &c, err);
+    hwj_free(c);
+    free(p), free(t);
+    return rc;
+}
+
+#define GOOD_CLAIMS "\"iss\":\"https://issuer.example\",\"aud\":\"api\",\"exp\":1800000000"
+
+/* RFC 7519 §4: a claims set with duplicate names is invalid, at any depth — otherwise two
+ * parsers (ours and the application's) may disagree on which "exp" or "role" counts. */
+static void jwt_duplicate_claims(void **state)
+{
+    hwj_jwks *set = set_of(HS_JWK);
+    hwj_error err;
+    (void)state;
+    tu_ok(jwt_check("{\"alg\":\"HS256\"}", "{" GOOD_CLAIMS "}", set, NULL, &err), &err);
+    static const char *const bad[] = {
+        "{" GOOD_CLAIMS ",\"exp\":1800000000}",
+        "{" GOOD_CLAIMS ",\"\\u0065xp\":1}",
+        "{" GOOD_CLAIMS ",\"iss\":\"https://evil.example\"}",
+        "{" GOOD_CLAIMS ",\"ctx\":{\"role\":\"user\",\"role\":\"admin\"}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        tj_expect(jwt_check("{\"alg\":\"HS256\"}", bad[i], set, NULL, &err), HWJ_ERR_CLAIMS, &err);
+    /* and in the JOSE header */
+    tj_expect(jwt_check("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"typ\":\"at+jwt\"}",
+                        "{" GOOD_CLAIMS "}", set, NULL, &err),
+              HWJ_ERR_PARSE, &err);
+    hwj_jwks_free(set);
+}
+
+/* RFC 8725 §2.8/§3.12 substitution: a signed JWT is a compact JWS; a JWE, a JSON
+ * serialization, or a JWS whose payload is another token (cty JWT) is no claims set. */
+static void jwt_kind_substitution(void **state)
+{
+    hwj_jwks *set = set_of(HS_JWK);
+    static const hwj_alg hs = HWJ_ALG_HS256;
+    hwj_jwt_verify_opts o = {.policy = {.algs = &hs, .nalgs = 1},
+                             .iss = "https://issuer.example",
+                             .aud = "api",
+                             .clock = fixed_clock};
+    hwj_error err;
+    char *c = NULL;
+    (void)state;
+    /* an inner signed JWT wrapped in another JWS with cty JWT */
+    char *ip = tj_b64s("{" GOOD_CLAIMS "}"),
+         *inner = tj_hs256(hs_secret, 32, "{\"alg\":\"HS256\"}", ip);
+    char *op = tj_b64s(inner);
+    char *outer = tj_hs256(hs_secret, 32, "{\"alg\":\"HS256\",\"cty\":\"JWT\"}", op);
+    tj_expect(hwj_jwt_verify(outer, strlen(outer), set, &o, &c, &err), HWJ_ERR_CLAIMS, &err);
+    /* a JWE under the same oct key */
+    hwj_jwk *kek = oct("MDEyMzQ1Njc4OWFiY2RlZg");
+    hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
+    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM};
+    char *jwe = NULL;
+    tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)"{" GOOD_CLAIMS "}", strlen("{" GOOD_CLAIMS "}"),
+                          &eo, &jwe, &err),
+          &err);
+    tj_expect(hwj_jwt_verify(jwe, strlen(jwe), set, &o, &c, &err), HWJ_ERR_PARSE, &err);
+    /* a flattened JSON JWS of a valid claims set */
+    char *h = strdup(inner);
+    *strchr(h, '.') = '\0';
+    char *flat = NULL;
+    assert_true(asprintf(&flat, "{\"payload\":\"%s\",\"protected\":\"%s\",\"signature\":\"%s\"}",
+                         ip, h, strrchr(inner, '.') + 1) > 0);
+    tj_expect(hwj_jwt_verify(flat, strlen(flat), set, &o, &c, &err), HWJ_ERR_PARSE, &err);
+    tu_ok(hwj_jwt_verify(inner, strlen(inner), set, &o, &c, &err), &err);
+    hwj_free(c);
+    free(flat), free(h), hwj_free(jwe), free(ip), free(inner), free(op), free(outer);
+    hwj_jwk_free(kek);
+    hwj_jwks_free(set);
+}
+
+/* RFC 8725 §3.6: no compression unless the caller asks for it. */
+static void jwe_no_compression_by_default(void **state)
+{
+    hwj_jwk *kek = oct(k128);
+    hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
+    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM};
+    hwj_jwe_decrypt_opts o = opts_all();
+    hwj_jwe_result *res = NULL;
+    char *jwe = NULL;
+    hwj_error err;
+    (void)state;
+    o.jwk = kek;
+    tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)"attack at dawn", 14, &eo, &jwe, &err), &err);
+    tu_ok(hwj_jwe_decrypt(jwe, strlen(jwe), &o, &res, &err), &err);
+    assert_null(strstr(res->protected_json, "zip"));
+    hwj_jwe_result_free(res);
+    hwj_free(jwe);
+    hwj_jwk_free(kek);
+}
+
 /* ---- JWK ------------------------------------------------------------------------------- */
 
 /* A published key set carries public members only, whatever the set was loaded from. */
@@ -877,6 +987,9 @@ int main(void)
         cmocka_unit_test(jwe_rsa1_5_no_oracle),
         cmocka_unit_test(jwe_x25519_low_order_epk),
         cmocka_unit_test(jwe_alg_none_and_kinds),
+        cmocka_unit_test(jwt_duplicate_claims),
+        cmocka_unit_test(jwt_kind_substitution),
+        cmocka_unit_test(jwe_no_compression_by_default),
         cmocka_unit_test(jwks_publish_never_leaks_private),
         cmocka_unit_test(jwk_x25519_low_order),
     };
