@@ -54,6 +54,9 @@ HWJ_EXPORT hwj_err hwj_jwt_verify_nested(const char *jwe, size_t len,
         return rc;
     hdr = json_loads(res->header_json, 0, NULL);
     cty = json_string_value(json_object_get(hdr, "cty"));
+    /* RFC 7515 §4.1.10: "JWT" and "application/JWT" are one media type, in any case. */
+    if (cty != NULL && strncasecmp(cty, "application/", 12) == 0)
+        cty += 12;
     if (cty == NULL || strcasecmp(cty, "JWT") != 0) {
         rc = hwj_error_set(err, HWJ_ERR_POLICY,
                            "the JWE does not carry a nested JWT (\"cty\" is not \"JWT\")");
