@@ -872,6 +872,51 @@ static void jwt_kind_substitution(void **state)
     hwj_jwks_free(set);
 }
 
+/* RFC 7519 §5.2 with RFC 7515 §4.1.10: a nested JWT's "cty" is the media type JWT, so
+ * "application/jwt" (any case) is the same value; anything else is no nested JWT. */
+static void jwt_nested_cty_media_type(void **state)
+{
+    hwj_jwks *set = set_of(HS_JWK);
+    static const hwj_alg hs = HWJ_ALG_HS256;
+    hwj_jwt_verify_opts vo = {.policy = {.algs = &hs, .nalgs = 1},
+                              .iss = "https://issuer.example",
+                              .aud = "api",
+                              .clock = fixed_clock};
+    hwj_jwk *kek = oct(k128);
+    hwj_jwe_decrypt_opts o = opts_all();
+    char *p = tj_b64s("{" GOOD_CLAIMS "}"),
+         *jws = tj_hs256(hs_secret, 32, "{\"alg\":\"HS256\"}", p);
+    hwj_error err;
+    (void)state;
+    o.jwk = kek;
+    static const struct {
+        const char *cty;
+        hwj_err want;
+    } cases[] = {
+        {"JWT", HWJ_OK},
+        {"jwt", HWJ_OK},
+        {"application/jwt", HWJ_OK},
+        {"Application/JWT", HWJ_OK},
+        {"application/jose", HWJ_ERR_POLICY},
+        {"JWS", HWJ_ERR_POLICY},
+        {"application/", HWJ_ERR_POLICY},
+        {NULL, HWJ_ERR_POLICY},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
+        hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .cty = cases[i].cty};
+        char *jwe = NULL, *claims = NULL;
+        tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)jws, strlen(jws), &eo, &jwe, &err), &err);
+        tj_expect(hwj_jwt_verify_nested(jwe, strlen(jwe), &o, set, &vo, &claims, &err),
+                  cases[i].want, &err);
+        hwj_free(claims);
+        hwj_free(jwe);
+    }
+    free(p), free(jws);
+    hwj_jwk_free(kek);
+    hwj_jwks_free(set);
+}
+
 /* RFC 8725 §3.6: no compression unless the caller asks for it. */
 static void jwe_no_compression_by_default(void **state)
 {
@@ -989,6 +1034,7 @@ int main(void)
         cmocka_unit_test(jwe_alg_none_and_kinds),
         cmocka_unit_test(jwt_duplicate_claims),
         cmocka_unit_test(jwt_kind_substitution),
+        cmocka_unit_test(jwt_nested_cty_media_type),
         cmocka_unit_test(jwe_no_compression_by_default),
         cmocka_unit_test(jwks_publish_never_leaks_private),
         cmocka_unit_test(jwk_x25519_low_order),
