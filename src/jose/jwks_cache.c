@@ -203,6 +203,26 @@ static int64_t response_ttl(const hwj_jwks_cache *c, const jc_response *r)
     return ttl < c->o.min_ttl ? c->o.min_ttl : ttl > c->o.max_ttl ? c->o.max_ttl : ttl;
 }
 
+/* A set published at a URL is public by definition: a symmetric or private key in it is
+ * a leaked key that anyone could sign with (an "oct" key would turn HS* into no check at
+ * all). Such a set is refused whole, like a malformed one. */
+static hwj_err public_only(const hwj_jwks *set, hwj_error *err)
+{
+    for (size_t i = 0; i < hwj_jwks_count(set); i++) {
+        const hwj_jwk *k = hwj_jwks_get0(set, i);
+        if (hwj_jwk_is_private(k)) {
+            const char *kid = hwj_jwk_get0_kid(k);
+            return hwj_error_set(err, HWJ_ERR_POLICY,
+                                 "key %zu%s%.64s%s is %s; a published JWK Set must hold public "
+                                 "keys only",
+                                 i + 1, kid ? " ('" : "", kid ? kid : "", kid ? "')" : "",
+                                 hwj_jwk_get_kty(k) == HWJ_KTY_OCT ? "a symmetric (oct) key"
+                                                                   : "a private key");
+        }
+    }
+    return HWJ_OK;
+}
+
 /* Fetch and parse with the lock released; called and returning with it held. */
 static void fetch_locked(hwj_jwks_cache *c)
 {
@@ -223,7 +243,8 @@ static void fetch_locked(hwj_jwks_cache *c)
     if (rc == HWJ_OK)
         rc = jc_fetch(c->curl, &c->fcfg, etag, &r, &ferr);
     if (rc == HWJ_OK && r.status == 200) {
-        if ((rc = hwj_jwks_parse(r.body, r.len, &set, &ferr)) != HWJ_OK)
+        if ((rc = hwj_jwks_parse(r.body, r.len, &set, &ferr)) != HWJ_OK ||
+            (rc = public_only(set, &ferr)) != HWJ_OK)
             hwj_error_prefix(&ferr, "JWKS from '%s' rejected, keeping the previous set", c->url);
         else if ((snap = calloc(1, sizeof(*snap))) == NULL)
             rc = hwj_error_set(&ferr, HWJ_ERR_NOMEM, "out of memory");
