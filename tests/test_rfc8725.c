@@ -311,6 +311,38 @@ static void duplicate_members_escaped_and_nested(void **state)
     hwj_jwks_free(set);
 }
 
+/* RFC 8725 §3.7, RFC 7515 §5.2: headers are UTF-8 JSON. Overlong forms, lone surrogates
+ * (raw or escaped), bytes that are never UTF-8: refused, not "repaired". */
+static void invalid_utf8_refused(void **state)
+{
+    hwj_jwks *set = set_of(HS_JWK);
+    char *p = tj_b64s("x");
+    hwj_error err;
+    (void)state;
+    static const char *const hdrs[] = {
+        "{\"alg\":\"HS256\",\"kid\":\"\xc0\xaf\"}",     /* overlong '/' */
+        "{\"alg\":\"HS256\",\"kid\":\"\xed\xa0\x80\"}", /* raw surrogate */
+        "{\"alg\":\"HS256\",\"kid\":\"\\ud800\"}",      /* escaped lone surrogate */
+        "{\"alg\":\"HS256\",\"kid\":\"\xff\"}",         /* never UTF-8 */
+        "{\"alg\":\"HS256\",\"kid\":\"\xe2\x82\"}",     /* truncated sequence */
+        "\xef\xbb\xbf{\"alg\":\"HS256\"}",              /* byte order mark */
+    };
+    for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+        char *t = tj_hs256(hs_secret, 32, hdrs[i], p);
+        EXPECT(t, set, HWJ_ALG_HS256, HWJ_ERR_PARSE);
+        free(t);
+    }
+    /* the same in a signed claims set */
+    static const hwj_alg hs = HWJ_ALG_HS256;
+    hwj_jwt_verify_opts o = {
+        .policy = {.algs = &hs, .nalgs = 1}, .iss = "i", .aud = "a", .allow_no_exp = 1};
+    char *cp = tj_b64s("{\"iss\":\"i\",\"aud\":\"a\",\"sub\":\"\xc0\xaf\"}");
+    char *t = tj_hs256(hs_secret, 32, "{\"alg\":\"HS256\"}", cp), *claims = NULL;
+    tj_expect(hwj_jwt_verify(t, strlen(t), set, &o, &claims, &err), HWJ_ERR_CLAIMS, &err);
+    free(t), free(cp), free(p);
+    hwj_jwks_free(set);
+}
+
 /* RFC 7517 §4.2–4.4, RFC 8725 §3.1: the verification key's "use", "key_ops" and "alg" bind it. */
 static void verification_key_use_ops_alg(void **state)
 {
@@ -1023,6 +1055,7 @@ int main(void)
         cmocka_unit_test(eddsa_small_order_key),
         cmocka_unit_test(rsa_signature_out_of_range),
         cmocka_unit_test(duplicate_members_escaped_and_nested),
+        cmocka_unit_test(invalid_utf8_refused),
         cmocka_unit_test(verification_key_use_ops_alg),
         cmocka_unit_test(crit_outside_protected),
         cmocka_unit_test(jwe_iv_and_tag_lengths),
