@@ -331,6 +331,16 @@ static int okp_small_order(const uint8_t *x, int ed)
     return hit;
 }
 
+/* RFC 8032 §5.1.3: an Ed25519 encoding whose y (bit 255 cleared) is >= p = 2^255 - 19 does
+ * not decode. (X25519 is different: RFC 7748 §5 has u reduced mod p.) */
+static int ed25519_noncanonical(const uint8_t *x)
+{
+    int high = (x[31] & 0x7f) == 0x7f && x[0] >= 0xed;
+    for (size_t i = 1; i < 31; i++)
+        high &= x[i] == 0xff;
+    return high;
+}
+
 static hwj_err okp_from_json(const json_t *obj, const char *crv, hwj_jwk *jwk, hwj_error *err)
 {
     const char *type = strcmp(crv, "Ed25519") == 0  ? "ED25519"
@@ -351,6 +361,10 @@ static hwj_err okp_from_json(const json_t *obj, const char *crv, hwj_jwk *jwk, h
         goto out;
     if (okp_small_order(x.p, type[0] == 'E')) {
         rc = hwj_error_set(err, HWJ_ERR_PARSE, "%s JWK: \"x\" is a point of small order", crv);
+        goto out;
+    }
+    if (type[0] == 'E' && ed25519_noncanonical(x.p)) {
+        rc = hwj_error_set(err, HWJ_ERR_PARSE, "%s JWK: \"x\" is not a canonical encoding", crv);
         goto out;
     }
     if (d.p == NULL) {
