@@ -235,6 +235,25 @@ static void eddsa_small_order_key(void **state)
     }
 }
 
+/* RFC 8032 §5.1.3: y >= p is no Ed25519 encoding (p .. 2^255 - 1, either sign bit). */
+static void eddsa_non_canonical_key(void **state)
+{
+    (void)state;
+    for (int v = 0xed; v <= 0xff; v++)
+        for (int sign = 0; sign < 2; sign++) {
+            uint8_t x[32];
+            memset(x, 0xff, sizeof(x));
+            x[0] = (uint8_t)v;
+            x[31] = sign ? 0xff : 0x7f;
+            char *b = tj_b64(x, 32), *j = NULL;
+            hwj_jwk *jwk = NULL;
+            hwj_error err;
+            assert_true(asprintf(&j, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\"}", b) > 0);
+            tj_expect(hwj_jwk_parse(j, strlen(j), &jwk, &err), HWJ_ERR_PARSE, &err);
+            free(j), free(b);
+        }
+}
+
 /* RFC 8017 §5.2.2: a signature representative >= n is invalid; so is one byte too short. */
 static void rsa_signature_out_of_range(void **state)
 {
@@ -1053,6 +1072,7 @@ int main(void)
         cmocka_unit_test(es256_scalar_range),
         cmocka_unit_test(eddsa_non_canonical_s),
         cmocka_unit_test(eddsa_small_order_key),
+        cmocka_unit_test(eddsa_non_canonical_key),
         cmocka_unit_test(rsa_signature_out_of_range),
         cmocka_unit_test(duplicate_members_escaped_and_nested),
         cmocka_unit_test(invalid_utf8_refused),
