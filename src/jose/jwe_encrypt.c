@@ -14,12 +14,23 @@
 /* Parse an optional caller-supplied JSON object. */
 static hwj_err opt_object(const char *text, const char *what, json_t **out, hwj_error *err)
 {
+    /* Key-management members hwjose computes itself: a caller's "apu"/"apv" would not enter
+     * the Concat KDF, a caller's "epk", "iv", "tag", "p2s", "p2c" would not be the ones used —
+     * either way a JWE that does not decrypt. */
+    static const char *const own[] = {"epk", "apu", "apv", "iv", "tag", "p2s", "p2c"};
     *out = NULL;
     if (text == NULL)
         return HWJ_OK;
     hwj_err rc = hwj_json_parse_object(text, strlen(text), 0, what, out, err);
     if (rc != HWJ_OK && err != NULL)
         err->code = HWJ_ERR_ARG; /* the caller's JSON, not the input's */
+    for (size_t i = 0; rc == HWJ_OK && i < sizeof(own) / sizeof(own[0]); i++)
+        if (json_object_get(*out, own[i]) != NULL) {
+            rc = hwj_error_set(err, HWJ_ERR_ARG,
+                               "%s: \"%s\" is computed by hwjose and cannot be set", what, own[i]);
+            json_decref(*out);
+            *out = NULL;
+        }
     return rc == HWJ_OK ? HWJ_OK : HWJ_ERR_ARG;
 }
 
