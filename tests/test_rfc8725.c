@@ -968,6 +968,43 @@ static void jwt_nested_cty_media_type(void **state)
     hwj_jwks_free(set);
 }
 
+/* The encrypter computes "epk", "apu"/"apv" (not supported as input), "iv"/"tag" (GCMKW) and
+ * "p2s"/"p2c" itself; the same names from the caller's header JSON used to be written
+ * unchecked, producing JWEs that do not decrypt. */
+static void jwe_encrypt_refuses_computed_members(void **state)
+{
+    hwj_jwk *kek = oct(k128);
+    static const char *const hdrs[] = {
+        "{\"epk\":{}}",      "{\"apu\":\"QWxpY2U\"}", "{\"apv\":\"Qm9i\"}",
+        "{\"iv\":\"AAAA\"}", "{\"tag\":\"AAAA\"}",    "{\"p2s\":\"AAAAAAAAAAA\"}",
+        "{\"p2c\":1}",
+    };
+    hwj_error err;
+    (void)state;
+    for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
+        for (int where = 0; where < 3; where++) {
+            hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
+            hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON_FLAT};
+            if (where == 0)
+                eo.header_json = hdrs[i];
+            else if (where == 1)
+                eo.unprotected_json = hdrs[i];
+            else
+                r.header_json = hdrs[i];
+            char *jwe = NULL;
+            tj_expect(hwj_jwe_encrypt(&r, 1, (const uint8_t *)"x", 1, &eo, &jwe, &err), HWJ_ERR_ARG,
+                      &err);
+            assert_null(jwe);
+        }
+    /* other members still pass */
+    hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
+    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .header_json = "{\"x-app\":1}"};
+    char *jwe = NULL;
+    tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)"x", 1, &eo, &jwe, &err), &err);
+    hwj_free(jwe);
+    hwj_jwk_free(kek);
+}
+
 /* RFC 8725 §3.6: no compression unless the caller asks for it. */
 static void jwe_no_compression_by_default(void **state)
 {
@@ -1088,6 +1125,7 @@ int main(void)
         cmocka_unit_test(jwt_duplicate_claims),
         cmocka_unit_test(jwt_kind_substitution),
         cmocka_unit_test(jwt_nested_cty_media_type),
+        cmocka_unit_test(jwe_encrypt_refuses_computed_members),
         cmocka_unit_test(jwe_no_compression_by_default),
         cmocka_unit_test(jwks_publish_never_leaks_private),
         cmocka_unit_test(jwk_x25519_low_order),
