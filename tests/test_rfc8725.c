@@ -181,7 +181,7 @@ static void eddsa_non_canonical_s(void **state)
     s = tj_b64(sig, 64), t = cat3(h, p, s);
     EXPECT(t, set, HWJ_ALG_EDDSA, HWJ_ERR_SIGNATURE);
     free(s), free(t);
-    /* the 8 ... bytes of S with the top bits set */
+    /* S with its top three bits set: far above L */
     sig[63] |= 0xe0;
     s = tj_b64(sig, 64), t = cat3(h, p, s);
     EXPECT(t, set, HWJ_ALG_EDDSA, HWJ_ERR_SIGNATURE);
@@ -1030,57 +1030,55 @@ static void jwe_no_compression_by_default(void **state)
 /* A published key set carries public members only, whatever the set was loaded from. */
 static void jwks_publish_never_leaks_private(void **state)
 {
-    EVP_PKEY *keys[] = {EVP_EC_gen("P-256"), EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"),
-                        EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)};
+    /* Private JWKs, as a careless deployment might load them into the set it publishes:
+     * RFC 7517 App. A.2 (EC), RFC 8037 App. A.1 (Ed25519), RFC 7520 §4.1 (RSA). */
+    static const char *const ec = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"1\","
+                                  "\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","
+                                  "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\","
+                                  "\"d\":\"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE\"}";
+    static const char *const ed = "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+                                  "\"d\":\"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\","
+                                  "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}";
+    json_t *ex = tu_conformance("jws/4_1.rsa_v15_signature.json");
+    char *rsa = tj_dump(json_object_get(json_object_get(ex, "input"), "key"));
+    const char *const priv[] = {ec, ed, rsa};
+    static const char *const secret[] = {"\"d\"",  "\"p\"",  "\"q\"", "\"dp\"",
+                                         "\"dq\"", "\"qi\"", "\"k\""};
     hwj_jwks *set = NULL;
     char *out = NULL;
     hwj_error err;
     (void)state;
     tu_ok(hwj_jwks_new(&set, &err), &err);
     for (size_t i = 0; i < 3; i++) {
-        BIO *bio = BIO_new(BIO_s_mem());
-        char *pem = NULL, uri[4200], name[64];
-        hwj_key *key = NULL;
-        char *json = NULL;
-        hwj_jwk *priv = NULL;
-        assert_int_equal(PEM_write_bio_PrivateKey(bio, keys[i], NULL, NULL, 0, NULL, NULL), 1);
-        long n = BIO_get_mem_data(bio, &pem);
-        char *text = strndup(pem, (size_t)n);
-        snprintf(name, sizeof(name), "rfc8725-leak-%zu.pem", i);
-        char *path = tu_write_temp(name, text);
-        snprintf(uri, sizeof(uri), "file:%s", path);
-        tu_ok(hwj_key_open(tj_ctx, uri, NULL, &key, &err), &err);
-        /* the private JWK, as a careless deployment might load it into a verification set */
-        json_t *j = NULL;
-        tu_ok(hwj_pkey_to_json(keys[i], &j, &err), &err);
-        json_decref(j);
-        tu_ok(hwj_jwk_from_pkey(keys[i], &priv, &err), &err);
-        tu_ok(hwj_jwks_add(set, priv, &err), &err);
-        tu_ok(hwj_key_public_jwk(key, &json, &err), &err);
-        assert_null(strstr(json, "\"d\""));
-        hwj_free(json);
-        hwj_key_free(key);
-        free(path), free(text);
-        BIO_free(bio);
+        hwj_jwk *jwk = NULL;
+        tu_ok(hwj_jwk_parse(priv[i], strlen(priv[i]), &jwk, &err), &err);
+        assert_true(hwj_jwk_is_private(jwk));
+        tu_ok(hwj_jwks_add(set, jwk, &err), &err);
     }
-    /* a private JWK parsed from JSON, then published */
-    hwj_jwk *oct_key = NULL;
-    tu_ok(hwj_jwk_parse(HS_JWK, strlen(HS_JWK), &oct_key, &err), &err);
-    char *ojson = NULL;
-    hwj_err rc = hwj_jwk_to_json(oct_key, 0, &ojson, &err);
-    if (rc == HWJ_OK)
-        assert_null(strstr(ojson, "\"k\""));
-    hwj_free(ojson);
-    hwj_jwk_free(oct_key);
     tu_ok(hwj_jwks_to_json(set, &out, &err), &err);
-    static const char *const secret[] = {"\"d\"",  "\"p\"",  "\"q\"", "\"dp\"",
-                                         "\"dq\"", "\"qi\"", "\"k\""};
     for (size_t i = 0; i < 7; i++)
         assert_null(strstr(out, secret[i]));
+    assert_non_null(strstr(out, "\"n\""));
     hwj_free(out);
+    out = NULL;
+    /* a symmetric key has no public form: the set is refused rather than published */
+    hwj_jwk *oct_key = NULL;
+    tu_ok(hwj_jwk_parse(HS_JWK, strlen(HS_JWK), &oct_key, &err), &err);
+    tu_ok(hwj_jwks_add(set, oct_key, &err), &err);
+    tj_expect(hwj_jwks_to_json(set, &out, &err), HWJ_ERR_POLICY, &err);
+    assert_null(out);
+    /* the public JWK of an opened private key (file: PEM) */
+    char *uri = NULL, *json = NULL;
+    hwj_key *key = NULL;
+    assert_true(asprintf(&uri, "file:%s/soft-p256.pem", HWJ_TEST_DATA_DIR) > 0);
+    tu_ok(hwj_key_open(tj_ctx, uri, NULL, &key, &err), &err);
+    tu_ok(hwj_key_public_jwk(key, &json, &err), &err);
+    assert_null(strstr(json, "\"d\""));
+    hwj_free(json);
+    hwj_key_free(key);
+    free(uri), free(rsa);
     hwj_jwks_free(set);
-    for (size_t i = 0; i < 3; i++)
-        EVP_PKEY_free(keys[i]);
+    json_decref(ex);
 }
 
 /* X25519 JWKs with a low-order x are refused at import, like the Ed25519 ones. */
