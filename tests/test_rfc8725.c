@@ -881,6 +881,26 @@ static void jwt_duplicate_claims(void **state)
     hwj_jwks_free(set);
 }
 
+/* Messages quote attacker-controlled values (iss, typ, kid); callers log them, so control
+ * characters must not survive into the message (no forged log lines, no terminal escapes). */
+static void jwt_messages_have_no_control_chars(void **state)
+{
+    hwj_jwks *set = set_of(HS_JWK);
+    hwj_error err;
+    (void)state;
+    tj_expect(jwt_check("{\"alg\":\"HS256\"}",
+                        "{\"iss\":\"x\\n2026 audit ok\\u001b[2J\",\"aud\":\"api\",\"exp\":1800000000}",
+                        set, NULL, &err),
+              HWJ_ERR_CLAIMS, &err);
+    assert_non_null(strstr(err.message, "x?2026 audit ok?[2J"));
+    tj_expect(jwt_check("{\"alg\":\"HS256\",\"kid\":\"a\\r\\nb\"}", "{" GOOD_CLAIMS "}", set,
+                        NULL, &err),
+              HWJ_ERR_KEY_NOT_FOUND, &err);
+    for (const char *c = err.message; *c != '\0'; c++)
+        assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
+    hwj_jwks_free(set);
+}
+
 /* RFC 8725 §2.8/§3.12 substitution: a signed JWT is a compact JWS; a JWE, a JSON
  * serialization, or a JWS whose payload is another token (cty JWT) is no claims set. */
 static void jwt_kind_substitution(void **state)
@@ -1122,6 +1142,7 @@ int main(void)
         cmocka_unit_test(jwe_alg_none_and_kinds),
         cmocka_unit_test(jwt_duplicate_claims),
         cmocka_unit_test(jwt_kind_substitution),
+        cmocka_unit_test(jwt_messages_have_no_control_chars),
         cmocka_unit_test(jwt_nested_cty_media_type),
         cmocka_unit_test(jwe_encrypt_refuses_computed_members),
         cmocka_unit_test(jwe_no_compression_by_default),

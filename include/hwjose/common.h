@@ -79,7 +79,8 @@ typedef enum hwj_err_source {
  * Caller-owned error detail, as curl's error buffer. Zero-initialise it (or
  * let the library do so: every call that receives one resets it on entry).
  * The message says what failed and how to fix it; it never contains a PIN,
- * key material or a CEK.
+ * key material or a CEK, nor control characters: quoted input (a kid, an iss)
+ * has them replaced by '?', so messages are safe to log as one line.
  */
 typedef struct hwj_error {
     hwj_err code;

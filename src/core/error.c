@@ -56,6 +56,15 @@ void hwj_error_reset(hwj_error *err)
     err->message[0] = '\0';
 }
 
+/* Messages quote input (kid, iss, typ, file names) that an attacker may control; callers log them.
+ * Control bytes become '?', so a crafted value cannot forge log lines or terminal escapes. */
+static void neutralise(char *msg)
+{
+    for (unsigned char *p = (unsigned char *)msg; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+}
+
 static void fill(hwj_error *err, hwj_err code, hwj_err_source src, unsigned long native,
                  const char *fmt, va_list ap)
 {
@@ -63,6 +72,7 @@ static void fill(hwj_error *err, hwj_err code, hwj_err_source src, unsigned long
     err->source = src;
     err->native = native;
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    neutralise(err->message);
 }
 
 hwj_err hwj_error_set(hwj_error *err, hwj_err code, const char *fmt, ...)
@@ -125,5 +135,6 @@ void hwj_error_prefix(hwj_error *err, const char *fmt, ...)
         size_t olen = strnlen(old, room);
         memcpy(err->message + n + 2, old, olen);
         err->message[n + 2 + olen] = '\0';
+        neutralise(err->message);
     }
 }
