@@ -63,7 +63,9 @@ static void init(void)
         fz_die("keys", NULL);
     }
     srv_state_install(st);
-    if (srv_audit_open("/dev/null", 0, msg, sizeof(msg)) != 0) {
+    /* HWJ_FUZZ_AUDIT=FILE keeps the audit records, to see which inputs reach an operation. */
+    const char *audit = getenv("HWJ_FUZZ_AUDIT");
+    if (srv_audit_open(audit ? audit : "/dev/null", 0, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "%s\n", msg);
         fz_die("audit", NULL);
     }

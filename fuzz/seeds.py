@@ -134,4 +134,13 @@ for p in ("/.well-known/jwks.json", "/v1/keys", "/healthz", "/metrics", "/v1/key
           "/%2e%2e/x?y=1#z"):
     req(0, p)
     req(2, p)
+# Real JWEs (the gen-* seeds, fuzz/mkseeds.c) for the service's decryption keys.
+for f in sorted(glob.glob(os.path.join(corpus, "jwe", "gen-*"))):
+    tok = open(f).read()
+    if tok.startswith("{"):
+        continue
+    hdr = json.loads(base64.urlsafe_b64decode(tok.split(".")[0] + "=="))
+    name = {"RSA-OAEP-256": "dec", "ECDH-ES+A128KW": "ecdh"}.get(hdr["alg"])
+    if name:
+        req(3, "/v1/keys/%s/decrypt" % name, json.dumps({"jwe": tok}))
 print("wrote", n, "seeds")
