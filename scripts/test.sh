@@ -1,12 +1,33 @@
 #!/usr/bin/env bash
-# The test command: install what is needed, build with warnings as errors, run every test.
-# Usage: scripts/test.sh [BUILD_DIR]   (default: build)
+# The test command: install what is needed, then run every test twice —
+#   1. gcc, warnings as errors, the release-like build (BUILD_DIR, default build/);
+#   2. clang with ASan+UBSan (BUILD_DIR-asan): the same suite, every binary sanitized,
+#      leaks checked (third-party suppressions: tests/sanitizer/lsan.supp).
+# Usage: scripts/test.sh [BUILD_DIR]
+# HWJ_TEST_SANITIZE=0 skips phase 2 for a quick local run; CI always runs both.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
+jobs=$(nproc)
 
+phase() { printf '\n== %s (%s)\n' "$1" "$(date -u +%T)"; }
+
+phase "dependencies"
 "$top/scripts/install-deps.sh"
+
+phase "build: gcc, -Werror"
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHWJ_WERROR=ON >/dev/null
-cmake --build "$build" -j"$(nproc)"
-cd "$build"
-ctest --output-on-failure -j"$(nproc)"
+cmake --build "$build" -j"$jobs"
+phase "tests: gcc build"
+(cd "$build" && ctest --output-on-failure -j"$jobs")
+
+if [ "${HWJ_TEST_SANITIZE:-1}" != 0 ]; then
+    asan=$build-asan
+    phase "build: clang, ASan+UBSan, -Werror"
+    CC=clang cmake -S "$top" -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHWJ_WERROR=ON \
+        -DHWJ_SANITIZE=ON -DHWJ_BUILD_BENCH=OFF >/dev/null
+    cmake --build "$asan" -j"$jobs"
+    phase "tests: ASan+UBSan build"
+    (cd "$asan" && ctest --output-on-failure -j"$jobs")
+fi
+phase "all tests passed"

@@ -34,7 +34,10 @@ HWJ_EXPORT const char *hwj_err_str(hwj_err code)
     return "unknown error";
 }
 
-HWJ_EXPORT void hwj_free(void *p) { free(p); }
+HWJ_EXPORT void hwj_free(void *p)
+{
+    free(p);
+}
 
 HWJ_EXPORT void hwj_free_secret(void *p, size_t len)
 {
@@ -44,7 +47,10 @@ HWJ_EXPORT void hwj_free_secret(void *p, size_t len)
     free(p);
 }
 
-HWJ_EXPORT const char *hwj_version(void) { return HWJ_VERSION_STRING; }
+HWJ_EXPORT const char *hwj_version(void)
+{
+    return HWJ_VERSION_STRING;
+}
 
 void hwj_error_reset(hwj_error *err)
 {
@@ -64,6 +70,9 @@ static void neutralise(char *msg)
         if (*p < 0x20 || *p == 0x7f)
             *p = '?';
 }
+
+static void fill(hwj_error *err, hwj_err code, hwj_err_source src, unsigned long native,
+                 const char *fmt, va_list ap) HWJ_PRINTF(5, 0);
 
 static void fill(hwj_error *err, hwj_err code, hwj_err_source src, unsigned long native,
                  const char *fmt, va_list ap)
@@ -86,8 +95,8 @@ hwj_err hwj_error_set(hwj_error *err, hwj_err code, const char *fmt, ...)
     return code;
 }
 
-hwj_err hwj_error_set_native(hwj_error *err, hwj_err code, hwj_err_source src,
-                             unsigned long native, const char *fmt, ...)
+hwj_err hwj_error_set_native(hwj_error *err, hwj_err code, hwj_err_source src, unsigned long native,
+                             const char *fmt, ...)
 {
     if (err != NULL) {
         va_list ap;

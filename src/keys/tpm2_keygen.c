@@ -17,6 +17,10 @@
 #include <tss2/tss2_tpm2_types.h>
 #include <unistd.h>
 
+/* tss2_tpm2_types.h's TPM2_PERSISTENT_FIRST shifts a (promoted, signed) int 0x81 by 24: UBSan
+ * rightly reports it as undefined behaviour, so spell the handle out. */
+#define HWJ_TPM2_PERSISTENT_FIRST ((TPM2_HC)0x81000000u)
+
 #define KEY_ATTRS                                                                                  \
     (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |            \
      TPMA_OBJECT_USERWITHAUTH)
@@ -182,7 +186,7 @@ static hwj_err list_persistent(tpm2_conn *c, const char *uri, json_t *list, hwj_
     if ((rc = tpm2_conn_ensure(c, err)) != HWJ_OK)
         goto out;
     r = Esys_GetCapability(c->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                           TPM2_PERSISTENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap);
+                           HWJ_TPM2_PERSISTENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap);
     if (r != TSS2_RC_SUCCESS) {
         if (tpm2_rc_is_transport(r))
             tpm2_conn_drop(c);
