@@ -1,7 +1,6 @@
 # PKCS#11 backend against a real SoftHSM token that the fixture creates under the build tree
 # (scripts/softhsm-token.sh) and removes afterwards.
 if(HWJ_WITH_PKCS11)
-  set(hwj_p11_dir ${CMAKE_CURRENT_BINARY_DIR}/state/softhsm-pkcs11)
   set(hwj_p11_script ${PROJECT_SOURCE_DIR}/scripts/softhsm-token.sh)
   add_test(NAME pkcs11_token_setup COMMAND bash -c
     "bash '${hwj_p11_script}' destroy '${hwj_p11_dir}' && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-test && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-pin && bash '${hwj_p11_script}' create '${hwj_p11_dir}' hwj-interop")

@@ -4,8 +4,3 @@ hwj_unit_test(test_rfc8725 SOURCES test_rfc8725.c LIBS hwj_test_jws_util TIMEOUT
 if(HWJ_WITH_CURL)
   hwj_unit_test(test_rfc8725_jwks SOURCES test_rfc8725_jwks.c TIMEOUT 60)
 endif()
-# The nested-JWT tests (tests/test_jwe_nested.c) were written before jwt.c landed and never
-# registered; they cover RFC 8725's nesting rules, so they run here until jwe.cmake lists them.
-if(NOT TARGET test_jwe_nested)
-  hwj_unit_test(test_jwe_nested SOURCES test_jwe_nested.c test_jwe_common.c TIMEOUT 60)
-endif()

@@ -10,8 +10,14 @@
 hwj_ctx *jt_ctx(void);
 /* An oct JWK with the base64url key `k` (and optional alg); hwj_jwk_free it. */
 hwj_jwk *jt_oct(const char *k, hwj_alg alg);
-/* Open a private JWK (a JSON object) as a software key through "jwk:PATH". */
+/* Which backend holds the private keys of the asymmetric tests: software by default;
+ * HWJ_JWE_BACKEND=pkcs11 (set by ctest with the SoftHSM fixture) imports each key into
+ * the token and opens it there, so the same tests decrypt and derive inside SoftHSM. */
+int jt_backend_pkcs11(void);
+/* Open a private JWK (a JSON object): "jwk:PATH", or imported into the token. */
 hwj_key *jt_key_from_jwk(const json_t *jwk, const char *name);
+/* Open a private EVP_PKEY: "file:PATH" (PEM), or imported into the token. */
+hwj_key *jt_key_from_pkey(EVP_PKEY *pk, const char *name);
 /* Decrypt options allowing every alg and enc (RSA1_5 still needs allow_rsa1_5). */
 hwj_jwe_decrypt_opts jt_opts_all(void);
 /* Decrypt and return the result (asserting success), or the error code. */

@@ -4,7 +4,6 @@
 #include "test_jwe_common.h"
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +12,13 @@ static const hwj_alg sig_algs[] = {HWJ_ALG_ES256};
 static const hwj_alg km_algs[] = {HWJ_ALG_RSA_OAEP_256};
 static const hwj_alg enc_algs[] = {HWJ_ENC_A256GCM};
 
-static hwj_key *pem_key(const char *type, const char *param, const char *name)
+static hwj_key *new_key(const char *type, const char *param, const char *name)
 {
     EVP_PKEY *pk = param ? EVP_PKEY_Q_keygen(NULL, NULL, type, param)
                          : EVP_PKEY_Q_keygen(NULL, NULL, type, (size_t)2048);
-    char path[4096], uri[4200];
-    hwj_key *key = NULL;
-    hwj_error err;
     assert_non_null(pk);
-    snprintf(path, sizeof(path), "%s/%s", tu_state_dir(), name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL), 1);
-    fclose(f);
+    hwj_key *key = jt_key_from_pkey(pk, name);
     EVP_PKEY_free(pk);
-    snprintf(uri, sizeof(uri), "file:%s", path);
-    tu_ok(hwj_key_open(jt_ctx(), uri, NULL, &key, &err), &err);
     return key;
 }
 
@@ -43,8 +33,8 @@ static int setup(void **state)
     fixture *fx = calloc(1, sizeof(*fx));
     hwj_jwk *ipub = NULL;
     hwj_error err;
-    fx->issuer = pem_key("EC", "P-256", "jwe-nested-iss.pem");
-    fx->receiver = pem_key("RSA", NULL, "jwe-nested-rcpt.pem");
+    fx->issuer = new_key("EC", "P-256", "jwe-nested-iss");
+    fx->receiver = new_key("RSA", NULL, "jwe-nested-rcpt");
     tu_ok(hwj_jwk_from_key(fx->receiver, &fx->receiver_pub, &err), &err);
     tu_ok(hwj_jwk_from_key(fx->issuer, &ipub, &err), &err);
     tu_ok(hwj_jwks_new(&fx->issuer_keys, &err), &err);
@@ -143,7 +133,7 @@ static void t_requires_cty_jwt(void **state)
 static void t_wrong_issuer_key(void **state)
 {
     fixture *fx = *state;
-    hwj_key *other = pem_key("EC", "P-256", "jwe-nested-other.pem");
+    hwj_key *other = new_key("EC", "P-256", "jwe-nested-other");
     hwj_jwk *opub = NULL;
     hwj_jwks *set = NULL;
     hwj_jwe_decrypt_opts d;
