@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <time.h>
 
@@ -313,6 +314,19 @@ out:
 
 /* --- POST /v1/keys/{name}/sign ------------------------------------------- */
 
+/* A JWT media type: "JWT", "application/jwt" or any "...+jwt" (at+jwt, secevent+jwt), compared
+ * case-insensitively as RFC 7515 §4.1.9 says. */
+static int is_jwt_type(const json_t *v)
+{
+    if (!json_is_string(v))
+        return 0;
+    const char *t = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n >= 12 && strncasecmp(t, "application/", 12) == 0)
+        t += 12, n -= 12;
+    return strcasecmp(t, "JWT") == 0 || (n >= 4 && strcasecmp(t + n - 4, "+jwt") == 0);
+}
+
 static void op_sign(rq *r, json_t *body)
 {
     static const char *const allowed[] = {"payload", "header", NULL};
@@ -342,13 +356,38 @@ static void op_sign(rq *r, json_t *body)
                         reserved[i]);
             return;
         }
+    /* /sign never mints a JWT of any kind: that is what /jwt is for, with the key's pinned iss,
+     * aud list and lifetimes (RFC 8725 §3.11-3.12). Without this, a client allowed only to sign
+     * could sign claims of its choosing that verifiers take for an issued JWT. Every /sign
+     * output is explicitly typed ("JOSE" unless the client names a non-JWT type), and the
+     * JWTs from /jwt carry "typ":"JWT", so a verifier that pins typ tells the two apart. */
+    if (jh &&
+        (is_jwt_type(json_object_get(jh, "typ")) || is_jwt_type(json_object_get(jh, "cty")))) {
+        reply_error(r, 400, "typ_reserved",
+                    "a JWT type in typ or cty: /sign does not issue JWTs; use "
+                    "POST /v1/keys/%s/jwt",
+                    r->key->conf->name);
+        return;
+    }
+    if (jh && json_object_get(jh, "typ") && !json_is_string(json_object_get(jh, "typ"))) {
+        reply_error(r, 400, "bad_request", "header member 'typ' must be a string");
+        return;
+    }
     if (hwj_b64url_decode(json_string_value(jp), json_string_length(jp), &payload, &plen, "payload",
                           &err) != HWJ_OK) {
         reply_error(r, 400, "bad_request", "%s", err.message);
         return;
     }
-    if (jh && json_object_size(jh) > 0)
-        hdr = json_dumps(jh, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *h = jh ? json_copy(jh) : json_object();
+    if (h && !json_object_get(h, "typ"))
+        json_object_set_new(h, "typ", json_string("JOSE"));
+    hdr = h ? json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(h);
+    if (!hdr) {
+        hwj_free(payload);
+        reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
     hwj_jws_sign_opts o = {.alg = r->key->conf->alg, .header_json = hdr};
     double t = srv_now_seconds();
     hwj_err rc = hwj_jws_sign(r->key->ref->key, payload, plen, &o, &jws, &err);

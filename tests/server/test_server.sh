@@ -202,6 +202,24 @@ jws=$(jq -r .jws "$dir/body")
 out=$(node_interop verify-jws "$base/.well-known/jwks.json" "$jws" 2>&1) || true
 check "panva/jose verifies the JWS" [ "$out" = hello ]
 
+# /sign never mints a JWT (RFC 8725 §3.11-3.12): a JWT type is refused, the output is typed
+for t in JWT application/jwt at+JWT; do
+  req POST /v1/keys/k1/sign "{\"payload\":\"e30\",\"header\":{\"typ\":\"$t\"}}" "$tok_b"
+  check "sign with typ $t → 400 typ_reserved" code_is 400 typ_reserved
+done
+req POST /v1/keys/k1/sign '{"payload":"e30","header":{"cty":"JWT"}}' "$tok_b"
+check "sign with cty JWT → 400 typ_reserved" code_is 400 typ_reserved
+req POST /v1/keys/k1/sign '{"payload":"eyJhdWQiOiJzdmMtYSJ9"}' "$tok_b"
+signed=$(jq -r .jws "$dir/body")
+hdr=$(cut -d. -f1 <<<"$signed" | tr '_-' '/+')
+while [ $((${#hdr} % 4)) != 0 ]; do hdr+="="; done
+check "sign without typ is typed JOSE" jq -e '.typ == "JOSE"' <<<"$(base64 -d <<<"$hdr")"
+if "$HWJOSE" jwt verify --jwks-uri "$base/.well-known/jwks.json" --alg ES256 --iss https://issuer.test --aud svc-a <<<"$signed" >/dev/null 2>&1; then
+  check "a /sign output is no JWT to hwjose jwt verify" false
+else
+  check "a /sign output is no JWT to hwjose jwt verify" true
+fi
+
 enc_kid=$(curl -s "$base/.well-known/jwks.json" | jq -r '.keys[] | select(.kty == "RSA") | .kid')
 jwe=$(node_interop encrypt "$base/.well-known/jwks.json" "$enc_kid" RSA-OAEP-256 "secret text" 2>&1) || true
 req POST /v1/keys/enc/decrypt "{\"jwe\":\"$jwe\"}" "$tok_a"
