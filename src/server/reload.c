@@ -79,23 +79,29 @@ int srv_key_published(const srv_key *k, int64_t now)
     return now < k->retiring_since + k->conf->max_ttl;
 }
 
+/* Each published key with the alg it is configured for and its use, so that verifiers and
+ * encrypters need not be told out of band (RFC 7517 §4.2, §4.4). */
 char *srv_jwks_json(const srv_state *st, int64_t now)
 {
-    size_t cap = 16, n = 0;
-    for (size_t i = 0; i < st->nkeys; i++)
-        cap += strlen(st->keys[i].ref->jwk_json) + 1;
-    char *out = malloc(cap);
-    if (!out)
+    json_t *keys = json_array(), *set = json_pack("{s:o}", "keys", keys);
+    char *out = NULL;
+    if (!set)
         return NULL;
-    n += (size_t)sprintf(out, "{\"keys\":[");
-    int first = 1;
     for (size_t i = 0; i < st->nkeys; i++) {
-        if (!srv_key_published(&st->keys[i], now))
+        const srv_key *k = &st->keys[i];
+        if (!srv_key_published(k, now))
             continue;
-        n += (size_t)sprintf(out + n, "%s%s", first ? "" : ",", st->keys[i].ref->jwk_json);
-        first = 0;
+        json_t *jwk = json_loads(k->ref->jwk_json, JSON_REJECT_DUPLICATES, NULL);
+        int sig = hwj_alg_get_kind(k->conf->alg) == HWJ_ALG_KIND_JWS;
+        if (!jwk || json_object_set_new(jwk, "alg", json_string(hwj_alg_name(k->conf->alg))) ||
+            json_object_set_new(jwk, "use", json_string(sig ? "sig" : "enc")) ||
+            json_array_append_new(keys, jwk)) {
+            json_decref(set);
+            return NULL;
+        }
     }
-    sprintf(out + n, "]}");
+    out = json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(set);
     return out;
 }
 

@@ -154,6 +154,7 @@ check "healthz body" jq -e '.status == "ok" and .keys.k1 == "ok"' "$dir/body"
 req GET /.well-known/jwks.json
 check "jwks 200" [ "$status" = 200 ]
 check "jwks has k1 and enc" jq -e '.keys | length == 2' "$dir/body"
+check "jwks keys carry their configured alg and use" jq -e '[.keys[] | [.alg, .use]] | sort == [["ES256","sig"],["RSA-OAEP-256","enc"]]' "$dir/body"
 etag=$(sed -n 's/^ETag: *//Ip' "$dir/headers" | tr -d '\r')
 check "jwks ETag" [ -n "$etag" ]
 check "jwks Cache-Control" grep -qi '^Cache-Control: public, max-age=60' "$dir/headers"
