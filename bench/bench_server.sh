@@ -5,10 +5,16 @@
 #   bench/bench_server.sh [BUILD_DIR] [SECONDS] [BACKEND]
 #
 # BACKEND: pkcs11 (default: an ES256 key generated in a fresh SoftHSM token) or soft (a PEM
-# key). Runs (1) bench_server_lib: hwj_jwt_issue from 2 threads, (2) wrk with 2 threads and
-# 16 keep-alive connections on POST /v1/keys/bench/jwt (ES256) over loopback, 2 workers,
-# audit log on (fsync off: we measure the service, not the disk), then reports req/s, the
-# ratio to the library, p50/p99 latency and the server's RSS before and after.
+# key). The service answers POST /v1/keys/bench/jwt (ES256) to wrk over keep-alive loopback
+# with the audit log on (fsync off: we measure the service, not the disk). Two comparisons,
+# each against the library's hwj_jwt_issue (bench_server_lib.c) in the same run:
+#   same-core  library: 1 thread pinned to CPU 0;  service: 1 worker pinned to CPU 0 and wrk
+#              (-t1 -c16) pinned to CPU 1 — both sides get exactly one core for the work;
+#   2 cores    library: 2 threads;  service: 2 workers, wrk -t2 -c16, nothing pinned — the
+#              service shares the 2 cores with wrk, so the ratio understates it; the line
+#              "per server CPU-second" divides out the CPU the server actually got.
+# Reports jwt/s, ratios, p50/p99, requests and the server's RSS after warm-up and at the end.
+# For the RSS-after-1M-requests figure give SECONDS so that rate × SECONDS ≥ 1,000,000.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -39,25 +45,14 @@ else
   uri="file:$dir/k.pem"
 fi
 
-# (1) the library baseline, linked against this build's shared library
+# the library baseline, linked against this build's shared library
 cc -O2 -I"$top/include" "$top/bench/bench_server_lib.c" -o "$dir/lib" -L"$build" -lhwjose \
   -Wl,-rpath,"$build" $(pkg-config --libs libcrypto) -lpthread
-lib=$("$dir/lib" "$uri" 2 "$secs" | awk '/issues_per_second/ {print $2}')
+lib_rate() { "$@" | awk '/issues_per_second/ {print $2}'; }
+lib1=$(lib_rate taskset -c 0 "$dir/lib" "$uri" 1 "$secs")
+lib2=$(lib_rate "$dir/lib" "$uri" 2 "$secs")
 
-# (2) the service
 tok=$(openssl rand -hex 32)
-cat >"$dir/config.json" <<JSON
-{"listen": "127.0.0.1:0", "workers": 2,
- "keys": [{"name": "bench", "uri": "$uri", "alg": "ES256", "state": "active", "iss": "https://bench"}],
- "clients": [{"name": "bench", "token_sha256": "$(printf %s "$tok" | sha256sum | cut -d' ' -f1)",
-              "permissions": {"bench": ["jwt"]}}],
- "limits": {"max_connections": 1024},
- "audit": {"path": "$dir/audit.log", "fsync": false}}
-JSON
-"$build/hwjose" serve --config "$dir/config.json" 2>"$dir/server.log" &
-pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$dir/server.log" && break; sleep 0.05; done
-base=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$dir/server.log")
 cat >"$dir/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"claims":{"sub":"user-1","aud":"bench","role":"reader"}}'
@@ -71,16 +66,50 @@ done = function(summary, latency, requests)
 end
 LUA
 rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
-wrk -t2 -c16 -d2s -s "$dir/post.lua" "$base/v1/keys/bench/jwt" >/dev/null # warm-up
-rss0=$(rss)
-wrk -t2 -c16 -d"${secs}s" -s "$dir/post.lua" "$base/v1/keys/bench/jwt" >"$dir/wrk.out"
-rss1=$(rss)
-rps=$(awk '/^rps/ {print $2}' "$dir/wrk.out")
-reqs=$(wc -l <"$dir/audit.log")
-echo "backend:            $backend ($uri)" | sed 's/pin-source=[^&]*/pin-source=.../'
-echo "library jwt/s:      $lib   (hwj_jwt_issue, 2 threads)"
-echo "service jwt/s:      $rps   (wrk -t2 -c16, keep-alive, 2 workers)"
-awk -v a="$rps" -v b="$lib" 'BEGIN {printf "ratio:              %.0f%%\n", 100 * a / b}'
-echo "latency p50/p99:    $(awk '/^p50_ms/ {print $2}' "$dir/wrk.out") ms / $(awk '/^p99_ms/ {print $2}' "$dir/wrk.out") ms"
-echo "errors:             $(awk '/^errors/ {print $2}' "$dir/wrk.out")"
-echo "RSS after warm-up:  ${rss0} KiB; after $reqs audited requests: ${rss1} KiB"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+val() { awk -v k="$1" '$1 == k {print $2}' "$dir/wrk.out"; }
+
+# serve WORKERS SERVER_CPUS WRK_CPUS WRK_THREADS: one measured run; sets rps p50 p99 ...
+serve() {
+  local workers=$1 scpu=$2 wcpu=$3 wt=$4
+  rm -f "$dir/audit.log"
+  cat >"$dir/config.json" <<JSON
+{"listen": "127.0.0.1:0", "workers": $workers,
+ "keys": [{"name": "bench", "uri": "$uri", "alg": "ES256", "state": "active", "iss": "https://bench"}],
+ "clients": [{"name": "bench", "token_sha256": "$(printf %s "$tok" | sha256sum | cut -d' ' -f1)",
+              "permissions": {"bench": ["jwt"]}}],
+ "limits": {"max_connections": 1024},
+ "audit": {"path": "$dir/audit.log", "fsync": false}}
+JSON
+  : >"$dir/server.log"
+  taskset -c "$scpu" "$build/hwjose" serve --config "$dir/config.json" 2>"$dir/server.log" &
+  pid=$!
+  for _ in $(seq 100); do grep -q "listening on" "$dir/server.log" && break; sleep 0.05; done
+  local base url
+  base=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$dir/server.log")
+  url=$base/v1/keys/bench/jwt
+  taskset -c "$wcpu" wrk -t"$wt" -c16 -d2s -s "$dir/post.lua" "$url" >/dev/null # warm-up
+  rss0=$(rss)
+  local t0 t1 w0 w1
+  t0=$(cpu_ticks); w0=$(date +%s.%N)
+  taskset -c "$wcpu" wrk -t"$wt" -c16 -d"${secs}s" -s "$dir/post.lua" "$url" >"$dir/wrk.out"
+  t1=$(cpu_ticks); w1=$(date +%s.%N)
+  rss1=$(rss)
+  rps=$(val rps); p50=$(val p50_ms); p99=$(val p99_ms); errs=$(val errors)
+  reqs=$(wc -l <"$dir/audit.log")
+  srv_cores=$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v a="$w0" -v b="$w1" \
+    'BEGIN {printf "%.2f", t / hz / (b - a)}')
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+}
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f%%", 100 * a / b}'; }
+
+echo "backend: $backend ($uri)" | sed 's/pin-source=[^&]*/pin-source=.../'
+echo "machine: $(nproc) cores; $(uptime | sed 's/.*load/load/')"
+serve 1 0 1 1
+echo "same-core: library $lib1 jwt/s (1 thread, CPU 0) | service $rps jwt/s (1 worker, CPU 0; wrk -t1 on CPU 1) = $(pct "$rps" "$lib1")"
+echo "           p50 $p50 ms, p99 $p99 ms, errors $errs; server used $srv_cores cores; RSS ${rss0} -> ${rss1} KiB after $reqs requests"
+serve 2 0-1 0-1 2
+echo "2 cores:   library $lib2 jwt/s (2 threads) | service $rps jwt/s (2 workers, wrk -t2 on the same cores) = $(pct "$rps" "$lib2")"
+per=$(awk -v r="$rps" -v c="$srv_cores" 'BEGIN {printf "%.0f", r / c}')
+echo "           per server CPU-second: $per jwt/s = $(pct "$per" "$(awk -v l="$lib2" 'BEGIN {print l / 2}')") of the library's per-core rate"
+echo "           p50 $p50 ms, p99 $p99 ms, errors $errs; server used $srv_cores cores; RSS ${rss0} -> ${rss1} KiB after $reqs requests"
