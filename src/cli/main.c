@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const cli_command commands[] = {
@@ -28,6 +29,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* tpm2-tss logs its own warnings to stderr (a refused connection, a TPM error code) and
+     * only an environment variable silences it. hwjose's own message carries the same facts,
+     * so the CLI and the service default it off; TSS2_LOG=all+WARNING brings it back. Set
+     * here, before any thread or tpm2-tss call, because setenv is not thread-safe. */
+    setenv("TSS2_LOG", "all+NONE", 0);
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;
