@@ -125,48 +125,90 @@ static void now_rfc3339(char out[40])
     snprintf(out + n, 40 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+/* Append `v` to buf[*n..cap) as a JSON string (or null), escaped as Jansson would: quote,
+ * backslash and control characters. 0 if it does not fit. */
+static int put_str(char *buf, size_t cap, size_t *n, const char *name, const char *v)
+{
+    static const char hex[] = "0123456789abcdef";
+    int w = snprintf(buf + *n, cap - *n, ",\"%s\":", name);
+    if (w < 0 || (size_t)w >= cap - *n)
+        return 0;
+    *n += (size_t)w;
+    if (!v) {
+        if (cap - *n <= 4)
+            return 0;
+        memcpy(buf + *n, "null", 4);
+        *n += 4;
+        return 1;
+    }
+    if (cap - *n < 2)
+        return 0;
+    buf[(*n)++] = '"';
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (cap - *n < 8)
+            return 0;
+        if (*p == '"' || *p == '\\') {
+            buf[(*n)++] = '\\';
+            buf[(*n)++] = (char)*p;
+        } else if (*p < 0x20) {
+            memcpy(buf + *n, "\\u00", 4);
+            buf[*n + 4] = hex[*p >> 4];
+            buf[*n + 5] = hex[*p & 15];
+            *n += 6;
+        } else {
+            buf[(*n)++] = (char)*p;
+        }
+    }
+    buf[(*n)++] = '"';
+    return 1;
+}
+
+/* The record is formatted into a stack buffer (no JSON objects, no allocation: this runs
+ * once per request) and appended with one write(), so concurrent writers never interleave. */
 int srv_audit_record(const char *client, const char *key, const char *kid, const char *alg,
                      const char *op, const uint8_t *payload, size_t payload_len, const char *result)
 {
-    char ts[40], ph[65];
+    char ts[40], ph[65], line[4096];
+    size_t n = 0;
     int rc = -1;
     now_rfc3339(ts);
-    srv_sha256_hex(payload ? (const void *)payload : "", payload ? payload_len : 0, ph);
-    json_t *o = json_object();
-    if (!o)
+    if (payload)
+        srv_sha256_hex(payload, payload_len, ph);
+    /* Members in the order verifiers and readers have always seen: time first, prev last. */
+    int w = snprintf(line, sizeof(line), "{\"time\":\"%s\"", ts);
+    if (w < 0 || (size_t)w >= sizeof(line))
         return -1;
-    json_object_set_new(o, "time", json_string(ts));
-    json_object_set_new(o, "client", client ? json_string(client) : json_null());
-    json_object_set_new(o, "op", json_string(op));
-    json_object_set_new(o, "key", key ? json_string(key) : json_null());
-    json_object_set_new(o, "kid", kid ? json_string(kid) : json_null());
-    json_object_set_new(o, "alg", alg ? json_string(alg) : json_null());
-    json_object_set_new(o, "payload_sha256", payload ? json_string(ph) : json_null());
-    json_object_set_new(o, "result", json_string(result));
+    n = (size_t)w;
+    if (!put_str(line, sizeof(line), &n, "client", client) ||
+        !put_str(line, sizeof(line), &n, "op", op) ||
+        !put_str(line, sizeof(line), &n, "key", key) ||
+        !put_str(line, sizeof(line), &n, "kid", kid) ||
+        !put_str(line, sizeof(line), &n, "alg", alg) ||
+        !put_str(line, sizeof(line), &n, "payload_sha256", payload ? ph : NULL) ||
+        !put_str(line, sizeof(line), &n, "result", result))
+        return -1;
     pthread_mutex_lock(&audit_lock);
-    json_object_set_new(o, "prev", json_string(audit_prev));
-    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!line || audit_fd < 0)
+    size_t len = n;
+    if (audit_fd < 0 || !put_str(line, sizeof(line), &len, "prev", audit_prev) ||
+        sizeof(line) - len < 3)
         goto out;
-    size_t n = strlen(line);
-    line[n] = '\n'; /* the terminating NUL becomes the newline; written as one append */
+    line[len++] = '}';
+    line[len] = '\n'; /* written as one append with the record */
     size_t off = 0;
-    while (off < n + 1) {
-        ssize_t w = write(audit_fd, line + off, n + 1 - off);
-        if (w < 0 && errno == EINTR)
+    while (off < len + 1) {
+        ssize_t wr = write(audit_fd, line + off, len + 1 - off);
+        if (wr < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (wr <= 0)
             goto out;
-        off += (size_t)w;
+        off += (size_t)wr;
     }
     if (audit_fsync && fdatasync(audit_fd) != 0)
         goto out;
-    srv_sha256_hex(line, n, audit_prev);
+    srv_sha256_hex(line, len, audit_prev);
     rc = 0;
 out:
     pthread_mutex_unlock(&audit_lock);
-    free(line);
-    json_decref(o);
     return rc;
 }
 
