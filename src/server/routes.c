@@ -267,7 +267,7 @@ static void op_jwt(rq *r, json_t *body)
             goto out;
         }
     }
-    if (!(extra = json_deep_copy(claims))) {
+    if (!(extra = json_copy(claims))) { /* shallow: only top-level members are removed */
         reply_error(r, 500, "internal", "out of memory");
         goto out;
     }
