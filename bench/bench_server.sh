@@ -2,7 +2,13 @@
 # bench_server.sh: `hwjose serve` throughput and latency against the library's own rate,
 # measured in the same run on the same key.
 #
-#   bench/bench_server.sh [BUILD_DIR] [SECONDS] [BACKEND]
+#   bench/bench_server.sh [BUILD_DIR] [SECONDS] [BACKEND] [SERVICE_SECONDS]
+#
+# SECONDS is each library run; SERVICE_SECONDS (default SECONDS) each measured wrk run, after
+# a 2 s warm-up. For the RSS-after-1M-requests figure give SERVICE_SECONDS so that the service
+# rate × SERVICE_SECONDS ≥ 1,000,000 (e.g. 150 at ~8k jwt/s); the RSS lines say how many
+# requests the server had answered. BENCH_PERF=FILE also records `perf record -g` of the
+# server during the same-core run into FILE (then: perf report -i FILE --no-children).
 #
 # BACKEND: pkcs11 (default: an ES256 key generated in a fresh SoftHSM token) or soft (a PEM
 # key). The service answers POST /v1/keys/bench/jwt (ES256) to wrk over keep-alive loopback
@@ -12,14 +18,17 @@
 #              (-t1 -c16) pinned to CPU 1 — both sides get exactly one core for the work;
 #   2 cores    library: 2 threads;  service: 2 workers, wrk -t2 -c16, nothing pinned — the
 #              service shares the 2 cores with wrk, so the ratio understates it; the line
-#              "per server CPU-second" divides out the CPU the server actually got.
+#              "per server CPU-second" divides the service's rate by the CPU time the server
+#              process actually used and compares it with the library's 1-thread rate (one
+#              core's worth of hwj_jwt_issue), not with half the 2-thread rate, which SoftHSM
+#              does not scale to on a busy box.
 # Reports jwt/s, ratios, p50/p99, requests and the server's RSS after warm-up and at the end.
-# For the RSS-after-1M-requests figure give SECONDS so that rate × SECONDS ≥ 1,000,000.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 secs=${2:-10}
 backend=${3:-pkcs11}
+ssecs=${4:-$secs}
 command -v wrk >/dev/null || { echo "wrk missing: scripts/install-deps.sh"; exit 1; }
 [ -x "$build/hwjose" ] || { echo "build first: cmake --build $build"; exit 1; }
 
@@ -90,10 +99,15 @@ JSON
   url=$base/v1/keys/bench/jwt
   taskset -c "$wcpu" wrk -t"$wt" -c16 -d2s -s "$dir/post.lua" "$url" >/dev/null # warm-up
   rss0=$(rss)
-  local t0 t1 w0 w1
+  local t0 t1 w0 w1 perfpid=""
+  if [ -n "${BENCH_PERF:-}" ] && [ "$workers" = 1 ]; then
+    perf record -F 999 -g -o "$BENCH_PERF" -p "$pid" -- sleep "$ssecs" >/dev/null 2>&1 &
+    perfpid=$!
+  fi
   t0=$(cpu_ticks); w0=$(date +%s.%N)
-  taskset -c "$wcpu" wrk -t"$wt" -c16 -d"${secs}s" -s "$dir/post.lua" "$url" >"$dir/wrk.out"
+  taskset -c "$wcpu" wrk -t"$wt" -c16 -d"${ssecs}s" -s "$dir/post.lua" "$url" >"$dir/wrk.out"
   t1=$(cpu_ticks); w1=$(date +%s.%N)
+  [ -n "$perfpid" ] && wait "$perfpid" || true
   rss1=$(rss)
   rps=$(val rps); p50=$(val p50_ms); p99=$(val p99_ms); errs=$(val errors)
   reqs=$(wc -l <"$dir/audit.log")
@@ -104,12 +118,14 @@ JSON
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f%%", 100 * a / b}'; }
 
 echo "backend: $backend ($uri)" | sed 's/pin-source=[^&]*/pin-source=.../'
-echo "machine: $(nproc) cores; $(uptime | sed 's/.*load/load/')"
+echo "machine: $(nproc) cores; $(uptime | sed 's/.*load/load/'); library ${secs} s per run, service ${ssecs} s per run"
 serve 1 0 1 1
 echo "same-core: library $lib1 jwt/s (1 thread, CPU 0) | service $rps jwt/s (1 worker, CPU 0; wrk -t1 on CPU 1) = $(pct "$rps" "$lib1")"
 echo "           p50 $p50 ms, p99 $p99 ms, errors $errs; server used $srv_cores cores; RSS ${rss0} -> ${rss1} KiB after $reqs requests"
+echo "machine: $(uptime | sed 's/.*load/load/')"
 serve 2 0-1 0-1 2
 echo "2 cores:   library $lib2 jwt/s (2 threads) | service $rps jwt/s (2 workers, wrk -t2 on the same cores) = $(pct "$rps" "$lib2")"
 per=$(awk -v r="$rps" -v c="$srv_cores" 'BEGIN {printf "%.0f", r / c}')
-echo "           per server CPU-second: $per jwt/s = $(pct "$per" "$(awk -v l="$lib2" 'BEGIN {print l / 2}')") of the library's per-core rate"
+echo "           per server CPU-second: $per jwt/s = $(pct "$per" "$lib1") of the library's 1-thread rate"
 echo "           p50 $p50 ms, p99 $p99 ms, errors $errs; server used $srv_cores cores; RSS ${rss0} -> ${rss1} KiB after $reqs requests"
+echo "machine: $(uptime | sed 's/.*load/load/')"
