@@ -27,9 +27,14 @@ dict_of() {
 }
 
 configure() {
-  cmake -S "$top" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DHWJ_FUZZ=ON -DHWJ_SANITIZE=ON -DHWJ_BUILD_TESTS=OFF -DHWJ_BUILD_BENCH=OFF >/dev/null
-  cmake --build "$build" -j2 --target fuzzers >/dev/null
+  mkdir -p "$build"
+  if ! { cmake -S "$top" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DHWJ_FUZZ=ON -DHWJ_SANITIZE=ON -DHWJ_BUILD_TESTS=OFF -DHWJ_BUILD_BENCH=OFF &&
+    cmake --build "$build" -j2 --target fuzzers; } >"$build/fuzz-build.log" 2>&1; then
+    tail -20 "$build/fuzz-build.log" >&2
+    echo "fuzz.sh: the clang fuzz build failed (log: $build/fuzz-build.log)" >&2
+    exit 2
+  fi
 }
 
 mode=run
@@ -56,7 +61,9 @@ if [ $mode = merge ]; then
     work=$build/fuzz-work/$t
     seeds=$top/fuzz/corpus/$t
     tmp=$(mktemp -d)
-    "$build/fuzz/fuzz_$t" -merge=1 "$tmp" "$seeds" "$work/corpus" >"$build/fuzz-work/$t.merge.log" 2>&1
+    mkdir -p "$work/corpus"
+    "$build/fuzz/fuzz_$t" -merge=1 -timeout=10 -rss_limit_mb=2048 "$tmp" "$seeds" "$work/corpus" \
+      >"$build/fuzz-work/$t.merge.log" 2>&1
     rm -f "$seeds"/*
     cp "$tmp"/* "$seeds"/
     rm -rf "$tmp"
