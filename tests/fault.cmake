@@ -7,3 +7,25 @@ if(HWJ_WITH_PKCS11)
   target_compile_definitions(hwj_p11_shim_fault PRIVATE HWJ_SOFTHSM_MODULE="${HWJ_SOFTHSM_MODULE}")
   target_link_libraries(hwj_p11_shim_fault PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)
 endif()
+
+# The fault tests' own token, made like tests/pkcs11.cmake's fixture.
+if(HWJ_WITH_PKCS11)
+  set(hwj_fault_dir ${CMAKE_CURRENT_BINARY_DIR}/state/softhsm-fault)
+  set(hwj_fault_script ${PROJECT_SOURCE_DIR}/scripts/softhsm-token.sh)
+  set(hwj_fault_env
+    "SOFTHSM2_CONF=${hwj_fault_dir}/softhsm2.conf"
+    "HWJ_P11_TOKEN=hwj-fault"
+    "HWJ_P11_PIN_FILE=${hwj_fault_dir}/user.pin"
+    "HWJ_FAULT_SHIM=$<TARGET_FILE:hwj_p11_shim_fault>")
+  add_test(NAME fault_token_setup COMMAND bash -c
+    "bash '${hwj_fault_script}' destroy '${hwj_fault_dir}' && bash '${hwj_fault_script}' create '${hwj_fault_dir}' hwj-fault")
+  set_tests_properties(fault_token_setup PROPERTIES FIXTURES_SETUP fault_token
+    ENVIRONMENT "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+  add_test(NAME fault_token_cleanup COMMAND bash ${hwj_fault_script} destroy ${hwj_fault_dir})
+  set_tests_properties(fault_token_cleanup PROPERTIES FIXTURES_CLEANUP fault_token)
+
+  hwj_unit_test(test_pkcs11_fault SOURCES test_pkcs11_fault.c FIXTURES fault_token TIMEOUT 60)
+  add_dependencies(test_pkcs11_fault hwj_p11_shim_fault)
+  set_property(TEST test_pkcs11_fault APPEND PROPERTY ENVIRONMENT ${hwj_fault_env}
+    "HWJ_FAULT_CONTROL=${hwj_fault_dir}/faults.unit")
+endif()

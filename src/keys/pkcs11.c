@@ -5,7 +5,9 @@
  * capability probing: pkcs11_probe.c). An operation takes a session from the token's
  * pool, calls Init + the single-part function on the handle found at open, and gives
  * the session back. A lost session or login (token reset, C_CloseAllSessions elsewhere)
- * is replaced and the operation retried once; a handle from before a fork is found again.
+ * is replaced and the operation retried once; a handle from before a fork or from before the
+ * token went away is found again. A token that went away fails the operation at once (the
+ * next one looks for it again); nothing is retried blindly more than once.
  */
 #include "keys/pkcs11_internal.h"
 
@@ -16,6 +18,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +210,18 @@ static const char *who(const p11_key *pk)
     return pk->has_label ? pk->label : "(unlabelled key)";
 }
 
+/* An operation's failure: a token that went away says so and what to do; otherwise "what: CKR". */
+static hwj_err op_error(hwj_error *err, const p11_key *pk, CK_RV rv, const char *what)
+{
+    if (p11_rv_gone(rv))
+        return hwj_error_set_native(err, HWJ_ERR_TOKEN, HWJ_SRC_PKCS11, rv,
+                                    "%s with '%s': token '%s' is not present: %s (CK_RV 0x%lx); "
+                                    "reconnect it — hwjose finds it again on the next operation",
+                                    what, who(pk), pk->tok->label, p11_kit_strerror(rv),
+                                    (unsigned long)rv);
+    return p11_error(err, rv, "%s with '%s' in token '%s'", what, who(pk), pk->tok->label);
+}
+
 static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
                         uint8_t *sig, size_t *siglen, hwj_error *err)
 {
@@ -266,9 +281,11 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
     rv = run_op(pk, OP_SIGN, &m, in, inlen, buf, &outlen, err, &rc);
     if (rc != HWJ_OK)
         return rc;
-    if (rv != CKR_OK)
-        return p11_error(err, rv, "%s signing with '%s' in token '%s'", info->name, who(pk),
-                         pk->tok->label);
+    if (rv != CKR_OK) {
+        char what[48];
+        snprintf(what, sizeof(what), "%s signing", info->name);
+        return op_error(err, pk, rv, what);
+    }
     /* CKM_ECDSA's output is r||s, each as long as the order: JOSE's form already. */
     if (outlen != need)
         return hwj_error_set(err, HWJ_ERR_TOKEN,
@@ -319,8 +336,7 @@ static hwj_err p11_decrypt(struct hwj_key *key, hwj_alg alg, const uint8_t *in, 
         goto out;
     if (rv != CKR_OK) {
         rc = data_dependent(rv) ? hwj_error_set(err, HWJ_ERR_DECRYPT, "decryption failed")
-                                : p11_error(err, rv, "decrypting with '%s' in token '%s'", who(pk),
-                                            pk->tok->label);
+                                : op_error(err, pk, rv, "decrypting");
         goto out;
     }
     if (raw) {
@@ -404,7 +420,7 @@ static hwj_err p11_derive(struct hwj_key *key, EVP_PKEY *peer, uint8_t *z, size_
             break;
     }
     if (rv != CKR_OK) {
-        rc = p11_error(err, rv, "ECDH with '%s' in token '%s'", who(pk), pk->tok->label);
+        rc = op_error(err, pk, rv, "ECDH");
         goto out;
     }
     if (blen != pk->half || blen > *zlen) {

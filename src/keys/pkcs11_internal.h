@@ -9,6 +9,11 @@
  *   pkcs11_keygen.c  generate and list
  *   pkcs11_oaep.c    constant-time OAEP decoding for the CKM_RSA_X_509 fallback
  *
+ * Faults: a lost session or login is replaced and the operation retried once; a removed token
+ * marks its pool dead and fails at once, and the next operation finds the token again (label
+ * and serial), logs in and looks its objects up again; any other error fails the operation and
+ * closes its session. See docs/pkcs11.md, "Faults".
+ *
  * Concurrency: a token's pool lock guards only its list of idle sessions, login state and
  * generation; no lock is held across a Cryptoki call on the hot path, so two threads sign
  * on two sessions at once. After fork() (getpid() changed) a module is re-initialised, its
@@ -73,7 +78,9 @@ typedef struct p11_token {
     pthread_mutex_t lock; /* guards the fields below */
     CK_SESSION_HANDLE *idle;
     size_t nidle, cap;
-    unsigned gen;
+    unsigned gen;    /* sessions and object handles of another generation are stale */
+    unsigned modgen; /* the module generation (fork count) `gen` was last checked against */
+    int dead;        /* the token went away: find its slot again before the next session */
     int logged_in;
     char *pin; /* kept to log in again after a reset or fork; wiped on free */
     size_t pinlen;
@@ -104,12 +111,18 @@ hwj_err p11_token_login(p11_token *t, const p11_uri *u, const hwj_key_open_opts 
                         hwj_error *err);
 
 /* A session from the pool (opened and logged in if none idle). *gen is the generation
- * the session belongs to: object handles from another generation must be found again. */
+ * the session belongs to: object handles from another generation must be found again. The
+ * generation changes after fork() and after the token went away (p11_rv_gone). */
 hwj_err p11_session_get(p11_token *t, CK_SESSION_HANDLE *s, unsigned *gen, hwj_error *err);
-/* Return a session; `rv` is the last result on it: a lost session is closed, not pooled. */
+/* Return a session; `rv` is the last result on it: only a session whose last call succeeded
+ * is pooled (a failed call may leave an operation active); a lost session or a gone token
+ * drops the whole pool. */
 void p11_session_put(p11_token *t, CK_SESSION_HANDLE s, unsigned gen, CK_RV rv);
 /* 1 if rv says the session or login is gone (retry once on a fresh session). */
 int p11_rv_lost(CK_RV rv);
+/* 1 if rv says the token itself is gone (removed, not present): no retry; the pool is dropped,
+ * and the next p11_session_get looks for the token again (same label and serial). */
+int p11_rv_gone(CK_RV rv);
 
 /* 1 if the token lists `mech` with all of `flags`; fills *info when non-NULL. */
 int p11_token_has_mech(p11_token *t, CK_MECHANISM_TYPE mech, CK_FLAGS flags,

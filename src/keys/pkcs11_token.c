@@ -60,8 +60,12 @@ hwj_err p11_error(hwj_error *err, CK_RV rv, const char *fmt, ...)
 int p11_rv_lost(CK_RV rv)
 {
     return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
-           rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_CRYPTOKI_NOT_INITIALIZED ||
-           rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT;
+           rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_CRYPTOKI_NOT_INITIALIZED;
+}
+
+int p11_rv_gone(CK_RV rv)
+{
+    return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SLOT_ID_INVALID;
 }
 
 /* ---- the PIN: kept off the heap's dumpable pages ---- */
@@ -142,7 +146,7 @@ void p11_state_free(void *state)
     while (st->tokens != NULL) {
         p11_token *t = st->tokens;
         st->tokens = t->next;
-        if (t->mod->pid == getpid() && t->gen == atomic_load(&t->mod->gen))
+        if (t->mod->pid == getpid() && t->modgen == atomic_load(&t->mod->gen))
             for (size_t i = 0; i < t->nidle; i++)
                 t->mod->f->C_CloseSession(t->idle[i]);
         free(t->idle);
@@ -306,7 +310,7 @@ static hwj_err token_for(p11_state *st, p11_module *m, CK_SLOT_ID slot, const CK
         trim(t->label, ti->label, 32);
         t->flags = ti->flags;
         t->oaep256 = -1;
-        t->gen = atomic_load(&m->gen);
+        t->modgen = atomic_load(&m->gen);
         pthread_mutex_init(&t->lock, NULL);
         t->next = st->tokens;
         st->tokens = t;
@@ -394,7 +398,7 @@ hwj_err p11_token_login(p11_token *t, const p11_uri *u, const hwj_key_open_opts 
     if (!(t->flags & CKF_LOGIN_REQUIRED))
         return HWJ_OK;
     pthread_mutex_lock(&t->lock);
-    done = t->pin != NULL || (t->logged_in && t->gen == atomic_load(&t->mod->gen));
+    done = t->pin != NULL || (t->logged_in && t->modgen == atomic_load(&t->mod->gen));
     pthread_mutex_unlock(&t->lock);
     if (done)
         return HWJ_OK;
@@ -421,11 +425,73 @@ hwj_err p11_token_login(p11_token *t, const p11_uri *u, const hwj_key_open_opts 
 
 /* ---- sessions ---- */
 
+/* The token went away (rv from a call on a session of generation `gen`): drop the pool, make
+ * every session and object handle of this generation stale, and look for the token again on
+ * the next p11_session_get. */
+static void token_gone(p11_token *t, unsigned gen)
+{
+    CK_SESSION_HANDLE drop[POOL_MAX];
+    size_t ndrop = 0;
+
+    pthread_mutex_lock(&t->lock);
+    if (gen == t->gen) {
+        memcpy(drop, t->idle, t->nidle * sizeof(*drop));
+        ndrop = t->nidle;
+        t->nidle = 0;
+        t->logged_in = 0;
+        t->dead = 1;
+        t->gen++;
+    }
+    pthread_mutex_unlock(&t->lock);
+    for (size_t i = 0; i < ndrop; i++)
+        t->mod->f->C_CloseSession(drop[i]); /* usually fails: the token is gone */
+}
+
+static hwj_err gone_error(p11_token *t, CK_RV rv, hwj_error *err)
+{
+    return hwj_error_set_native(err, HWJ_ERR_TOKEN, HWJ_SRC_PKCS11, rv,
+                                "token '%s' (serial %s) is not present: %s (CK_RV 0x%lx); "
+                                "reconnect it — hwjose finds it again on the next operation "
+                                "(`hwjose keys --token pkcs11:` lists the tokens it sees)",
+                                t->label, t->serial, p11_kit_strerror(rv), (unsigned long)rv);
+}
+
+/* After the token went away: find the slot that holds it now (same label and serial; a token
+ * that merely has the same label is another token, with other keys). */
+static hwj_err token_find_again(p11_token *t, hwj_error *err)
+{
+    CK_FUNCTION_LIST *f = t->mod->f;
+    CK_SLOT_ID slots[64];
+    CK_ULONG count = 64;
+    CK_RV rv = f->C_GetSlotList(CK_TRUE, slots, &count);
+
+    if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
+        return gone_error(t, rv, err);
+    for (CK_ULONG i = 0; i < count && i < 64; i++) {
+        CK_TOKEN_INFO ti;
+        char label[33], serial[17];
+        if (f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
+            continue;
+        trim(label, ti.label, 32);
+        trim(serial, ti.serialNumber, 16);
+        if (strcmp(label, t->label) == 0 && strcmp(serial, t->serial) == 0) {
+            pthread_mutex_lock(&t->lock);
+            t->slot = slots[i];
+            t->dead = 0;
+            pthread_mutex_unlock(&t->lock);
+            return HWJ_OK;
+        }
+    }
+    return gone_error(t, CKR_TOKEN_NOT_PRESENT, err);
+}
+
 hwj_err p11_session_get(p11_token *t, CK_SESSION_HANDLE *s, unsigned *gen, hwj_error *err)
 {
     CK_FUNCTION_LIST *f = t->mod->f;
     CK_SESSION_HANDLE h;
-    unsigned mg;
+    CK_SLOT_ID slot;
+    unsigned mg, g;
+    int dead;
     hwj_err rc;
     CK_RV rv;
 
@@ -433,26 +499,33 @@ hwj_err p11_session_get(p11_token *t, CK_SESSION_HANDLE *s, unsigned *gen, hwj_e
         return rc;
     mg = atomic_load(&t->mod->gen);
     pthread_mutex_lock(&t->lock);
-    if (t->gen != mg) {
+    if (t->modgen != mg) {
         /* Handles of the parent's initialisation: forget them, never close them. */
         t->nidle = 0;
         t->logged_in = 0;
-        t->gen = mg;
+        t->modgen = mg;
+        t->gen++;
     }
     if (t->nidle > 0) {
         *s = t->idle[--t->nidle];
-        *gen = mg;
+        *gen = t->gen;
         pthread_mutex_unlock(&t->lock);
         return HWJ_OK;
     }
+    dead = t->dead;
     pthread_mutex_unlock(&t->lock);
 
-    rv = f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h);
-    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SLOT_ID_INVALID || rv == CKR_DEVICE_REMOVED)
-        return hwj_error_set_native(err, HWJ_ERR_TOKEN, HWJ_SRC_PKCS11, rv,
-                                    "token '%s' is no longer present; run `hwjose keys` or check "
-                                    "the module",
-                                    t->label);
+    if (dead && (rc = token_find_again(t, err)) != HWJ_OK)
+        return rc;
+    pthread_mutex_lock(&t->lock);
+    slot = t->slot;
+    g = t->gen;
+    pthread_mutex_unlock(&t->lock);
+    rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h);
+    if (p11_rv_gone(rv)) {
+        token_gone(t, g);
+        return gone_error(t, rv, err);
+    }
     if (rv != CKR_OK)
         return p11_error(err, rv, "opening a session on token '%s'", t->label);
     pthread_mutex_lock(&t->lock);
@@ -463,7 +536,7 @@ hwj_err p11_session_get(p11_token *t, CK_SESSION_HANDLE *s, unsigned *gen, hwj_e
     }
     pthread_mutex_unlock(&t->lock);
     *s = h;
-    *gen = mg;
+    *gen = g;
     return HWJ_OK;
 }
 
@@ -473,9 +546,17 @@ void p11_session_put(p11_token *t, CK_SESSION_HANDLE s, unsigned gen, CK_RV rv)
     CK_SESSION_HANDLE drop[POOL_MAX];
     size_t ndrop = 0;
 
+    if (atomic_load(&t->mod->forks) != atomic_load(&forks))
+        return; /* another initialisation's handle: forget it */
+    if (p11_rv_gone(rv)) {
+        token_gone(t, gen);
+        f->C_CloseSession(s);
+        return;
+    }
     pthread_mutex_lock(&t->lock);
-    if (gen != t->gen || atomic_load(&t->mod->forks) != atomic_load(&forks)) {
-        pthread_mutex_unlock(&t->lock); /* another initialisation's handle: forget it */
+    if (gen != t->gen) {
+        pthread_mutex_unlock(&t->lock); /* from before the token went away */
+        f->C_CloseSession(s);
         return;
     }
     if (p11_rv_lost(rv)) {
@@ -489,6 +570,15 @@ void p11_session_put(p11_token *t, CK_SESSION_HANDLE s, unsigned gen, CK_RV rv)
         f->C_CloseSession(s);
         for (size_t i = 0; i < ndrop; i++)
             f->C_CloseSession(drop[i]);
+        return;
+    }
+    if (rv != CKR_OK) {
+        /* A failed call may leave an operation active on the session: never reuse it. Closing
+         * the application's last session logs it out, so log in again on the next one. */
+        if (t->nidle == 0)
+            t->logged_in = 0;
+        pthread_mutex_unlock(&t->lock);
+        f->C_CloseSession(s);
         return;
     }
     if (t->nidle == t->cap && t->cap < POOL_MAX) {
