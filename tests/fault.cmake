@@ -29,3 +29,10 @@ if(HWJ_WITH_PKCS11)
   set_property(TEST test_pkcs11_fault APPEND PROPERTY ENVIRONMENT ${hwj_fault_env}
     "HWJ_FAULT_CONTROL=${hwj_fault_dir}/faults.unit")
 endif()
+
+# The service answers 503 while the token is gone and recovers after (tests/server/lib.sh).
+if(HWJ_WITH_PKCS11 AND TARGET hwjose_server)
+  hwj_script_test(test_server_fault server/test_server_fault.sh FIXTURES fault_token TIMEOUT 60)
+  set_property(TEST test_server_fault APPEND PROPERTY ENVIRONMENT ${hwj_fault_env}
+    "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+endif()

@@ -89,10 +89,10 @@ static int es_verifies(const uint8_t *sig, size_t siglen)
     size_t derlen = 0;
     hwj_error err;
     EVP_MD_CTX *m = EVP_MD_CTX_new();
-    int ok = hwj_ecdsa_raw_to_der(sig, siglen, 32, &der, &derlen, &err) == HWJ_OK &&
-             EVP_DigestVerifyInit_ex(m, NULL, "SHA256", NULL, NULL, hwj_key_get0_pkey(es), NULL) ==
-                 1 &&
-             EVP_DigestVerify(m, der, derlen, (const uint8_t *)msg, strlen(msg)) == 1;
+    int ok =
+        hwj_ecdsa_raw_to_der(sig, siglen, 32, &der, &derlen, &err) == HWJ_OK &&
+        EVP_DigestVerifyInit_ex(m, NULL, "SHA256", NULL, NULL, hwj_key_get0_pkey(es), NULL) == 1 &&
+        EVP_DigestVerify(m, der, derlen, (const uint8_t *)msg, strlen(msg)) == 1;
     EVP_MD_CTX_free(m);
     hwj_free(der);
     return ok;
@@ -103,8 +103,8 @@ static hwj_err sign_once(hwj_error *err)
 {
     uint8_t sig[HWJ_SIG_MAX];
     size_t siglen = sizeof(sig);
-    hwj_err rc = hwj_key_sign(es, HWJ_ALG_ES256, (const uint8_t *)msg, strlen(msg), sig, &siglen,
-                              err);
+    hwj_err rc =
+        hwj_key_sign(es, HWJ_ALG_ES256, (const uint8_t *)msg, strlen(msg), sig, &siglen, err);
     if (rc == HWJ_OK && (siglen != 64 || !es_verifies(sig, siglen)))
         fail_msg("a signature returned under faults does not verify");
     return rc;
@@ -288,7 +288,7 @@ static void t_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_session_lost), cmocka_unit_test(t_device_error),
+        cmocka_unit_test(t_session_lost),   cmocka_unit_test(t_device_error),
         cmocka_unit_test(t_device_removed), cmocka_unit_test(t_decrypt),
         cmocka_unit_test(t_slow),           cmocka_unit_test(t_threads),
     };

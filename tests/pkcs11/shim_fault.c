@@ -39,74 +39,199 @@
 #endif
 
 /* Every function of a v2.40 CK_FUNCTION_LIST but C_GetFunctionList: name, parameters, arguments. */
-#define HWJ_FAULT_FUNCS(W) \
-    W(C_Initialize, (void *init_args), (init_args)) \
-    W(C_Finalize, (void *reserved), (reserved)) \
-    W(C_GetInfo, (CK_INFO *info), (info)) \
-    W(C_GetSlotList, (unsigned char token_present, CK_SLOT_ID *slot_list, unsigned long *count), (token_present, slot_list, count)) \
-    W(C_GetSlotInfo, (CK_SLOT_ID slot_id, CK_SLOT_INFO *info), (slot_id, info)) \
-    W(C_GetTokenInfo, (CK_SLOT_ID slot_id, CK_TOKEN_INFO *info), (slot_id, info)) \
-    W(C_GetMechanismList, (CK_SLOT_ID slot_id, CK_MECHANISM_TYPE *mechanism_list, unsigned long *count), (slot_id, mechanism_list, count)) \
-    W(C_GetMechanismInfo, (CK_SLOT_ID slot_id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info), (slot_id, type, info)) \
-    W(C_InitToken, (CK_SLOT_ID slot_id, unsigned char *pin, unsigned long pin_len, unsigned char *label), (slot_id, pin, pin_len, label)) \
-    W(C_InitPIN, (CK_SESSION_HANDLE session, unsigned char *pin, unsigned long pin_len), (session, pin, pin_len)) \
-    W(C_SetPIN, (CK_SESSION_HANDLE session, unsigned char *old_pin, unsigned long old_len, unsigned char *new_pin, unsigned long new_len), (session, old_pin, old_len, new_pin, new_len)) \
-    W(C_OpenSession, (CK_SLOT_ID slot_id, CK_FLAGS flags, void *application, CK_NOTIFY notify, CK_SESSION_HANDLE *session), (slot_id, flags, application, notify, session)) \
-    W(C_CloseSession, (CK_SESSION_HANDLE session), (session)) \
-    W(C_CloseAllSessions, (CK_SLOT_ID slot_id), (slot_id)) \
-    W(C_GetSessionInfo, (CK_SESSION_HANDLE session, CK_SESSION_INFO *info), (session, info)) \
-    W(C_GetOperationState, (CK_SESSION_HANDLE session, unsigned char *operation_state, unsigned long *operation_state_len), (session, operation_state, operation_state_len)) \
-    W(C_SetOperationState, (CK_SESSION_HANDLE session, unsigned char *operation_state, unsigned long operation_state_len, CK_OBJECT_HANDLE encryption_key, CK_OBJECT_HANDLE authentiation_key), (session, operation_state, operation_state_len, encryption_key, authentiation_key)) \
-    W(C_Login, (CK_SESSION_HANDLE session, CK_USER_TYPE user_type, unsigned char *pin, unsigned long pin_len), (session, user_type, pin, pin_len)) \
-    W(C_Logout, (CK_SESSION_HANDLE session), (session)) \
-    W(C_CreateObject, (CK_SESSION_HANDLE session, CK_ATTRIBUTE *templ, unsigned long count, CK_OBJECT_HANDLE *object), (session, templ, count, object)) \
-    W(C_CopyObject, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *templ, unsigned long count, CK_OBJECT_HANDLE *new_object), (session, object, templ, count, new_object)) \
-    W(C_DestroyObject, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object), (session, object)) \
-    W(C_GetObjectSize, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, unsigned long *size), (session, object, size)) \
-    W(C_GetAttributeValue, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *templ, unsigned long count), (session, object, templ, count)) \
-    W(C_SetAttributeValue, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *templ, unsigned long count), (session, object, templ, count)) \
-    W(C_FindObjectsInit, (CK_SESSION_HANDLE session, CK_ATTRIBUTE *templ, unsigned long count), (session, templ, count)) \
-    W(C_FindObjects, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *object, unsigned long max_object_count, unsigned long *object_count), (session, object, max_object_count, object_count)) \
-    W(C_FindObjectsFinal, (CK_SESSION_HANDLE session), (session)) \
-    W(C_EncryptInit, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key), (session, mechanism, key)) \
-    W(C_Encrypt, (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len, unsigned char *encrypted_data, unsigned long *encrypted_data_len), (session, data, data_len, encrypted_data, encrypted_data_len)) \
-    W(C_EncryptUpdate, (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len, unsigned char *encrypted_part, unsigned long *encrypted_part_len), (session, part, part_len, encrypted_part, encrypted_part_len)) \
-    W(C_EncryptFinal, (CK_SESSION_HANDLE session, unsigned char *last_encrypted_part, unsigned long *last_encrypted_part_len), (session, last_encrypted_part, last_encrypted_part_len)) \
-    W(C_DecryptInit, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key), (session, mechanism, key)) \
-    W(C_Decrypt, (CK_SESSION_HANDLE session, unsigned char *encrypted_data, unsigned long encrypted_data_len, unsigned char *data, unsigned long *data_len), (session, encrypted_data, encrypted_data_len, data, data_len)) \
-    W(C_DecryptUpdate, (CK_SESSION_HANDLE session, unsigned char *encrypted_part, unsigned long encrypted_part_len, unsigned char *part, unsigned long *part_len), (session, encrypted_part, encrypted_part_len, part, part_len)) \
-    W(C_DecryptFinal, (CK_SESSION_HANDLE session, unsigned char *last_part, unsigned long *last_part_len), (session, last_part, last_part_len)) \
-    W(C_DigestInit, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism), (session, mechanism)) \
-    W(C_Digest, (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len, unsigned char *digest, unsigned long *digest_len), (session, data, data_len, digest, digest_len)) \
-    W(C_DigestUpdate, (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len), (session, part, part_len)) \
-    W(C_DigestKey, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key), (session, key)) \
-    W(C_DigestFinal, (CK_SESSION_HANDLE session, unsigned char *digest, unsigned long *digest_len), (session, digest, digest_len)) \
-    W(C_SignInit, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key), (session, mechanism, key)) \
-    W(C_Sign, (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len, unsigned char *signature, unsigned long *signature_len), (session, data, data_len, signature, signature_len)) \
-    W(C_SignUpdate, (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len), (session, part, part_len)) \
-    W(C_SignFinal, (CK_SESSION_HANDLE session, unsigned char *signature, unsigned long *signature_len), (session, signature, signature_len)) \
-    W(C_SignRecoverInit, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key), (session, mechanism, key)) \
-    W(C_SignRecover, (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len, unsigned char *signature, unsigned long *signature_len), (session, data, data_len, signature, signature_len)) \
-    W(C_VerifyInit, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key), (session, mechanism, key)) \
-    W(C_Verify, (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len, unsigned char *signature, unsigned long signature_len), (session, data, data_len, signature, signature_len)) \
-    W(C_VerifyUpdate, (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len), (session, part, part_len)) \
-    W(C_VerifyFinal, (CK_SESSION_HANDLE session, unsigned char *signature, unsigned long signature_len), (session, signature, signature_len)) \
-    W(C_VerifyRecoverInit, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key), (session, mechanism, key)) \
-    W(C_VerifyRecover, (CK_SESSION_HANDLE session, unsigned char *signature, unsigned long signature_len, unsigned char *data, unsigned long *data_len), (session, signature, signature_len, data, data_len)) \
-    W(C_DigestEncryptUpdate, (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len, unsigned char *encrypted_part, unsigned long *encrypted_part_len), (session, part, part_len, encrypted_part, encrypted_part_len)) \
-    W(C_DecryptDigestUpdate, (CK_SESSION_HANDLE session, unsigned char *encrypted_part, unsigned long encrypted_part_len, unsigned char *part, unsigned long *part_len), (session, encrypted_part, encrypted_part_len, part, part_len)) \
-    W(C_SignEncryptUpdate, (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len, unsigned char *encrypted_part, unsigned long *encrypted_part_len), (session, part, part_len, encrypted_part, encrypted_part_len)) \
-    W(C_DecryptVerifyUpdate, (CK_SESSION_HANDLE session, unsigned char *encrypted_part, unsigned long encrypted_part_len, unsigned char *part, unsigned long *part_len), (session, encrypted_part, encrypted_part_len, part, part_len)) \
-    W(C_GenerateKey, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRIBUTE *templ, unsigned long count, CK_OBJECT_HANDLE *key), (session, mechanism, templ, count, key)) \
-    W(C_GenerateKeyPair, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRIBUTE *public_key_template, unsigned long public_key_attribute_count, CK_ATTRIBUTE *private_key_template, unsigned long private_key_attribute_count, CK_OBJECT_HANDLE *public_key, CK_OBJECT_HANDLE *private_key), (session, mechanism, public_key_template, public_key_attribute_count, private_key_template, private_key_attribute_count, public_key, private_key)) \
-    W(C_WrapKey, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE wrapping_key, CK_OBJECT_HANDLE key, unsigned char *wrapped_key, unsigned long *wrapped_key_len), (session, mechanism, wrapping_key, key, wrapped_key, wrapped_key_len)) \
-    W(C_UnwrapKey, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE unwrapping_key, unsigned char *wrapped_key, unsigned long wrapped_key_len, CK_ATTRIBUTE *templ, unsigned long attribute_count, CK_OBJECT_HANDLE *key), (session, mechanism, unwrapping_key, wrapped_key, wrapped_key_len, templ, attribute_count, key)) \
-    W(C_DeriveKey, (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE base_key, CK_ATTRIBUTE *templ, unsigned long attribute_count, CK_OBJECT_HANDLE *key), (session, mechanism, base_key, templ, attribute_count, key)) \
-    W(C_SeedRandom, (CK_SESSION_HANDLE session, unsigned char *seed, unsigned long seed_len), (session, seed, seed_len)) \
-    W(C_GenerateRandom, (CK_SESSION_HANDLE session, unsigned char *random_data, unsigned long random_len), (session, random_data, random_len)) \
-    W(C_GetFunctionStatus, (CK_SESSION_HANDLE session), (session)) \
-    W(C_CancelFunction, (CK_SESSION_HANDLE session), (session)) \
-    W(C_WaitForSlotEvent, (CK_FLAGS flags, CK_SLOT_ID *slot, void *reserved), (flags, slot, reserved))
+#define HWJ_FAULT_FUNCS(W)                                                                         \
+    W(C_Initialize, (void *init_args), (init_args))                                                \
+    W(C_Finalize, (void *reserved), (reserved))                                                    \
+    W(C_GetInfo, (CK_INFO * info), (info))                                                         \
+    W(C_GetSlotList, (unsigned char token_present, CK_SLOT_ID *slot_list, unsigned long *count),   \
+      (token_present, slot_list, count))                                                           \
+    W(C_GetSlotInfo, (CK_SLOT_ID slot_id, CK_SLOT_INFO * info), (slot_id, info))                   \
+    W(C_GetTokenInfo, (CK_SLOT_ID slot_id, CK_TOKEN_INFO * info), (slot_id, info))                 \
+    W(C_GetMechanismList,                                                                          \
+      (CK_SLOT_ID slot_id, CK_MECHANISM_TYPE * mechanism_list, unsigned long *count),              \
+      (slot_id, mechanism_list, count))                                                            \
+    W(C_GetMechanismInfo, (CK_SLOT_ID slot_id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO * info),  \
+      (slot_id, type, info))                                                                       \
+    W(C_InitToken,                                                                                 \
+      (CK_SLOT_ID slot_id, unsigned char *pin, unsigned long pin_len, unsigned char *label),       \
+      (slot_id, pin, pin_len, label))                                                              \
+    W(C_InitPIN, (CK_SESSION_HANDLE session, unsigned char *pin, unsigned long pin_len),           \
+      (session, pin, pin_len))                                                                     \
+    W(C_SetPIN,                                                                                    \
+      (CK_SESSION_HANDLE session, unsigned char *old_pin, unsigned long old_len,                   \
+       unsigned char *new_pin, unsigned long new_len),                                             \
+      (session, old_pin, old_len, new_pin, new_len))                                               \
+    W(C_OpenSession,                                                                               \
+      (CK_SLOT_ID slot_id, CK_FLAGS flags, void *application, CK_NOTIFY notify,                    \
+       CK_SESSION_HANDLE *session),                                                                \
+      (slot_id, flags, application, notify, session))                                              \
+    W(C_CloseSession, (CK_SESSION_HANDLE session), (session))                                      \
+    W(C_CloseAllSessions, (CK_SLOT_ID slot_id), (slot_id))                                         \
+    W(C_GetSessionInfo, (CK_SESSION_HANDLE session, CK_SESSION_INFO * info), (session, info))      \
+    W(C_GetOperationState,                                                                         \
+      (CK_SESSION_HANDLE session, unsigned char *operation_state,                                  \
+       unsigned long *operation_state_len),                                                        \
+      (session, operation_state, operation_state_len))                                             \
+    W(C_SetOperationState,                                                                         \
+      (CK_SESSION_HANDLE session, unsigned char *operation_state,                                  \
+       unsigned long operation_state_len, CK_OBJECT_HANDLE encryption_key,                         \
+       CK_OBJECT_HANDLE authentiation_key),                                                        \
+      (session, operation_state, operation_state_len, encryption_key, authentiation_key))          \
+    W(C_Login,                                                                                     \
+      (CK_SESSION_HANDLE session, CK_USER_TYPE user_type, unsigned char *pin,                      \
+       unsigned long pin_len),                                                                     \
+      (session, user_type, pin, pin_len))                                                          \
+    W(C_Logout, (CK_SESSION_HANDLE session), (session))                                            \
+    W(C_CreateObject,                                                                              \
+      (CK_SESSION_HANDLE session, CK_ATTRIBUTE * templ, unsigned long count,                       \
+       CK_OBJECT_HANDLE *object),                                                                  \
+      (session, templ, count, object))                                                             \
+    W(C_CopyObject,                                                                                \
+      (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE * templ,                   \
+       unsigned long count, CK_OBJECT_HANDLE *new_object),                                         \
+      (session, object, templ, count, new_object))                                                 \
+    W(C_DestroyObject, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object), (session, object))    \
+    W(C_GetObjectSize, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, unsigned long *size),  \
+      (session, object, size))                                                                     \
+    W(C_GetAttributeValue,                                                                         \
+      (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE * templ,                   \
+       unsigned long count),                                                                       \
+      (session, object, templ, count))                                                             \
+    W(C_SetAttributeValue,                                                                         \
+      (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE * templ,                   \
+       unsigned long count),                                                                       \
+      (session, object, templ, count))                                                             \
+    W(C_FindObjectsInit, (CK_SESSION_HANDLE session, CK_ATTRIBUTE * templ, unsigned long count),   \
+      (session, templ, count))                                                                     \
+    W(C_FindObjects,                                                                               \
+      (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE * object, unsigned long max_object_count,       \
+       unsigned long *object_count),                                                               \
+      (session, object, max_object_count, object_count))                                           \
+    W(C_FindObjectsFinal, (CK_SESSION_HANDLE session), (session))                                  \
+    W(C_EncryptInit, (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_OBJECT_HANDLE key),  \
+      (session, mechanism, key))                                                                   \
+    W(C_Encrypt,                                                                                   \
+      (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len,                     \
+       unsigned char *encrypted_data, unsigned long *encrypted_data_len),                          \
+      (session, data, data_len, encrypted_data, encrypted_data_len))                               \
+    W(C_EncryptUpdate,                                                                             \
+      (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len,                     \
+       unsigned char *encrypted_part, unsigned long *encrypted_part_len),                          \
+      (session, part, part_len, encrypted_part, encrypted_part_len))                               \
+    W(C_EncryptFinal,                                                                              \
+      (CK_SESSION_HANDLE session, unsigned char *last_encrypted_part,                              \
+       unsigned long *last_encrypted_part_len),                                                    \
+      (session, last_encrypted_part, last_encrypted_part_len))                                     \
+    W(C_DecryptInit, (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_OBJECT_HANDLE key),  \
+      (session, mechanism, key))                                                                   \
+    W(C_Decrypt,                                                                                   \
+      (CK_SESSION_HANDLE session, unsigned char *encrypted_data, unsigned long encrypted_data_len, \
+       unsigned char *data, unsigned long *data_len),                                              \
+      (session, encrypted_data, encrypted_data_len, data, data_len))                               \
+    W(C_DecryptUpdate,                                                                             \
+      (CK_SESSION_HANDLE session, unsigned char *encrypted_part, unsigned long encrypted_part_len, \
+       unsigned char *part, unsigned long *part_len),                                              \
+      (session, encrypted_part, encrypted_part_len, part, part_len))                               \
+    W(C_DecryptFinal,                                                                              \
+      (CK_SESSION_HANDLE session, unsigned char *last_part, unsigned long *last_part_len),         \
+      (session, last_part, last_part_len))                                                         \
+    W(C_DigestInit, (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism), (session, mechanism))   \
+    W(C_Digest,                                                                                    \
+      (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len,                     \
+       unsigned char *digest, unsigned long *digest_len),                                          \
+      (session, data, data_len, digest, digest_len))                                               \
+    W(C_DigestUpdate, (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len),    \
+      (session, part, part_len))                                                                   \
+    W(C_DigestKey, (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key), (session, key))              \
+    W(C_DigestFinal,                                                                               \
+      (CK_SESSION_HANDLE session, unsigned char *digest, unsigned long *digest_len),               \
+      (session, digest, digest_len))                                                               \
+    W(C_SignInit, (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_OBJECT_HANDLE key),     \
+      (session, mechanism, key))                                                                   \
+    W(C_Sign,                                                                                      \
+      (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len,                     \
+       unsigned char *signature, unsigned long *signature_len),                                    \
+      (session, data, data_len, signature, signature_len))                                         \
+    W(C_SignUpdate, (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len),      \
+      (session, part, part_len))                                                                   \
+    W(C_SignFinal,                                                                                 \
+      (CK_SESSION_HANDLE session, unsigned char *signature, unsigned long *signature_len),         \
+      (session, signature, signature_len))                                                         \
+    W(C_SignRecoverInit,                                                                           \
+      (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_OBJECT_HANDLE key),                 \
+      (session, mechanism, key))                                                                   \
+    W(C_SignRecover,                                                                               \
+      (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len,                     \
+       unsigned char *signature, unsigned long *signature_len),                                    \
+      (session, data, data_len, signature, signature_len))                                         \
+    W(C_VerifyInit, (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_OBJECT_HANDLE key),   \
+      (session, mechanism, key))                                                                   \
+    W(C_Verify,                                                                                    \
+      (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len,                     \
+       unsigned char *signature, unsigned long signature_len),                                     \
+      (session, data, data_len, signature, signature_len))                                         \
+    W(C_VerifyUpdate, (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len),    \
+      (session, part, part_len))                                                                   \
+    W(C_VerifyFinal,                                                                               \
+      (CK_SESSION_HANDLE session, unsigned char *signature, unsigned long signature_len),          \
+      (session, signature, signature_len))                                                         \
+    W(C_VerifyRecoverInit,                                                                         \
+      (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_OBJECT_HANDLE key),                 \
+      (session, mechanism, key))                                                                   \
+    W(C_VerifyRecover,                                                                             \
+      (CK_SESSION_HANDLE session, unsigned char *signature, unsigned long signature_len,           \
+       unsigned char *data, unsigned long *data_len),                                              \
+      (session, signature, signature_len, data, data_len))                                         \
+    W(C_DigestEncryptUpdate,                                                                       \
+      (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len,                     \
+       unsigned char *encrypted_part, unsigned long *encrypted_part_len),                          \
+      (session, part, part_len, encrypted_part, encrypted_part_len))                               \
+    W(C_DecryptDigestUpdate,                                                                       \
+      (CK_SESSION_HANDLE session, unsigned char *encrypted_part, unsigned long encrypted_part_len, \
+       unsigned char *part, unsigned long *part_len),                                              \
+      (session, encrypted_part, encrypted_part_len, part, part_len))                               \
+    W(C_SignEncryptUpdate,                                                                         \
+      (CK_SESSION_HANDLE session, unsigned char *part, unsigned long part_len,                     \
+       unsigned char *encrypted_part, unsigned long *encrypted_part_len),                          \
+      (session, part, part_len, encrypted_part, encrypted_part_len))                               \
+    W(C_DecryptVerifyUpdate,                                                                       \
+      (CK_SESSION_HANDLE session, unsigned char *encrypted_part, unsigned long encrypted_part_len, \
+       unsigned char *part, unsigned long *part_len),                                              \
+      (session, encrypted_part, encrypted_part_len, part, part_len))                               \
+    W(C_GenerateKey,                                                                               \
+      (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_ATTRIBUTE * templ,                  \
+       unsigned long count, CK_OBJECT_HANDLE *key),                                                \
+      (session, mechanism, templ, count, key))                                                     \
+    W(C_GenerateKeyPair,                                                                           \
+      (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_ATTRIBUTE * public_key_template,    \
+       unsigned long public_key_attribute_count, CK_ATTRIBUTE *private_key_template,               \
+       unsigned long private_key_attribute_count, CK_OBJECT_HANDLE *public_key,                    \
+       CK_OBJECT_HANDLE *private_key),                                                             \
+      (session, mechanism, public_key_template, public_key_attribute_count, private_key_template,  \
+       private_key_attribute_count, public_key, private_key))                                      \
+    W(C_WrapKey,                                                                                   \
+      (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_OBJECT_HANDLE wrapping_key,         \
+       CK_OBJECT_HANDLE key, unsigned char *wrapped_key, unsigned long *wrapped_key_len),          \
+      (session, mechanism, wrapping_key, key, wrapped_key, wrapped_key_len))                       \
+    W(C_UnwrapKey,                                                                                 \
+      (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_OBJECT_HANDLE unwrapping_key,       \
+       unsigned char *wrapped_key, unsigned long wrapped_key_len, CK_ATTRIBUTE *templ,             \
+       unsigned long attribute_count, CK_OBJECT_HANDLE *key),                                      \
+      (session, mechanism, unwrapping_key, wrapped_key, wrapped_key_len, templ, attribute_count,   \
+       key))                                                                                       \
+    W(C_DeriveKey,                                                                                 \
+      (CK_SESSION_HANDLE session, CK_MECHANISM * mechanism, CK_OBJECT_HANDLE base_key,             \
+       CK_ATTRIBUTE * templ, unsigned long attribute_count, CK_OBJECT_HANDLE *key),                \
+      (session, mechanism, base_key, templ, attribute_count, key))                                 \
+    W(C_SeedRandom, (CK_SESSION_HANDLE session, unsigned char *seed, unsigned long seed_len),      \
+      (session, seed, seed_len))                                                                   \
+    W(C_GenerateRandom,                                                                            \
+      (CK_SESSION_HANDLE session, unsigned char *random_data, unsigned long random_len),           \
+      (session, random_data, random_len))                                                          \
+    W(C_GetFunctionStatus, (CK_SESSION_HANDLE session), (session))                                 \
+    W(C_CancelFunction, (CK_SESSION_HANDLE session), (session))                                    \
+    W(C_WaitForSlotEvent, (CK_FLAGS flags, CK_SLOT_ID * slot, void *reserved),                     \
+      (flags, slot, reserved))
 
 enum {
 #define W(name, params, args) F_##name,
@@ -125,7 +250,10 @@ static const struct {
     const char *name;
     CK_RV rv;
 } ckrs[] = {
-#define R(x) {#x, x}
+#define R(x)                                                                                       \
+    {                                                                                              \
+#x, x                                                                                      \
+    }
     R(CKR_OK),
     R(CKR_HOST_MEMORY),
     R(CKR_SLOT_ID_INVALID),
@@ -156,8 +284,8 @@ static const struct {
 #define MAX_RULES 64
 
 typedef struct rule {
-    int fn;       /* F_* index, or -1 for '*' */
-    CK_RV rv;     /* the error to return, when delay_ms == 0 */
+    int fn;   /* F_* index, or -1 for '*' */
+    CK_RV rv; /* the error to return, when delay_ms == 0 */
     long delay_ms;
     double rate;
 } rule;
@@ -327,8 +455,8 @@ static void load(void)
     const char *path = getenv("HWJ_FAULT_MODULE");
     CK_C_GetFunctionList get;
     CK_FUNCTION_LIST *fl = NULL;
-    void *h = dlopen(path != NULL && *path != '\0' ? path : HWJ_SOFTHSM_MODULE,
-                     RTLD_NOW | RTLD_LOCAL);
+    void *h =
+        dlopen(path != NULL && *path != '\0' ? path : HWJ_SOFTHSM_MODULE, RTLD_NOW | RTLD_LOCAL);
     if (h == NULL || (get = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList")) == NULL ||
         get(&fl) != CKR_OK || fl == NULL) {
         fprintf(stderr, "shim_fault: cannot load the real module: %s\n",
