@@ -9,9 +9,12 @@ static void jwks_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: hwjose jwks --key URI [--key URI]...\n"
+        "usage: hwjose jwks --key URI [--alg ALG] [--key URI [--alg ALG]]...\n"
         "  Prints the public JWK set {\"keys\":[...]} of the keys, each with its kid (its own,\n"
         "  else its RFC 7638 thumbprint) and \"alg\" when the key is bound to one.\n"
+        "  --alg ALG        publish the preceding --key for ALG only: sets its \"alg\" and "
+        "\"use\"\n"
+        "                   (sig or enc), so verifiers need no --alg; must suit the key type.\n"
         "  URI: pkcs11:..., tpm2:..., jwk:PATH, file:PATH. Private parts are never printed.\n"
         "  The PIN comes from the URI's pin-source or $HWJOSE_PIN only.\n"
         "  Exit: 0 printed, 1 a key could not be used, 2 usage or input error.\n");
@@ -24,11 +27,12 @@ static void thumbprint_usage(FILE *out)
                  "  Exit: 0 printed, 2 usage or input error.\n");
 }
 
-enum { OPT_KEY = CLI_OPT_FIRST_FREE_ };
+enum { OPT_KEY = CLI_OPT_FIRST_FREE_, OPT_ALG };
 
 static const struct option jwks_options[] = {
     {"help", no_argument, NULL, 'h'},
     {"key", required_argument, NULL, OPT_KEY},
+    {"alg", required_argument, NULL, OPT_ALG},
     {NULL, 0, NULL, 0},
 };
 
@@ -58,8 +62,38 @@ static int check_kid(const json_t *keys, const json_t *jwk, const char *uri)
     return CLI_OK;
 }
 
-/* Append the public JWK of the key at `uri` to `keys`. */
-static int add_key(hwj_ctx **ctx, const char *uri, json_t *keys)
+/* Bind `jwk` to `alg` ("alg" and "use"); the key's own alg, if any, must agree. */
+static int bind_alg(json_t *jwk, const char *alg, const char *uri)
+{
+    hwj_alg a = hwj_alg_from_name(alg);
+    hwj_alg_kind kind = hwj_alg_get_kind(a);
+    const char *own = json_string_value(json_object_get(jwk, "alg"));
+    const char *kty = json_string_value(json_object_get(jwk, "kty"));
+    const char *need = hwj_kty_name(hwj_alg_kty(a));
+    if (kind != HWJ_ALG_KIND_JWS && kind != HWJ_ALG_KIND_KM) {
+        cli_say("jwks", "--alg '%s' is not a JWS or JWE key-management alg", alg);
+        return CLI_USAGE;
+    }
+    if (!need || !kty || strcmp(need, kty) != 0) {
+        cli_say("jwks", "--alg %s needs a %s key; '%s' is %s", alg, need ? need : "symmetric", uri,
+                kty ? kty : "of unknown type");
+        return CLI_USAGE;
+    }
+    if (own && strcmp(own, alg) != 0) {
+        cli_say("jwks", "'%s' is bound to alg %s, not %s", uri, own, alg);
+        return CLI_USAGE;
+    }
+    if (json_object_set_new(jwk, "alg", json_string(alg)) != 0 ||
+        json_object_set_new(jwk, "use", json_string(kind == HWJ_ALG_KIND_JWS ? "sig" : "enc")) !=
+            0) {
+        cli_say("jwks", "out of memory");
+        return CLI_INVALID;
+    }
+    return CLI_OK;
+}
+
+/* Append the public JWK of the key at `uri` (bound to `alg` unless NULL) to `keys`. */
+static int add_key(hwj_ctx **ctx, const char *uri, const char *alg, json_t *keys)
 {
     hwj_key *key = NULL;
     hwj_error err = {0};
@@ -75,7 +109,8 @@ static int add_key(hwj_ctx **ctx, const char *uri, json_t *keys)
     } else if ((jwk = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
         cli_say("jwks", "internal error building the set for '%s'", uri);
         ret = CLI_INVALID;
-    } else if ((ret = check_kid(keys, jwk, uri)) != CLI_OK || seen(keys, jwk)) {
+    } else if ((alg && (ret = bind_alg(jwk, alg, uri)) != CLI_OK) ||
+               (ret = check_kid(keys, jwk, uri)) != CLI_OK || seen(keys, jwk)) {
         json_decref(jwk); /* a key given twice is listed once */
     } else if (json_array_append_new(keys, jwk) != 0) {
         cli_say("jwks", "out of memory");
@@ -88,7 +123,7 @@ static int add_key(hwj_ctx **ctx, const char *uri, json_t *keys)
 
 int cmd_jwks(int argc, char **argv)
 {
-    const char *uris[CLI_MAX_LIST];
+    const char *uris[CLI_MAX_LIST], *algs[CLI_MAX_LIST] = {0};
     size_t nuris = 0;
     hwj_ctx *ctx = NULL;
     json_t *set = NULL, *keys = json_array();
@@ -110,6 +145,13 @@ int cmd_jwks(int argc, char **argv)
             }
             uris[nuris++] = optarg;
             break;
+        case OPT_ALG:
+            if (nuris == 0 || algs[nuris - 1]) {
+                cli_say("jwks", "--alg applies to the --key before it (one --alg per --key)");
+                goto out;
+            }
+            algs[nuris - 1] = optarg;
+            break;
         default: ret = cli_usage_error("jwks"); goto out;
         }
     }
@@ -123,7 +165,7 @@ int cmd_jwks(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < nuris; i++)
-        if ((ret = add_key(&ctx, uris[i], keys)) != CLI_OK)
+        if ((ret = add_key(&ctx, uris[i], algs[i], keys)) != CLI_OK)
             goto out;
     if ((set = json_pack("{sO}", "keys", keys)) == NULL ||
         (text = json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {

@@ -183,6 +183,9 @@ static int algs_from_keys(const char *cmd, cli_verify_keys *vk)
     for (size_t i = 0; i < n; i++) {
         const hwj_jwk *k = hwj_jwks_get0(vk->set, i);
         hwj_alg a = hwj_jwk_get_alg(k);
+        if (hwj_alg_get_kind(a) == HWJ_ALG_KIND_KM)
+            continue; /* an encryption key (a service's JWKS has them): bound to a JWE alg, it
+                         never verifies a JWS and adds no JWS alg */
         if (a == HWJ_ALG_UNKNOWN || hwj_alg_get_kind(a) != HWJ_ALG_KIND_JWS) {
             const char *kid = hwj_jwk_get0_kid(k);
             cli_say(cmd,
@@ -193,6 +196,10 @@ static int algs_from_keys(const char *cmd, cli_verify_keys *vk)
         }
         if (cli_alg_add(cmd, hwj_alg_name(a), vk->algs, &vk->nalgs) != CLI_OK)
             return CLI_USAGE;
+    }
+    if (vk->nalgs == 0) {
+        cli_say(cmd, "the key set holds no signing key (only encryption keys)");
+        return CLI_USAGE;
     }
     return CLI_OK;
 }
