@@ -196,6 +196,11 @@ check "jwt 200" [ "$status" = 200 ]
 jwt=$(jq -r .jwt "$dir/body")
 out=$(node_interop verify-jwt "$base/.well-known/jwks.json" "$jwt" https://issuer.test svc-a 2>&1) || true
 check "panva/jose verifies the JWT against the JWKS URL" jq -e '.payload.sub == "user-1" and .payload.role == "admin" and (.payload.exp - .payload.iat) == 30 and (.payload.jti | length) > 0' <<<"$out"
+out=$("$HWJOSE" jwt verify --jwks-uri "$base/.well-known/jwks.json" --iss https://issuer.test --aud svc-a <<<"$jwt" 2>&1) || true
+check "hwjose jwt verify needs no --alg: the JWKS says each key's alg" jq -e '.sub == "user-1"' <<<"$out"
+out=$("$HWJOSE" jwks --key "$k1_uri" --alg ES256 --key "$enc_uri" --alg RSA-OAEP-256 2>&1) || true
+check "hwjose jwks --alg publishes alg and use" jq -e '[.keys[] | [.alg, .use]] == [["ES256","sig"],["RSA-OAEP-256","enc"]]' <<<"$out"
+check "hwjose jwks --alg refuses an alg the key cannot do" bash -c '! "$0" jwks --key "$1" --alg RS256 >/dev/null 2>&1' "$HWJOSE" "$k1_uri"
 
 req POST /v1/keys/k1/sign '{"payload":"aGVsbG8","header":{"typ":"example+jws"}}' "$tok_b"
 check "sign 200 (bob may sign)" [ "$status" = 200 ]
