@@ -92,5 +92,11 @@ Get a JWT:
   curl -s -H "Authorization: Bearer \$(cat $tokfile)" \\
        -d '{"claims":{"sub":"alice","aud":"demo-api"}}' http://$listen/v1/keys/demo/jwt
 
+Get one and verify it against the JWKS URL (each key there names its alg: no --alg needed):
+  curl -s -H "Authorization: Bearer \$(cat $tokfile)" \\
+       -d '{"claims":{"sub":"alice","aud":"demo-api"}}' http://$listen/v1/keys/demo/jwt |
+    jq -r .jwt | $hwjose jwt verify --jwks-uri http://$listen/.well-known/jwks.json \\
+                   --iss http://$listen --aud demo-api
+
 MSG
 exec "$hwjose" serve --config "$state/config.json"
