@@ -23,12 +23,27 @@ static char audit_prev[65];
 
 static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/* SHA-256 fetched once: EVP_sha256() in EVP_Digest makes OpenSSL 3 look the digest up in
+ * its provider store on every call, and the service hashes three times per request. */
+static const EVP_MD *sha256_md;
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *srv_sha256(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sha256_fetch);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
+
 void srv_sha256_hex(const void *data, size_t len, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
     uint8_t h[32];
     unsigned hl = 0;
-    if (!EVP_Digest(data, len, h, &hl, EVP_sha256(), NULL))
+    if (!EVP_Digest(data, len, h, &hl, srv_sha256(), NULL))
         memset(h, 0, sizeof(h));
     for (int i = 0; i < 32; i++) {
         out[2 * i] = hex[h[i] >> 4];

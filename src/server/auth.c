@@ -19,7 +19,7 @@ const srv_client_conf *srv_auth_token(const srv_config *cfg, const char *token, 
     uint8_t h[32];
     unsigned hl = 0;
     const srv_client_conf *found = NULL;
-    if (len == 0 || !EVP_Digest(token, len, h, &hl, EVP_sha256(), NULL) || hl != 32)
+    if (len == 0 || !EVP_Digest(token, len, h, &hl, srv_sha256(), NULL) || hl != 32)
         return NULL;
     for (size_t i = 0; i < cfg->nclients; i++) {
         const srv_client_conf *c = &cfg->clients[i];
