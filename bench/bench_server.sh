@@ -18,10 +18,12 @@
 #              (-t1 -c16) pinned to CPU 1 — both sides get exactly one core for the work;
 #   2 cores    library: 2 threads;  service: 2 workers, wrk -t2 -c16, nothing pinned — the
 #              service shares the 2 cores with wrk, so the ratio understates it; the line
-#              "per server CPU-second" divides the service's rate by the CPU time the server
-#              process actually used and compares it with the library's 1-thread rate (one
-#              core's worth of hwj_jwt_issue), not with half the 2-thread rate, which SoftHSM
-#              does not scale to on a busy box.
+#              "per CPU-second" line divides the service's rate by the CPU time the server
+#              process actually used and compares it with the library's 1-thread JWTs per
+#              CPU-second it used, not with half the 2-thread rate, which SoftHSM does not
+#              always scale to on a busy box.
+# Both comparisons also print JWTs per CPU-second on each side: on a machine shared with other
+# work, wall-clock rates move with the load while CPU-second rates stay steadier.
 # Reports jwt/s, ratios, p50/p99, requests and the server's RSS after warm-up and at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,9 +59,17 @@ fi
 # the library baseline, linked against this build's shared library
 cc -O2 -I"$top/include" "$top/bench/bench_server_lib.c" -o "$dir/lib" -L"$build" -lhwjose \
   -Wl,-rpath,"$build" $(pkg-config --libs libcrypto) -lpthread
-lib_rate() { "$@" | awk '/issues_per_second/ {print $2}'; }
-lib1=$(lib_rate taskset -c 0 "$dir/lib" "$uri" 1 "$secs")
-lib2=$(lib_rate "$dir/lib" "$uri" 2 "$secs")
+# lib_rate CMD...: sets rate (jwt/s) and percpu (jwt per CPU-second the library used)
+lib_rate() {
+  "$@" >"$dir/lib.out"
+  rate=$(awk '/issues_per_second/ {print $2}' "$dir/lib.out")
+  percpu=$(awk -v s="$secs" '/issues_per_second/ {r = $2} /cpu_seconds/ {c = $2}
+    END {printf "%.0f", (c > 0 ? r * s / c : 0)}' "$dir/lib.out")
+}
+lib_rate taskset -c 0 "$dir/lib" "$uri" 1 "$secs"
+lib1=$rate lib1cpu=$percpu
+lib_rate "$dir/lib" "$uri" 2 "$secs"
+lib2=$rate
 
 tok=$(openssl rand -hex 32)
 cat >"$dir/post.lua" <<LUA
@@ -121,11 +131,13 @@ echo "backend: $backend ($uri)" | sed 's/pin-source=[^&]*/pin-source=.../'
 echo "machine: $(nproc) cores; $(uptime | sed 's/.*load/load/'); library ${secs} s per run, service ${ssecs} s per run"
 serve 1 0 1 1
 echo "same-core: library $lib1 jwt/s (1 thread, CPU 0) | service $rps jwt/s (1 worker, CPU 0; wrk -t1 on CPU 1) = $(pct "$rps" "$lib1")"
+per=$(awk -v r="$rps" -v c="$srv_cores" 'BEGIN {printf "%.0f", (c > 0 ? r / c : 0)}')
+echo "           per CPU-second: library $lib1cpu | service $per = $(pct "$per" "$lib1cpu")"
 echo "           p50 $p50 ms, p99 $p99 ms, errors $errs; server used $srv_cores cores; RSS ${rss0} -> ${rss1} KiB after $reqs requests"
 echo "machine: $(uptime | sed 's/.*load/load/')"
 serve 2 0-1 0-1 2
 echo "2 cores:   library $lib2 jwt/s (2 threads) | service $rps jwt/s (2 workers, wrk -t2 on the same cores) = $(pct "$rps" "$lib2")"
 per=$(awk -v r="$rps" -v c="$srv_cores" 'BEGIN {printf "%.0f", r / c}')
-echo "           per server CPU-second: $per jwt/s = $(pct "$per" "$lib1") of the library's 1-thread rate"
+echo "           per CPU-second: library $lib1cpu (1 thread) | service $per = $(pct "$per" "$lib1cpu")"
 echo "           p50 $p50 ms, p99 $p99 ms, errors $errs; server used $srv_cores cores; RSS ${rss0} -> ${rss1} KiB after $reqs requests"
 echo "machine: $(uptime | sed 's/.*load/load/')"
