@@ -147,6 +147,8 @@ static int sign_under(const char *rules, int n)
     for (int i = 0; i < n; i++) {
         hwj_error err = {0};
         hwj_err rc = sign_once(&err);
+        if (rc != HWJ_OK && getenv("HWJ_FAULT_VERBOSE") != NULL)
+            fprintf(stderr, "%s\n", err.message);
         if (rc == HWJ_OK)
             ok++;
         else if (rc != HWJ_ERR_TOKEN &&
@@ -285,12 +287,28 @@ static void t_threads(void **state)
     healthy();
 }
 
+/* An RSA key generated for RSA-OAEP is never offered for RSA1_5, also when opened again by URI
+ * (CKA_ALLOWED_MECHANISMS, enforced by the token). */
+static void t_rsa_binding(void **state)
+{
+    (void)state;
+    hwj_key *k = NULL;
+    hwj_error err;
+    faults("");
+    assert_false(hwj_key_can(rsa, HWJ_ALG_RSA1_5));
+    tu_ok(hwj_key_open(ctx, uri("fault-rsa"), NULL, &k, &err), &err);
+    assert_true(hwj_key_can(k, HWJ_ALG_RSA_OAEP));
+    assert_false(hwj_key_can(k, HWJ_ALG_RSA1_5));
+    hwj_key_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_session_lost),   cmocka_unit_test(t_device_error),
         cmocka_unit_test(t_device_removed), cmocka_unit_test(t_decrypt),
         cmocka_unit_test(t_slow),           cmocka_unit_test(t_threads),
+        cmocka_unit_test(t_rsa_binding),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

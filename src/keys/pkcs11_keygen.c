@@ -36,6 +36,19 @@ static const uint8_t oid_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
 static const uint8_t str_ed25519[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r',
                                       'd',  's',  '2', '5', '5', '1', '9'};
 
+/* The mechanisms an RSA decryption key may use (CKA_ALLOWED_MECHANISMS, enforced by the
+ * token): OAEP, and raw RSA for tokens that refuse OAEP with SHA-256 (docs/pkcs11.md) — never
+ * CKM_RSA_PKCS, so such a key can never do RSA1_5 (a padding oracle by design). Signing keys
+ * keep their family (an RSA key made for RS256 may sign RS384), so they get none. */
+static CK_ULONG allowed_mechs(hwj_alg alg, CK_MECHANISM_TYPE out[2])
+{
+    if (alg != HWJ_ALG_RSA_OAEP && alg != HWJ_ALG_RSA_OAEP_256)
+        return 0;
+    out[0] = CKM_RSA_PKCS_OAEP;
+    out[1] = CKM_RSA_X_509;
+    return 2;
+}
+
 /* Is there any object labelled `label` in the token? */
 static hwj_err label_free(p11_token *t, CK_SESSION_HANDLE s, const char *label, hwj_error *err)
 {
@@ -98,6 +111,8 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, 
     const uint8_t *params = NULL;
     size_t plen = 0;
     uint8_t tmpid[16];
+    CK_MECHANISM_TYPE allowed[2];
+    CK_ULONG nallowed;
     tmpl pub = {0}, priv = {0};
     int sign = 0, decrypt = 0, derive = 0;
     CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
@@ -205,6 +220,8 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, 
     put_bool(&priv, CKA_SIGN_RECOVER, 0);
     put(&priv, CKA_LABEL, u.object, strlen(u.object));
     put(&priv, CKA_ID, tmpid, sizeof(tmpid));
+    if ((nallowed = allowed_mechs(opts->alg, allowed)) > 0) /* last: dropped if refused */
+        put(&priv, CKA_ALLOWED_MECHANISMS, allowed, nallowed * sizeof(allowed[0]));
     put_bool(&pub, CKA_TOKEN, 1);
     put_bool(&pub, CKA_PRIVATE, 0);
     put_bool(&pub, CKA_VERIFY, sign);
@@ -226,6 +243,11 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, 
         goto out;
     }
     rv = t->mod->f->C_GenerateKeyPair(s, &mech, pub.a, pub.n, priv.a, priv.n, &hpub, &hpriv);
+    if (rv == CKR_ATTRIBUTE_TYPE_INVALID && nallowed > 0) {
+        /* A pre-2.40 token without CKA_ALLOWED_MECHANISMS: the binding is hwjose's only. */
+        priv.n--;
+        rv = t->mod->f->C_GenerateKeyPair(s, &mech, pub.a, pub.n, priv.a, priv.n, &hpub, &hpriv);
+    }
     if (rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT ||
         rv == CKR_CURVE_NOT_SUPPORTED || rv == CKR_DOMAIN_PARAMS_INVALID) {
         if (opts->alg == HWJ_ALG_EDDSA) {
@@ -266,7 +288,6 @@ out:
 }
 
 /* ---- listing ---- */
-
 
 static json_t *describe(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
                         const char *module_path)

@@ -280,6 +280,46 @@ static const struct {
     {HWJ_ALG_EDDSA, CKM_EDDSA},
 };
 
+static int mech_in(const CK_MECHANISM_TYPE *m, size_t n, CK_MECHANISM_TYPE want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (m[i] == want)
+            return 1;
+    return 0;
+}
+
+/* The algs the key's CKA_ALLOWED_MECHANISMS permit (all when absent or empty). OAEP's hash is
+ * not part of the mechanism, so OAEP permits RSA-OAEP and RSA-OAEP-256; raw RSA permits the
+ * RSA-OAEP-256 fallback; only CKM_RSA_PKCS permits RSA1_5. */
+static uint64_t allowed_algs(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h)
+{
+    uint8_t *val = NULL;
+    CK_ULONG len = 0;
+    uint64_t algs = 0;
+
+    if (p11_attr_get(t->mod->f, s, h, CKA_ALLOWED_MECHANISMS, &val, &len) != CKR_OK || len == 0 ||
+        len % sizeof(CK_MECHANISM_TYPE) != 0) {
+        free(val);
+        return ~(uint64_t)0;
+    }
+    const CK_MECHANISM_TYPE *m = (const CK_MECHANISM_TYPE *)(void *)val;
+    size_t n = len / sizeof(*m);
+    for (size_t i = 0; i < sizeof(sign_mechs) / sizeof(sign_mechs[0]); i++)
+        if (mech_in(m, n, sign_mechs[i].mech))
+            algs |= HWJ_ALG_BIT(sign_mechs[i].alg);
+    if (mech_in(m, n, CKM_RSA_PKCS_OAEP))
+        algs |= HWJ_ALG_BIT(HWJ_ALG_RSA_OAEP) | HWJ_ALG_BIT(HWJ_ALG_RSA_OAEP_256);
+    if (mech_in(m, n, CKM_RSA_X_509)) /* OAEP-256 unpadded on the host (pkcs11_oaep.c) */
+        algs |= HWJ_ALG_BIT(HWJ_ALG_RSA_OAEP_256);
+    if (mech_in(m, n, CKM_RSA_PKCS))
+        algs |= HWJ_ALG_BIT(HWJ_ALG_RSA1_5);
+    if (mech_in(m, n, CKM_ECDH1_DERIVE))
+        for (hwj_alg a = HWJ_ALG_ECDH_ES; a <= HWJ_ALG_ECDH_ES_A256KW; a++)
+            algs |= HWJ_ALG_BIT(a);
+    free(val);
+    return algs;
+}
+
 /* Size check against the mechanism's range: bits for RSA and EC. */
 static int size_ok(const CK_MECHANISM_INFO *mi, size_t bits)
 {
@@ -342,7 +382,7 @@ static uint64_t capabilities(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE
     }
     if (!can_sign && !can_decrypt && !can_derive)
         hwj_custody_note(c, "the key permits none of sign, decrypt, derive");
-    return can & type_algs;
+    return can & type_algs & allowed_algs(t, s, h);
 }
 
 hwj_err p11_probe_key(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, struct hwj_key *key,

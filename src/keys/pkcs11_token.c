@@ -566,6 +566,7 @@ void p11_session_put(p11_token *t, CK_SESSION_HANDLE s, unsigned gen, CK_RV rv)
         ndrop = t->nidle;
         t->nidle = 0;
         t->logged_in = 0;
+        t->gen++; /* a logout may renumber private objects (SoftHSM does): find them again */
         pthread_mutex_unlock(&t->lock);
         f->C_CloseSession(s);
         for (size_t i = 0; i < ndrop; i++)
@@ -574,9 +575,17 @@ void p11_session_put(p11_token *t, CK_SESSION_HANDLE s, unsigned gen, CK_RV rv)
     }
     if (rv != CKR_OK) {
         /* A failed call may leave an operation active on the session: never reuse it. Closing
-         * the application's last session logs it out, so log in again on the next one. */
-        if (t->nidle == 0)
-            t->logged_in = 0;
+         * the application's last session would log it out (and SoftHSM then renumbers private
+         * objects), so open its replacement first. */
+        CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+        if (t->nidle == 0 && t->cap > 0 &&
+            f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h) ==
+                CKR_OK)
+            t->idle[t->nidle++] = h;
+        else if (t->nidle == 0) {
+            t->logged_in = 0; /* logged out by the close below: log in, find handles again */
+            t->gen++;
+        }
         pthread_mutex_unlock(&t->lock);
         f->C_CloseSession(s);
         return;
