@@ -1,7 +1,8 @@
 /* test_jwe_rfc7520.c: every RFC 7520 §5 JWE example and the §6 nested example decrypt
  * (compact, general JSON and flattened JSON, where the cookbook gives them). Private
- * keys are software keys opened as jwk:PATH here; test_jwe_pkcs11.c repeats the
- * asymmetric ones with the keys inside SoftHSM. */
+ * keys are software keys opened as jwk:PATH; ctest runs the same binary again as
+ * test_jwe_rfc7520_pkcs11 (HWJ_JWE_BACKEND=pkcs11), where test_jwe_common.c imports each
+ * asymmetric key into SoftHSM, so RSA1_5, RSA-OAEP, ECDH-ES(+A*KW) decrypt in the token. */
 #include "test_jwe_common.h"
 
 #include <stdlib.h>
