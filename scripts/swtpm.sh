@@ -22,11 +22,15 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 running() { [ -f "$1/pid" ] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 
-# A port P with P and P+1 both free, probed from a random start in the dynamic range.
+# A port P with P and P+1 both free, below the kernel's ephemeral range: a client that keeps
+# reconnecting while swtpm is down (hwjose serve under load) can otherwise be handed P as its own
+# source port, connect to itself (TCP simultaneous open) and hold P so swtpm cannot bind it again.
 pick_port() {
-  local p i
+  local p i low
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 12002 ] || die "ephemeral port range starts at $low; no room below it for swtpm"
   for i in $(seq 1 50); do
-    p=$((20000 + (RANDOM * 2) % 30000))
+    p=$((10000 + (RANDOM * 2) % (low - 10002)))
     if ! listening "$p" && ! listening $((p + 1)); then
       echo "$p"
       return 0
@@ -63,7 +67,11 @@ start() {
   mkdir -p "$dir"
   running "$dir" && return 0
   if [ -f "$dir/port" ]; then # restart: same ports, same state
-    launch "$dir" "$(cat "$dir/port")" && return 0
+    # a few tries: under load the old sockets may hold the port a moment after the old swtpm exits
+    for tries in 1 2 3 4 5; do
+      launch "$dir" "$(cat "$dir/port")" && return 0
+      sleep 0.5
+    done
     die "cannot restart swtpm on port $(cat "$dir/port"); see $dir/swtpm.log"
   fi
   for tries in 1 2 3 4 5; do # a probed port may be taken before swtpm binds it
