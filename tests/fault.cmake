@@ -36,3 +36,13 @@ if(HWJ_WITH_PKCS11 AND TARGET hwjose_server)
   set_property(TEST test_server_fault APPEND PROPERTY ENVIRONMENT ${hwj_fault_env}
     "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
 endif()
+
+# Load test with faults (issue 8 item 4): the 30 s run of scripts/loadtest-faults.sh — hwjose
+# serve under wrk while shim_fault fails the PKCS#11 token and swtpm is killed and restarted.
+# Makes its own token and swtpm (no fixture); RUN_SERIAL: it loads both cores and timing matters.
+if(HWJ_WITH_PKCS11 AND HWJ_WITH_TPM2 AND TARGET hwjose_server)
+  hwj_script_test(test_load_faults server/test_load_faults.sh TIMEOUT 120)
+  set_property(TEST test_load_faults APPEND PROPERTY ENVIRONMENT
+    "HWJ_FAULT_SHIM=$<TARGET_FILE:hwj_p11_shim_fault>" "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+  set_property(TEST test_load_faults PROPERTY RUN_SERIAL TRUE)
+endif()
