@@ -183,29 +183,32 @@ static int put_str(char *buf, size_t cap, size_t *n, const char *name, const cha
 int srv_audit_record(const char *client, const char *key, const char *kid, const char *alg,
                      const char *op, const uint8_t *payload, size_t payload_len, const char *result)
 {
-    char ts[40], ph[65], line[4096];
-    size_t n = 0;
+    char ts[40], ph[65], stackbuf[4096], *line = stackbuf;
+    size_t n = 0, cap = sizeof(stackbuf), need = 512;
     int rc = -1;
+    /* Worst case: every byte of a name escaped as \u00XX. Long names take the heap. */
+    const char *fields[] = {client, key, kid, alg, op, result};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        need += fields[i] ? 6 * strlen(fields[i]) : 0;
+    if (need > cap && !(line = malloc(cap = need)))
+        return -1;
     now_rfc3339(ts);
     if (payload)
         srv_sha256_hex(payload, payload_len, ph);
     /* Members in the order verifiers and readers have always seen: time first, prev last. */
-    int w = snprintf(line, sizeof(line), "{\"time\":\"%s\"", ts);
-    if (w < 0 || (size_t)w >= sizeof(line))
-        return -1;
+    int w = snprintf(line, cap, "{\"time\":\"%s\"", ts);
+    if (w < 0 || (size_t)w >= cap)
+        goto done;
     n = (size_t)w;
-    if (!put_str(line, sizeof(line), &n, "client", client) ||
-        !put_str(line, sizeof(line), &n, "op", op) ||
-        !put_str(line, sizeof(line), &n, "key", key) ||
-        !put_str(line, sizeof(line), &n, "kid", kid) ||
-        !put_str(line, sizeof(line), &n, "alg", alg) ||
-        !put_str(line, sizeof(line), &n, "payload_sha256", payload ? ph : NULL) ||
-        !put_str(line, sizeof(line), &n, "result", result))
-        return -1;
+    if (!put_str(line, cap, &n, "client", client) || !put_str(line, cap, &n, "op", op) ||
+        !put_str(line, cap, &n, "key", key) || !put_str(line, cap, &n, "kid", kid) ||
+        !put_str(line, cap, &n, "alg", alg) ||
+        !put_str(line, cap, &n, "payload_sha256", payload ? ph : NULL) ||
+        !put_str(line, cap, &n, "result", result))
+        goto done;
     pthread_mutex_lock(&audit_lock);
     size_t len = n;
-    if (audit_fd < 0 || !put_str(line, sizeof(line), &len, "prev", audit_prev) ||
-        sizeof(line) - len < 3)
+    if (audit_fd < 0 || !put_str(line, cap, &len, "prev", audit_prev) || cap - len < 3)
         goto out;
     line[len++] = '}';
     line[len] = '\n'; /* written as one append with the record */
@@ -224,6 +227,9 @@ int srv_audit_record(const char *client, const char *key, const char *kid, const
     rc = 0;
 out:
     pthread_mutex_unlock(&audit_lock);
+done:
+    if (line != stackbuf)
+        free(line);
     return rc;
 }
 
