@@ -167,9 +167,9 @@ static void t_session_lost(void **state)
                                         "C_SignInit CKR_SESSION_CLOSED 0.5\n",
                                         "C_Sign CKR_USER_NOT_LOGGED_IN 0.5\n"};
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-        int ok = sign_under(kinds[k], 100);
-        if (ok < 62)
-            fail_msg("only %d/100 signatures under '%s' (expected ~75 with one retry)", ok,
+        int ok = sign_under(kinds[k], 60);
+        if (ok < 34)
+            fail_msg("only %d/60 signatures under '%s' (expected ~45 with one retry)", ok,
                      kinds[k]);
         healthy();
     }
@@ -188,9 +188,9 @@ static void t_device_error(void **state)
     static const char *const kinds[] = {"C_Sign CKR_DEVICE_ERROR 0.5\n",
                                         "C_SignInit CKR_GENERAL_ERROR 0.5\n"};
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-        int ok = sign_under(kinds[k], 100);
-        if (ok < 25 || ok > 75)
-            fail_msg("%d/100 signatures under '%s' (expected ~50, no retry)", ok, kinds[k]);
+        int ok = sign_under(kinds[k], 60);
+        if (ok < 15 || ok > 45)
+            fail_msg("%d/60 signatures under '%s' (expected ~30, no retry)", ok, kinds[k]);
         healthy();
     }
     hwj_error err = {0};
@@ -230,7 +230,7 @@ static void t_decrypt(void **state)
     (void)state;
     int ok = 0;
     faults("C_Decrypt CKR_SESSION_HANDLE_INVALID 0.3\nC_DecryptInit CKR_DEVICE_ERROR 0.2\n");
-    for (int i = 0; i < 60; i++) {
+    for (int i = 0; i < 40; i++) {
         hwj_error err = {0};
         hwj_err rc = decrypt_once(&err);
         if (rc == HWJ_OK)
@@ -238,7 +238,7 @@ static void t_decrypt(void **state)
         else if (rc != HWJ_ERR_TOKEN)
             fail_msg("unexpected error %d: %s", rc, err.message);
     }
-    assert_true(ok >= 25);
+    assert_true(ok >= 15);
     healthy();
 }
 
@@ -260,7 +260,7 @@ static void t_slow(void **state)
 static void *signer(void *arg)
 {
     int *ok = arg;
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 25; i++) {
         hwj_error err = {0};
         hwj_err rc = sign_once(&err);
         if (rc == HWJ_OK)
@@ -283,7 +283,7 @@ static void t_threads(void **state)
         assert_int_equal(pthread_create(&th[i], NULL, signer, &ok[i]), 0);
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
-    assert_true(ok[0] + ok[1] + ok[2] + ok[3] >= 80);
+    assert_true(ok[0] + ok[1] + ok[2] + ok[3] >= 60); /* of 100; ~85 expected */
     healthy();
 }
 
