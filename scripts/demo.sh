@@ -15,7 +15,9 @@ export HWJOSE="$top/build/hwjose"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "SoftHSM token 'hwjose' in tokens/softhsm/ (random PINs in 0600 files)"
-eval "$(scripts/softhsm-token.sh create tokens/softhsm hwjose --demo-keys)"
+# (assigned first: `eval "$(cmd)"` would carry on under set -e if cmd failed)
+token_env=$(scripts/softhsm-token.sh create tokens/softhsm hwjose --demo-keys)
+eval "$token_env"
 pin="pin-source=file:$top/tokens/softhsm/user.pin"
 sig="pkcs11:token=hwjose;object=demo-es256?$pin"
 enc="pkcs11:token=hwjose;object=demo-enc?$pin"

@@ -9,7 +9,7 @@
 #   store, and random PINs in so.pin and user.pin (mode 0600; *.pin is git-ignored); the token
 #   LABEL (default "hwjose") is initialised unless it exists (idempotent). --demo-keys also
 #   generates, unless present, "demo-es256" (ES256) and "demo-enc" (RSA-OAEP-256, 2048 bits)
-#   with `hwjose keygen` ($HWJOSE, else build*/hwjose, else hwjose on PATH).
+#   with `hwjose keygen` ($HWJOSE, else build/hwjose, else hwjose on PATH).
 #   Prints the line to eval: export SOFTHSM2_CONF=...
 # destroy: removes DIR's token store, PIN files and config (only a folder this script made).
 # env: prints the export line for DIR.
@@ -43,7 +43,7 @@ enc() { local s=$1 o= c i; for ((i = 0; i < ${#s}; i++)); do c=${s:i:1}
 
 find_hwjose() {
   if [ -n "${HWJOSE:-}" ]; then echo "$HWJOSE"; return; fi
-  for b in "$here"/build*/hwjose; do [ -x "$b" ] && { echo "$b"; return; }; done
+  [ -x "$here/build/hwjose" ] && { echo "$here/build/hwjose"; return; }
   command -v hwjose || die "hwjose not found: build it (cmake --build build) or set HWJOSE"
 }
 
