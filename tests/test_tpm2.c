@@ -211,7 +211,10 @@ static void test_decrypt_and_ecdh(void **state)
 
     oaep_roundtrip(oaep, HWJ_ALG_RSA_OAEP, "SHA1");
     oaep_roundtrip(oaep256, HWJ_ALG_RSA_OAEP_256, "SHA256");
-    oaep_roundtrip(oaep, HWJ_ALG_RSA_OAEP_256, "SHA256"); /* one key serves both */
+    /* an RSA decryption key is bound to its alg: the TPM refuses the other hash and RSA1_5 */
+    assert_false(hwj_key_can(oaep, HWJ_ALG_RSA_OAEP_256));
+    assert_false(hwj_key_can(oaep256, HWJ_ALG_RSA_OAEP));
+    assert_false(hwj_key_can(oaep256, HWJ_ALG_RSA1_5));
     /* a decrypt key does not sign */
     assert_false(hwj_key_can(oaep, HWJ_ALG_RS256));
 

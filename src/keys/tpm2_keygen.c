@@ -25,8 +25,10 @@
     (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |            \
      TPMA_OBJECT_USERWITHAUTH)
 
-/* The template for `alg`: RSA or ECC, scheme left NULL (the alg's scheme is chosen per
- * operation; the attributes already confine the key to signing or to decryption). */
+/* The template for `alg`: RSA or ECC; the attributes confine the key to signing or to
+ * decryption. Signing keys keep their family (scheme NULL: an RSA key made for RS256 may sign
+ * PS384, as PKCS#11 keys may); an RSA decryption key is bound to OAEP with its alg's hash, which
+ * the TPM enforces for every client (like CKA_ALLOWED_MECHANISMS for PKCS#11 keys). */
 static hwj_err template_for(const hwj_keygen_opts *opts, TPM2B_PUBLIC *t, hwj_error *err)
 {
     hwj_alg alg = opts->alg;
@@ -51,6 +53,10 @@ static hwj_err template_for(const hwj_keygen_opts *opts, TPM2B_PUBLIC *t, hwj_er
         p->type = TPM2_ALG_RSA;
         p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
         p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+        if (!sign) { /* bound to its alg: the TPM refuses RSAES (RSA1_5) and the other hash */
+            p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_OAEP;
+            p->parameters.rsaDetail.scheme.details.oaep.hashAlg = tpm2_hash_for(alg);
+        }
         p->parameters.rsaDetail.keyBits = (TPMI_RSA_KEY_BITS)bits;
         return HWJ_OK;
     }
@@ -146,7 +152,6 @@ out:
 }
 
 /* ---- listing ---- */
-
 
 /* One list entry for a key with public area `p`, or {"uri","error"}. */
 static json_t *describe(const char *uri, const TPMT_PUBLIC *p)

@@ -143,7 +143,8 @@ static uint64_t algs_for(const TPMT_PUBLIC *p, EVP_PKEY *pkey)
             continue; /* RSA1_5: not offered (RFC 8725 §3.2 advises against it) */
         if (for_sign ? !sign : !dec)
             continue;
-        if (scheme != TPM2_ALG_NULL && (scheme != want || (for_sign && shash != h)))
+        if (scheme != TPM2_ALG_NULL &&
+            (scheme != want || ((for_sign || want == TPM2_ALG_OAEP) && shash != h)))
             continue;
         m |= HWJ_ALG_BIT(alg);
     }
