@@ -28,6 +28,13 @@ if(HWJ_WITH_PKCS11)
   add_dependencies(test_pkcs11_fault hwj_p11_shim_fault)
   set_property(TEST test_pkcs11_fault APPEND PROPERTY ENVIRONMENT ${hwj_fault_env}
     "HWJ_FAULT_CONTROL=${hwj_fault_dir}/faults.unit")
+
+  # JWS and RSA-OAEP JWE from two threads under ~30 % mixed faults; own control file.
+  hwj_unit_test(test_pkcs11_fault_mixed SOURCES test_pkcs11_fault_mixed.c FIXTURES fault_token
+    TIMEOUT 60)
+  add_dependencies(test_pkcs11_fault_mixed hwj_p11_shim_fault)
+  set_property(TEST test_pkcs11_fault_mixed APPEND PROPERTY ENVIRONMENT ${hwj_fault_env}
+    "HWJ_FAULT_CONTROL=${hwj_fault_dir}/faults.mixed")
 endif()
 
 # The service answers 503 while the token is gone and recovers after (tests/server/lib.sh).
