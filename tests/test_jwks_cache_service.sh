@@ -19,12 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok   - $*"; }
-fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@" >/dev/null 2>&1; then ok "$what"; else fail "$what"; fi
-}
+# ok/fail/check, start_server/stop_server, reload
+. "${HWJ_SOURCE_DIR:?}/tests/server/lib.sh"
 command -v jq >/dev/null || { echo "jq is required (scripts/install-deps.sh)"; exit 1; }
 
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/k1.pem" 2>/dev/null
@@ -53,30 +49,6 @@ JSON
   mv "$dir/config.json.new" "$dir/config.json"
 }
 
-start_server() {
-  : >"$dir/server.log"
-  "$HWJOSE" serve --config "$dir/config.json" 2>>"$dir/server.log" &
-  server_pid=$!
-  for _ in $(seq 100); do
-    grep -q "listening on" "$dir/server.log" && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$dir/server.log"; echo "server died"; exit 1; }
-    sleep 0.05
-  done
-  base=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$dir/server.log" | head -1)
-  [ -n "$base" ] || { cat "$dir/server.log"; echo "server did not start"; exit 1; }
-  jwks="$base/.well-known/jwks.json"
-}
-
-reload() { # SIGHUP, then wait for the log line
-  local n
-  n=$(grep -c "reload" "$dir/server.log" || true)
-  kill -HUP "$server_pid"
-  for _ in $(seq 100); do
-    [ "$(grep -c "reload" "$dir/server.log" || true)" -gt "$n" ] && return 0
-    sleep 0.05
-  done
-  echo "no reload log line"; return 1
-}
 
 issue() { # issue KEY → a JWT for svc-a
   curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
@@ -98,7 +70,7 @@ jwt_verify() {
 }
 
 write_config active none
-start_server
+start_server && jwks="$base/.well-known/jwks.json"
 
 jwt1=$(issue k1)
 jwt_verify "$jwt1"

@@ -1,8 +1,6 @@
 # lib.sh: helpers for script tests that run the real `hwjose serve` (source it).
 # Needs: $HWJOSE (the CLI) and $dir (the test's temp dir; server.log, body and headers go
 # there). Sets: $server_pid, $base (http://127.0.0.1:PORT), $status and $body after req.
-# (Written for tests/server/test_server_fault.sh; tests/server/test_server.sh still carries
-# its own copies of these.)
 
 fails=${fails:-0}
 server_pid=${server_pid:-}
@@ -33,6 +31,17 @@ stop_server() {
   kill -TERM "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
+}
+
+reload() { # SIGHUP, then wait for the log line
+  local n
+  n=$(grep -c "reload" "$dir/server.log" || true)
+  kill -HUP "$server_pid"
+  for _ in $(seq 100); do
+    [ "$(grep -c "reload" "$dir/server.log" || true)" -gt "$n" ] && return 0
+    sleep 0.05
+  done
+  echo "no reload log line"; return 1
 }
 
 # req METHOD PATH [BODY] [TOKEN] [extra curl args...]  → $status, $body (file $dir/body)

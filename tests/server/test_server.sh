@@ -22,12 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok   - $*"; }
-fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@" >/dev/null; then ok "$what"; else fail "$what"; fi
-}
+# ok/fail/check, start_server/stop_server/reload, req, code_is
+. "$src/tests/server/lib.sh"
 
 # --- keys and tokens ---------------------------------------------------------
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/k1.pem" 2>/dev/null
@@ -89,47 +85,7 @@ JSON
   mv "$dir/config.json.new" "$dir/config.json"
 }
 
-start_server() {
-  : >"$dir/server.log"
-  "$HWJOSE" serve --config "$dir/config.json" 2>>"$dir/server.log" &
-  server_pid=$!
-  for _ in $(seq 100); do
-    grep -q "listening on" "$dir/server.log" && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$dir/server.log"; echo "server died"; exit 1; }
-    sleep 0.05
-  done
-  base=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$dir/server.log" | head -1)
-  [ -n "$base" ] || { cat "$dir/server.log"; echo "server did not start"; exit 1; }
-}
 
-stop_server() {
-  kill -TERM "$server_pid"
-  wait "$server_pid" || true
-  server_pid=""
-}
-
-reload() { # SIGHUP, then wait for the log line
-  local n
-  n=$(grep -c "reload" "$dir/server.log" || true)
-  kill -HUP "$server_pid"
-  for _ in $(seq 100); do
-    [ "$(grep -c "reload" "$dir/server.log" || true)" -gt "$n" ] && return 0
-    sleep 0.05
-  done
-  echo "no reload log line"; return 1
-}
-
-# req METHOD PATH [BODY] [TOKEN] [extra curl args...]  → $status, $body (file $dir/body)
-req() {
-  local method=$1 path=$2 data=${3:-} tok=${4:-}
-  shift 4 2>/dev/null || shift $#
-  local args=(-s -o "$dir/body" -D "$dir/headers" -w '%{http_code}' -X "$method")
-  [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
-  [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-  status=$(curl "${args[@]}" "$@" "$base$path")
-  body=$(cat "$dir/body")
-}
-code_is() { [ "$status" = "$1" ] && jq -e --arg c "$2" '.error.code == $c' "$dir/body" >/dev/null; }
 node_interop() { node "$src/tests/server/interop.mjs" "$@"; }
 
 command -v jq >/dev/null || { echo "jq is required (scripts/install-deps.sh)"; exit 1; }
