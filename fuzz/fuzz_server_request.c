@@ -1,17 +1,17 @@
-/* fuzz_server_request: `hwjose serve` request handling (src/server/routes.c), from the
- * route down through auth, ACL, key state, body parsing and the operation itself, against
- * a fixed config of software keys (fuzz/server/config.json.in). srv_handle runs on a real
- * evhttp_request with no connection: libevent then frees the request when the handler
- * replies, so a handler that never replies shows up as a leak.
+/* fuzz_server_request: `hwjose serve` request handling — the HTTP/1.1 layer
+ * (src/server/http1.c: head parsing, framing, pipelining, refusals) and the routes
+ * (src/server/routes.c) from there down through auth, ACL, key state, body parsing and the
+ * operation itself — against a fixed config of software keys (fuzz/server/config.json.in).
+ * The bytes go through srv_http_serve as a connection's input would; every answered request
+ * must have produced a whole response, and whatever it left must be a prefix of a request.
  *
- * Input: one flags byte (bit 0: POST, else GET; bit 1: send the valid bearer token; bit 2:
- * send a wrong one), the request path up to '\n', then the body. */
+ * Input: one flags byte, then
+ *   bit 3 set: the raw bytes a client sent on one connection;
+ *   else: the request path up to '\n', then the body, sent as one HTTP/1.1 request (bit 0:
+ *   POST, else GET; bit 1: the valid bearer token; bit 2: a wrong one) — the seed format. */
 #include "common.h"
 #include "server/server.h"
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/http_struct.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +73,33 @@ static void init(void)
     free(data);
 }
 
+/* The bytes of one request in the seed format. */
+static char *seed_request(unsigned flags, const uint8_t *p, size_t size, size_t *len)
+{
+    const uint8_t *nl = memchr(p, '\n', size);
+    size_t plen = nl ? (size_t)(nl - p) : size;
+    const uint8_t *body = nl ? nl + 1 : p + size;
+    size_t blen = (size_t)(p + size - body);
+    if (plen == 0 || plen > 1024 || memchr(p, '\0', plen) || memchr(p, '\r', plen) ||
+        memchr(p, ' ', plen))
+        return NULL;
+    char head[1400];
+    int n = snprintf(head, sizeof(head),
+                     "%s %.*s HTTP/1.1\r\nHost: fuzz\r\n%s%sContent-Length: %zu\r\n\r\n",
+                     (flags & 1) ? "POST" : "GET", (int)plen, (const char *)p,
+                     (flags & 2)   ? "Authorization: Bearer " FZ_TOKEN "\r\n"
+                     : (flags & 4) ? "Authorization: Bearer not-the-token\r\n"
+                                   : "",
+                     (flags & 1) ? "Content-Type: application/json\r\n" : "", blen);
+    char *req = malloc((size_t)n + blen + 1);
+    if (!req)
+        abort();
+    memcpy(req, head, (size_t)n);
+    memcpy(req + n, body, blen);
+    *len = (size_t)n + blen;
+    return req;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -80,32 +107,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     unsigned flags = data[0];
-    const uint8_t *path = data + 1, *nl = memchr(path, '\n', size - 1);
-    size_t plen = nl ? (size_t)(nl - path) : size - 1;
-    const uint8_t *body = nl ? nl + 1 : data + size;
-    size_t blen = (size_t)(data + size - body);
-    if (plen == 0 || plen > 1024 || memchr(path, '\0', plen))
-        return 0;
-    struct evhttp_request *req = evhttp_request_new(NULL, NULL);
-    if (!req)
-        abort();
-    req->kind = EVHTTP_REQUEST;
-    req->type = (flags & 1) ? EVHTTP_REQ_POST : EVHTTP_REQ_GET;
-    req->major = 1;
-    req->minor = 1;
-    if (!(req->uri = strndup((const char *)path, plen)))
-        abort();
-    /* As libevent's request-line parser: a URI it cannot parse never reaches the handler. */
-    if (!(req->uri_elems = evhttp_uri_parse_with_flags(req->uri, EVHTTP_URI_NONCONFORMANT))) {
-        evhttp_request_free(req);
+    size_t len = size - 1;
+    char *in = NULL;
+    if (flags & 8) {
+        if (!(in = malloc(len)))
+            abort();
+        memcpy(in, data + 1, len);
+    } else if (!(in = seed_request(flags, data + 1, size - 1, &len))) {
         return 0;
     }
-    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-    if (flags & 2)
-        evhttp_add_header(h, "Authorization", "Bearer " FZ_TOKEN);
-    else if (flags & 4)
-        evhttp_add_header(h, "Authorization", "Bearer not-the-token");
-    evbuffer_add(evhttp_request_get_input_buffer(req), body, blen);
-    srv_handle(req, NULL); /* replies, which frees req (it has no connection) */
+    srv_http_conn h = {.in = in, .in_len = len, .max_body = 65536};
+    size_t served = srv_http_serve(&h);
+    /* Every answer, refusals included, starts with a status line; a request left unanswered
+     * is one whose head or body has not all arrived, and only then is nothing queued. */
+    if ((served || h.closing) && (h.out.len < 12 || memcmp(h.out.data, "HTTP/1.1 ", 9) != 0))
+        abort();
+    if (!served && !h.closing && h.out.len && !h.sent_continue)
+        abort();
+    srv_buf_free(&h.out);
+    free(in);
     return 0;
 }

@@ -4,9 +4,6 @@
  * verified client certificate's RFC 2253 subject names the client. */
 #include "server/server.h"
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/http.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -31,11 +28,9 @@ const srv_client_conf *srv_auth_token(const srv_config *cfg, const char *token, 
     return found;
 }
 
-static const srv_client_conf *auth_mtls(const srv_config *cfg, struct evhttp_request *req)
+static const srv_client_conf *auth_mtls(const srv_config *cfg, const srv_req *req)
 {
-    struct evhttp_connection *con = evhttp_request_get_connection(req);
-    struct bufferevent *bev = con ? evhttp_connection_get_bufferevent(con) : NULL;
-    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    SSL *ssl = req->ssl;
     X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
     const srv_client_conf *found = NULL;
     char subj[512];
@@ -56,10 +51,10 @@ static const srv_client_conf *auth_mtls(const srv_config *cfg, struct evhttp_req
     return found;
 }
 
-const srv_client_conf *srv_auth_client(const srv_state *st, struct evhttp_request *req,
+const srv_client_conf *srv_auth_client(const srv_state *st, const srv_req *req,
                                        int *had_credentials)
 {
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *h = srv_req_header(req, "Authorization");
     *had_credentials = 0;
     if (h) {
         *had_credentials = 1;

@@ -1,22 +1,15 @@
-/* http.c: the listener, worker threads, TLS and signals.
+/* http.c: the listener, worker threads, TLS context and signals.
  *
- * One listening socket; each worker thread runs its own event_base and evhttp
- * with its own evconnlistener on that socket, so accepted connections spread over
- * the workers and a request is served start to finish on one thread (the key
- * operation included: hwj_key operations are thread-safe and each backend pools
- * its sessions). The main thread only handles signals: SIGHUP reloads the config,
- * SIGTERM/SIGINT stop. libevent 2.1 has no connection cap, so connections are
- * counted on their first request and closed with 503 past limits.max_connections. */
+ * One listening socket; each worker thread runs its own event_base with its own listener
+ * on that socket (conn.c), so accepted connections spread over the workers and a request
+ * is served start to finish on one thread (the key operation included: hwj_key operations
+ * are thread-safe and each backend pools its sessions). The main thread only handles
+ * signals: SIGHUP reloads the config, SIGTERM/SIGINT stop. */
 #include "server/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/listener.h>
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -36,9 +29,7 @@
 typedef struct worker {
     pthread_t thread;
     struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_connection **conns; /* connections admitted on this worker */
-    size_t nconns, capconns;
+    srv_worker *conns;
 } worker;
 
 static hwj_ctx *g_ctx;
@@ -46,56 +37,6 @@ static const char *g_config_path;
 static SSL_CTX *g_ssl;
 static worker *g_workers;
 static unsigned g_nworkers;
-static atomic_uint g_conns;
-static unsigned g_max_conns;
-
-static void on_close(struct evhttp_connection *con, void *arg)
-{
-    worker *w = arg;
-    for (size_t i = 0; i < w->nconns; i++)
-        if (w->conns[i] == con) {
-            w->conns[i] = w->conns[--w->nconns];
-            atomic_fetch_sub(&g_conns, 1);
-            return;
-        }
-}
-
-/* Admit the request's connection (once); 0 if over the cap. */
-static int admit(worker *w, struct evhttp_request *req)
-{
-    struct evhttp_connection *con = evhttp_request_get_connection(req);
-    for (size_t i = 0; i < w->nconns; i++)
-        if (w->conns[i] == con)
-            return 1;
-    if (atomic_fetch_add(&g_conns, 1) >= g_max_conns || w->nconns == w->capconns) {
-        atomic_fetch_sub(&g_conns, 1);
-        return 0;
-    }
-    w->conns[w->nconns++] = con;
-    evhttp_connection_set_closecb(con, on_close, w);
-    return 1;
-}
-
-static void on_request(struct evhttp_request *req, void *arg)
-{
-    worker *w = arg;
-    if (!admit(w, req)) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-        srv_reply_busy(req);
-        return;
-    }
-    srv_handle(req, NULL);
-}
-
-static struct bufferevent *on_new_tls(struct event_base *base, void *arg)
-{
-    (void)arg;
-    SSL *ssl = SSL_new(g_ssl);
-    if (!ssl)
-        return NULL;
-    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE);
-}
 
 static void *worker_main(void *arg)
 {
@@ -105,8 +46,7 @@ static void *worker_main(void *arg)
 }
 
 /* One event base per worker (locked: the main thread breaks its loop on shutdown); epoll's
- * changelist folds evhttp's per-request read/write interest flips into one epoll_ctl per loop turn
- * (measured: epoll_ctl was ~5% of the server's CPU under keep-alive load). */
+ * changelist folds interest changes made in one loop turn into one epoll_ctl. */
 static struct event_base *worker_base(void)
 {
     struct event_config *ec = event_config_new();
@@ -119,25 +59,12 @@ static struct event_base *worker_base(void)
 
 static int worker_init(worker *w, const srv_config *cfg, int fd)
 {
-    w->capconns = cfg->max_connections;
-    if (!(w->conns = calloc(w->capconns, sizeof(*w->conns))) || !(w->base = worker_base()) ||
-        !(w->http = evhttp_new(w->base)))
+    srv_conn_limits lim = {.max_body = cfg->max_body,
+                           .timeout = cfg->timeout_seconds,
+                           .max_conns = cfg->max_connections,
+                           .ssl = g_ssl};
+    if (!(w->base = worker_base()) || !(w->conns = srv_worker_new(w->base, fd, &lim)))
         return -1;
-    struct evconnlistener *l =
-        evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-    if (!l || !evhttp_bind_listener(w->http, l))
-        return -1;
-    evhttp_set_gencb(w->http, on_request, w);
-    evhttp_set_timeout(w->http, cfg->timeout_seconds);
-    /* Bodies up to twice the limit are read and answered with a JSON 413 by routes.c;
-     * anything larger is cut off by libevent (its own 413) before it is read. */
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)(2 * cfg->max_body));
-    evhttp_set_max_headers_size(w->http, 16384);
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-                                            EVHTTP_REQ_OPTIONS);
-    if (g_ssl)
-        evhttp_set_bevcb(w->http, on_new_tls, w);
     return 0;
 }
 
@@ -293,7 +220,6 @@ int srv_run(const char *config_path)
         goto out;
     if ((fd = listen_socket(cfg, where, sizeof(where))) < 0)
         goto out;
-    g_max_conns = cfg->max_connections;
     g_nworkers = cfg->workers;
     if (!(g_workers = calloc(g_nworkers, sizeof(*g_workers))) || !(main_base = event_base_new()))
         goto out;
@@ -320,11 +246,9 @@ out:
         pthread_join(g_workers[i].thread, NULL);
     }
     for (unsigned i = 0; g_workers && i < g_nworkers; i++) {
-        if (g_workers[i].http)
-            evhttp_free(g_workers[i].http);
+        srv_worker_free(g_workers[i].conns);
         if (g_workers[i].base)
             event_base_free(g_workers[i].base);
-        free(g_workers[i].conns);
     }
     free(g_workers);
     g_workers = NULL;

@@ -2,15 +2,13 @@
  * {"error":{"code":"...","message":"..."}} with a stable code. Order of checks on
  * a key operation: method, authentication (401), key exists (404), client's ACL
  * (403), key state (409), body size (413), body (400), then the operation; a
- * token failure is 503. Denials and operations are audited before the answer. */
+ * token failure is 503. Once a client is authenticated against a key, every answer
+ * is audited before it is sent: "ok", "denied:<code>" or "error:<code>". */
 #include "server/server.h"
 
 #include "core/b64url.h"
 #include "core/json.h"
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +18,7 @@
 #include <time.h>
 
 typedef struct rq {
-    struct evhttp_request *req;
+    srv_req *req;
     srv_route route;
     double t0;
     srv_state *st;
@@ -32,16 +30,8 @@ typedef struct rq {
 static void finish(rq *r, int status, const char *reason, const char *ctype, const char *body,
                    size_t len)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-    struct evbuffer *b = evhttp_request_get_output_buffer(r->req);
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    if (ctype)
-        evhttp_add_header(h, "Content-Type", ctype);
-    if (!evhttp_find_header(h, "Cache-Control"))
-        evhttp_add_header(h, "Cache-Control", "no-store");
-    if (b && body)
-        evbuffer_add(b, body, len);
-    evhttp_send_reply(r->req, status, reason, NULL);
+    /* Out of memory: the HTTP layer closes the connection instead of answering. */
+    (void)srv_req_reply(r->req, status, reason, ctype, body, len);
     srv_metrics_request(r->route, status, srv_now_seconds() - r->t0);
 }
 
@@ -56,8 +46,13 @@ static const char *reason_of(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
-    case 413: return "Payload Too Large";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default: return "Internal Server Error";
     }
 }
@@ -76,16 +71,14 @@ static void reply_json(rq *r, int status, json_t *body)
     json_decref(body);
 }
 
-static void audit_denial(rq *r, const char *result)
+static void audit_refusal(rq *r, const char *result)
 {
-    if (!r->op)
-        return;
-    /* A failure to write a denial is reported on stderr; the denial stands anyway. */
+    /* A failure to write the record is reported on stderr; the refusal stands anyway. */
     if (srv_audit_record(r->client ? r->client->name : NULL, r->key ? r->key->conf->name : NULL,
                          r->key ? r->key->kid : NULL,
                          r->key ? hwj_alg_name(r->key->conf->alg) : NULL, r->op, NULL, 0,
                          result) != 0)
-        fprintf(stderr, "hwjose serve: audit log write failed for a denial\n");
+        fprintf(stderr, "hwjose serve: audit log write failed for a refusal\n");
 }
 
 static void reply_error(rq *r, int status, const char *code, const char *fmt, ...) HWJ_PRINTF(4, 5);
@@ -96,14 +89,15 @@ static void reply_error(rq *r, int status, const char *code, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (status == 401) {
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
-                          "Bearer realm=\"hwjose\"");
-    }
-    if (status == 401 || status == 403 || status == 409) {
+    if (status == 401)
+        srv_req_add_header(r->req, "WWW-Authenticate", "Bearer realm=\"hwjose\"");
+    /* Key operations: denials always; after authentication, every failure too (a failed
+     * decrypt is what an oracle attack looks like). Not a failure to audit itself. */
+    int denied = status == 401 || status == 403 || status == 409;
+    if (r->op && (denied || (r->client && strcmp(code, "audit_unavailable") != 0))) {
         char res[64];
-        snprintf(res, sizeof(res), "denied:%s", code);
-        audit_denial(r, res);
+        snprintf(res, sizeof(res), "%s:%s", denied ? "denied" : "error", code);
+        audit_refusal(r, res);
     }
     srv_metrics_error(code);
     reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
@@ -135,8 +129,7 @@ static void reply_hwj_error(rq *r, hwj_err rc, const hwj_error *err)
 /* Parse the body as a JSON object; replies and returns NULL on failure. */
 static json_t *read_body(rq *r)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t len = evbuffer_get_length(in);
+    size_t len = r->req->body_len;
     hwj_error err = {0};
     json_t *obj = NULL;
     if (len > r->st->cfg->max_body) {
@@ -144,7 +137,7 @@ static json_t *read_body(rq *r)
                     r->st->cfg->max_body);
         return NULL;
     }
-    const char *text = (const char *)evbuffer_pullup(in, -1);
+    const char *text = (const char *)r->req->body;
     if (len == 0 || !text ||
         hwj_json_parse_object(text, len, 0, "request body", &obj, &err) != HWJ_OK) {
         reply_error(r, 400, "invalid_json", "%s",
@@ -304,13 +297,16 @@ static void op_jwt(rq *r, json_t *body)
     if (ok) {
         /* A compact JWT is base64url and dots: it needs no JSON escaping, so the hot path
          * formats its answer without building a JSON object. */
-        struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
-        if (evbuffer_add(out, "{\"jwt\":\"", 8) != 0 || evbuffer_add(out, jwt, strlen(jwt)) != 0 ||
-            evbuffer_add(out, "\"}", 2) != 0) {
-            evbuffer_drain(out, evbuffer_get_length(out));
+        size_t jl = strlen(jwt);
+        char *text = malloc(jl + 11);
+        if (!text) {
             reply_error(r, 500, "internal", "out of memory");
         } else {
-            finish(r, 200, reason_of(200), "application/json", NULL, 0);
+            memcpy(text, "{\"jwt\":\"", 8);
+            memcpy(text + 8, jwt, jl);
+            memcpy(text + 8 + jl, "\"}", 3);
+            finish(r, 200, reason_of(200), "application/json", text, jl + 10);
+            free(text);
         }
     }
 out:
@@ -465,8 +461,8 @@ static void key_op(rq *r, const char *name, const char *op)
     r->route = need == SRV_PERM_JWT    ? SRV_ROUTE_JWT
                : need == SRV_PERM_SIGN ? SRV_ROUTE_SIGN
                                        : SRV_ROUTE_DECRYPT;
-    if (evhttp_request_get_command(r->req) != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", "POST");
+    if (r->req->method != SRV_METHOD_POST) {
+        srv_req_add_header(r->req, "Allow", "POST");
         reply_error(r, 405, "method_not_allowed", "use POST");
         return;
     }
@@ -493,7 +489,6 @@ static void key_op(rq *r, const char *name, const char *op)
     }
     int km = hwj_alg_get_kind(r->key->conf->alg) == HWJ_ALG_KIND_KM;
     if (km != (need == SRV_PERM_DECRYPT)) {
-        r->op = NULL;
         reply_error(r, 400, "bad_request", "key '%s' (%s) is not a %s key", name,
                     hwj_alg_name(r->key->conf->alg), km ? "signing" : "decryption");
         return;
@@ -516,7 +511,6 @@ static void get_jwks(rq *r)
 {
     char *body = srv_jwks_json(r->st, (int64_t)time(NULL));
     char hash[65], etag[72], cc[64];
-    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     if (!body) {
         reply_error(r, 500, "internal", "out of memory");
         return;
@@ -524,9 +518,9 @@ static void get_jwks(rq *r)
     srv_sha256_hex(body, strlen(body), hash);
     snprintf(etag, sizeof(etag), "\"%.32s\"", hash);
     snprintf(cc, sizeof(cc), "public, max-age=%d", r->st->cfg->jwks_max_age);
-    evhttp_add_header(out, "ETag", etag);
-    evhttp_add_header(out, "Cache-Control", cc);
-    const char *inm = evhttp_find_header(evhttp_request_get_input_headers(r->req), "If-None-Match");
+    srv_req_add_header(r->req, "ETag", etag);
+    srv_req_add_header(r->req, "Cache-Control", cc);
+    const char *inm = srv_req_header(r->req, "If-None-Match");
     if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0))
         finish(r, 304, "Not Modified", NULL, NULL, 0);
     else
@@ -643,14 +637,11 @@ static void get_metrics(rq *r)
     free(text);
 }
 
-void srv_handle(struct evhttp_request *req, void *arg)
+void srv_handle(srv_req *req)
 {
-    (void)arg;
     rq r = {.req = req, .route = SRV_ROUTE_OTHER, .t0 = srv_now_seconds()};
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    int is_get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+    const char *path = srv_req_path(req);
+    int is_get = req->method == SRV_METHOD_GET || req->method == SRV_METHOD_HEAD;
     static const char prefix[] = "/v1/keys/";
     char name[128], op[16];
 
@@ -658,9 +649,7 @@ void srv_handle(struct evhttp_request *req, void *arg)
         reply_error(&r, 503, "internal", "starting up");
         return;
     }
-    if (!path) {
-        reply_error(&r, 400, "bad_request", "malformed request URI");
-    } else if (strncmp(path, prefix, sizeof(prefix) - 1) == 0) {
+    if (strncmp(path, prefix, sizeof(prefix) - 1) == 0) {
         const char *rest = path + sizeof(prefix) - 1;
         const char *slash = strchr(rest, '/');
         size_t n = slash ? (size_t)(slash - rest) : 0;
@@ -691,7 +680,7 @@ void srv_handle(struct evhttp_request *req, void *arg)
         } else {
             r.route = gets[i].route;
             if (!is_get) {
-                evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+                srv_req_add_header(req, "Allow", "GET, HEAD");
                 reply_error(&r, 405, "method_not_allowed", "use GET");
             } else {
                 gets[i].fn(&r);
@@ -701,8 +690,26 @@ void srv_handle(struct evhttp_request *req, void *arg)
     srv_state_release(r.st);
 }
 
-void srv_reply_busy(struct evhttp_request *req)
+void srv_reply_refused(srv_req *req, int status)
 {
+    static const struct {
+        int status;
+        const char *code, *message;
+    } refusals[] = {
+        {400, "bad_request", "malformed HTTP request"},
+        {411, "length_required",
+         "a request body needs a Content-Length (Transfer-Encoding is not accepted)"},
+        {413, "payload_too_large", "the body exceeds the server's limit (limits.max_body_bytes)"},
+        {414, "uri_too_long", "the request-target is too long"},
+        {417, "expectation_failed", "only \"Expect: 100-continue\" is supported"},
+        {431, "headers_too_large", "the request head is too large or has too many fields"},
+        {503, "too_many_connections", "the server is at its connection limit"},
+        {505, "http_version_not_supported", "only HTTP/1.1 and HTTP/1.0 are served"}};
     rq r = {.req = req, .route = SRV_ROUTE_OTHER, .t0 = srv_now_seconds()};
-    reply_error(&r, 503, "too_many_connections", "the server is at its connection limit");
+    size_t i = 0;
+    while (i < sizeof(refusals) / sizeof(refusals[0]) - 1 && refusals[i].status != status)
+        i++;
+    if (refusals[i].status != status)
+        i = 0;
+    reply_error(&r, refusals[i].status, refusals[i].code, "%s", refusals[i].message);
 }

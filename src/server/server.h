@@ -3,9 +3,11 @@
  *
  * Shape: config.c parses and validates the JSON config into an immutable
  * srv_config; reload.c opens every key of a config into an immutable, reference-
- * counted srv_state and swaps it in atomically (SIGHUP); http.c runs one evhttp per
- * worker thread on a shared listening socket; routes.c answers requests against the
- * current state; auth.c, audit.c and metrics.c are the controls around them.
+ * counted srv_state and swaps it in atomically (SIGHUP); http.c runs the listener,
+ * worker threads and signals; conn.c moves bytes on each connection (plain or TLS);
+ * http1.c parses HTTP/1.1 requests and formats responses without I/O; routes.c
+ * answers requests against the current state; auth.c, audit.c and metrics.c are the
+ * controls around them.
  */
 #ifndef HWJ_SERVER_H
 #define HWJ_SERVER_H
@@ -16,7 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct evhttp_request;
+struct ssl_st;
+struct ssl_ctx_st;
+struct event_base;
 
 /* --- config.c -------------------------------------------------------------- */
 
@@ -115,10 +119,93 @@ int srv_key_published(const srv_key *k, int64_t now);
 /* {"keys":[...]}; caller frees. */
 char *srv_jwks_json(const srv_state *st, int64_t now);
 
+/* --- http1.c: one request and its response, without I/O ------------------ */
+
+enum {
+    SRV_HTTP_MAX_HEAD = 16384, /* request line + header fields, bytes (431 past it) */
+    SRV_HTTP_MAX_FIELDS = 64,  /* header fields (431 past it) */
+    SRV_HTTP_MAX_TARGET = 2048 /* request-target, bytes (414 past it) */
+};
+
+typedef enum srv_method {
+    SRV_METHOD_GET,
+    SRV_METHOD_HEAD,
+    SRV_METHOD_POST,
+    SRV_METHOD_OTHER
+} srv_method;
+
+/* A growable byte buffer (a connection's output; kept across requests). */
+typedef struct srv_buf {
+    char *data;
+    size_t len, cap;
+} srv_buf;
+int srv_buf_append(srv_buf *b, const void *p, size_t n); /* 0, or -1 out of memory */
+void srv_buf_free(srv_buf *b);
+
+/* A parsed request. Strings live in the connection's input buffer (`base`) as offsets, so the
+ * buffer may move while the body is still arriving; read them with the accessors below. */
+typedef struct srv_req {
+    const char *base;
+    srv_method method;
+    int minor;                                  /* HTTP/1.<minor> */
+    uint32_t path_off;                          /* request-target up to '?', NUL-terminated */
+    uint32_t field_off[SRV_HTTP_MAX_FIELDS][2]; /* name, value; NUL-terminated */
+    size_t nfields;
+    size_t content_length;
+    int keep_alive;      /* the connection stays open after the response */
+    int expect_continue; /* the client waits for "100 Continue" before the body */
+    const uint8_t *body;
+    size_t body_len;
+    struct ssl_st *ssl; /* the TLS connection (client certificate), NULL on plain HTTP */
+    /* The response: extra header lines, then the whole response in `out`. */
+    char extra[512];
+    size_t extra_len;
+    int has_cache_control;
+    int replied;
+    srv_buf *out;
+} srv_req;
+
+/* Parse the request head at buf[0..len) (which ends with the CRLF CRLF at buf[len-4..len));
+ * request line and fields are NUL-terminated in place. 0 when it is valid, else the HTTP status
+ * to answer with before closing the connection (400, 411, 414, 417, 431, 505); framing is
+ * RFC 9112's: CRLF line ends only, no obs-fold, one Content-Length; a Transfer-Encoding is
+ * refused with 411 (request bodies must have a Content-Length). */
+int srv_http_parse_head(char *buf, size_t len, srv_req *req);
+/* The end of a request head in buf[0..len) (the offset after CRLF CRLF), or 0 if not there yet;
+ * `from` is where the previous search stopped. Leading empty lines are skipped by the parser. */
+size_t srv_http_head_end(const char *buf, size_t len, size_t from);
+const char *srv_req_path(const srv_req *req);
+/* The first field named `name` (case-insensitive), or NULL. */
+const char *srv_req_header(const srv_req *req, const char *name);
+/* Add a response header line; -1 if the line does not fit (never for the routes' headers). */
+int srv_req_add_header(srv_req *req, const char *name, const char *value);
+/* Format the whole response into req->out (HEAD: without the body). 0, or -1 out of memory. */
+int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctype, const char *body,
+                  size_t len);
+
+/* One connection's protocol state, without I/O: conn.c reads into `in` and writes `out`. */
+typedef struct srv_http_conn {
+    char *in;
+    size_t in_len;
+    size_t scan;     /* where the search for the head's end resumes */
+    size_t head_len; /* the current request's head, once parsed */
+    srv_req req;
+    srv_buf out;
+    size_t max_body;    /* Content-Length above it: 413 without reading the body */
+    struct ssl_st *ssl; /* given to every request (client certificate) */
+    int over_cap;       /* answer the first request 503 */
+    int sent_continue;
+    int closing; /* the last response is queued: close once `out` is written */
+} srv_http_conn;
+/* Answer every complete request at the front of `in` into `out`, in order, and remove it from
+ * `in`; stops at an incomplete one (queuing "100 Continue" if it asked) or when the connection
+ * must close. Returns the number of requests answered. */
+size_t srv_http_serve(srv_http_conn *h);
+
 /* --- auth.c -------------------------------------------------------------- */
 
 /* The client authenticated by the request (bearer token or mTLS subject), or NULL. */
-const srv_client_conf *srv_auth_client(const srv_state *st, struct evhttp_request *req,
+const srv_client_conf *srv_auth_client(const srv_state *st, const srv_req *req,
                                        int *had_credentials);
 /* Bearer token → client (constant-time compare against every client). */
 const srv_client_conf *srv_auth_token(const srv_config *cfg, const char *token, size_t len);
@@ -161,10 +248,27 @@ double srv_now_seconds(void);
 
 /* --- routes.c / http.c --------------------------------------------------- */
 
-void srv_handle(struct evhttp_request *req, void *arg);
-/* 503 too_many_connections. */
-void srv_reply_busy(struct evhttp_request *req);
+/* Answer one complete request (body included) into req->out; always replies. */
+void srv_handle(srv_req *req);
+/* Answer a request the HTTP layer refuses (status from srv_http_parse_head, 408, 411, 413, or
+ * 503 for the connection cap) with the API's JSON error; the connection closes after it. */
+void srv_reply_refused(srv_req *req, int status);
 /* Run until SIGTERM/SIGINT. `config_path` is re-read on SIGHUP. Returns an exit code. */
 int srv_run(const char *config_path);
+
+/* --- conn.c: connections on one worker's event base -------------------------- */
+
+typedef struct srv_worker srv_worker;
+typedef struct srv_conn_limits {
+    size_t max_body;        /* Content-Length above it: 413 without reading the body */
+    double timeout;         /* seconds: a whole request, an idle keep-alive, a stalled write */
+    unsigned max_conns;     /* across all workers; past it: 503 and close */
+    struct ssl_ctx_st *ssl; /* TLS server context, or NULL for plain HTTP */
+} srv_conn_limits;
+
+/* A worker serving connections accepted on `listen_fd` on `base` (thread of its own). */
+srv_worker *srv_worker_new(struct event_base *base, int listen_fd, const srv_conn_limits *lim);
+/* Close every connection and the listener (call after the loop has stopped). */
+void srv_worker_free(srv_worker *w);
 
 #endif

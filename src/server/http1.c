@@ -1,0 +1,363 @@
+/* http1.c: HTTP/1.1 request heads (RFC 9112) and responses, without I/O.
+ *
+ * Strict where framing is concerned, because a parser that accepts what a proxy in front
+ * of it reads differently is how requests get smuggled: lines end in CRLF only, no
+ * obs-fold, no whitespace before a field's colon, one Content-Length (repeats only with the
+ * same value), no Transfer-Encoding in a request (411: bodies carry a Content-Length), one
+ * Host in HTTP/1.1. Anything else is refused and the connection is closed. Nothing here
+ * allocates: the request line and fields are NUL-terminated in the caller's buffer and kept
+ * as offsets. */
+#include "server/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+int srv_buf_append(srv_buf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap - b->len < n)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+void srv_buf_free(srv_buf *b)
+{
+    free(b->data);
+    *b = (srv_buf){0};
+}
+
+/* RFC 9110 §5.6.2 tchar. */
+static int is_tchar(unsigned char c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return 1;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* A field value's characters: VCHAR, obs-text, SP, HTAB (no CTLs, no NUL). */
+static int is_field_char(unsigned char c)
+{
+    return c == ' ' || c == '\t' || (c > 0x20 && c != 0x7f);
+}
+
+size_t srv_http_head_end(const char *buf, size_t len, size_t from)
+{
+    size_t i = 0;
+    while (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n') /* leading empty lines */
+        i += 2;
+    if (from > i)
+        i = from;
+    for (; i + 3 < len; i++) {
+        const char *cr = memchr(buf + i, '\r', len - i - 3);
+        if (!cr)
+            return 0;
+        i = (size_t)(cr - buf);
+        if (memcmp(cr, "\r\n\r\n", 4) == 0)
+            return i + 4;
+    }
+    return 0;
+}
+
+/* Whether the comma-separated list `v` holds `token` (case-insensitive). */
+static int list_has(const char *v, const char *token)
+{
+    size_t tl = strlen(token);
+    while (*v) {
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        size_t n = strcspn(v, ",");
+        size_t e = n;
+        while (e && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+            e--;
+        if (e == tl && strncasecmp(v, token, tl) == 0)
+            return 1;
+        v += n;
+    }
+    return 0;
+}
+
+/* Content-Length: 1*DIGIT, at most 15 digits (far past any body limit, far from overflow). */
+static int parse_length(const char *v, size_t *out)
+{
+    size_t n = 0, i = 0;
+    for (; v[i]; i++) {
+        if (v[i] < '0' || v[i] > '9' || i == 15)
+            return -1;
+        n = n * 10 + (size_t)(v[i] - '0');
+    }
+    if (i == 0)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* The field just parsed: framing and connection semantics. 0 or an HTTP status. */
+static int interpret(srv_req *req, const char *name, const char *value, int *hosts, int *lengths)
+{
+    if (strcasecmp(name, "content-length") == 0) {
+        size_t n;
+        if (parse_length(value, &n) != 0 || (*lengths && n != req->content_length))
+            return 400;
+        req->content_length = n;
+        ++*lengths;
+    } else if (strcasecmp(name, "transfer-encoding") == 0) {
+        return 411;
+    } else if (strcasecmp(name, "host") == 0) {
+        ++*hosts;
+    } else if (strcasecmp(name, "connection") == 0) {
+        if (list_has(value, "close"))
+            req->keep_alive = 0;
+        else if (list_has(value, "keep-alive"))
+            req->keep_alive = 1;
+    } else if (strcasecmp(name, "expect") == 0) {
+        if (strcasecmp(value, "100-continue") != 0)
+            return 417;
+        req->expect_continue = req->minor == 1;
+    }
+    return 0;
+}
+
+int srv_http_parse_head(char *buf, size_t len, srv_req *req)
+{
+    size_t i = 0;
+    int hosts = 0, lengths = 0, close = 0;
+    if (len < 4 || memcmp(buf + len - 4, "\r\n\r\n", 4) != 0)
+        return 400;
+    while (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n')
+        i += 2;
+
+    /* request-line = method SP request-target SP HTTP-version CRLF */
+    size_t m0 = i;
+    while (i < len && is_tchar((unsigned char)buf[i]))
+        i++;
+    if (i == m0 || i - m0 > 16 || buf[i] != ' ')
+        return 400;
+    size_t ml = i - m0;
+    req->method = ml == 3 && memcmp(buf + m0, "GET", 3) == 0    ? SRV_METHOD_GET
+                  : ml == 4 && memcmp(buf + m0, "HEAD", 4) == 0 ? SRV_METHOD_HEAD
+                  : ml == 4 && memcmp(buf + m0, "POST", 4) == 0 ? SRV_METHOD_POST
+                                                                : SRV_METHOD_OTHER;
+    size_t t0 = ++i;
+    while (i < len && (unsigned char)buf[i] > 0x20 && (unsigned char)buf[i] < 0x7f)
+        i++;
+    if (i == t0 || buf[i] != ' ')
+        return 400;
+    if (i - t0 > SRV_HTTP_MAX_TARGET)
+        return 414;
+    if (buf[t0] != '/' && !(i - t0 == 1 && buf[t0] == '*'))
+        return 400; /* origin-form only (and OPTIONS' asterisk-form) */
+    buf[i++] = '\0';
+    char *q = memchr(buf + t0, '?', i - t0);
+    if (q)
+        *q = '\0';
+    req->path_off = (uint32_t)t0;
+    if (len - i < 10 || memcmp(buf + i, "HTTP/", 5) != 0 || buf[i + 5] < '0' || buf[i + 5] > '9' ||
+        buf[i + 6] != '.' || buf[i + 7] < '0' || buf[i + 7] > '9' || buf[i + 8] != '\r' ||
+        buf[i + 9] != '\n')
+        return 400;
+    if (buf[i + 5] != '1')
+        return 505;
+    req->minor = buf[i + 7] - '0';
+    req->keep_alive = req->minor >= 1;
+    i += 10;
+
+    /* *( field-line CRLF ) CRLF */
+    while (i + 1 < len && !(buf[i] == '\r' && buf[i + 1] == '\n')) {
+        size_t n0 = i;
+        while (i < len && is_tchar((unsigned char)buf[i]))
+            i++;
+        if (i == n0 || buf[i] != ':') /* also: obs-fold, whitespace before the colon */
+            return 400;
+        buf[i++] = '\0';
+        while (buf[i] == ' ' || buf[i] == '\t')
+            i++;
+        size_t v0 = i;
+        while (i < len && buf[i] != '\r' && buf[i] != '\n') {
+            if (!is_field_char((unsigned char)buf[i]))
+                return 400;
+            i++;
+        }
+        if (i + 1 >= len || buf[i] != '\r' || buf[i + 1] != '\n')
+            return 400; /* a bare CR or LF */
+        size_t v1 = i;
+        while (v1 > v0 && (buf[v1 - 1] == ' ' || buf[v1 - 1] == '\t'))
+            v1--;
+        buf[v1] = '\0';
+        i += 2;
+        if (req->nfields == SRV_HTTP_MAX_FIELDS)
+            return 431;
+        req->field_off[req->nfields][0] = (uint32_t)n0;
+        req->field_off[req->nfields][1] = (uint32_t)v0;
+        req->nfields++;
+        int st = interpret(req, buf + n0, buf + v0, &hosts, &lengths);
+        if (st)
+            return st;
+        close |= strcasecmp(buf + n0, "connection") == 0 && !req->keep_alive;
+    }
+    if (i + 2 != len)
+        return 400;
+    if (req->minor >= 1 && hosts != 1)
+        return 400; /* RFC 9112 §3.2: exactly one Host in HTTP/1.1 */
+    if (close)
+        req->keep_alive = 0;
+    req->base = buf;
+    return 0;
+}
+
+const char *srv_req_path(const srv_req *req)
+{
+    return req->base + req->path_off;
+}
+
+const char *srv_req_header(const srv_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->nfields; i++)
+        if (strcasecmp(req->base + req->field_off[i][0], name) == 0)
+            return req->base + req->field_off[i][1];
+    return NULL;
+}
+
+int srv_req_add_header(srv_req *req, const char *name, const char *value)
+{
+    size_t room = sizeof(req->extra) - req->extra_len;
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return -1;
+    int n = snprintf(req->extra + req->extra_len, room, "%s: %s\r\n", name, value);
+    if (n < 0 || (size_t)n >= room) {
+        req->extra[req->extra_len] = '\0';
+        return -1;
+    }
+    req->extra_len += (size_t)n;
+    if (strcasecmp(name, "Cache-Control") == 0)
+        req->has_cache_control = 1;
+    return 0;
+}
+
+/* The Date field's value (RFC 9110 §5.6.7 IMF-fixdate), formatted once a second per thread
+ * and without the locale. */
+static const char *http_date(void)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static _Thread_local time_t last = -1;
+    static _Thread_local char text[32];
+    time_t now = time(NULL);
+    if (now != last) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        snprintf(text, sizeof(text), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+                 tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        last = now;
+    }
+    return text;
+}
+
+int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctype, const char *body,
+                  size_t len)
+{
+    char head[1024];
+    int no_body = status == 304 || status < 200;
+    int n =
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Content-Type-Options: nosniff\r\n%s%s%s%s",
+                 status, reason, http_date(), ctype ? "Content-Type: " : "", ctype ? ctype : "",
+                 ctype ? "\r\n" : "", req->has_cache_control ? "" : "Cache-Control: no-store\r\n");
+    if (n < 0 || (size_t)n >= sizeof(head))
+        return -1;
+    size_t hl = (size_t)n;
+    if (!no_body)
+        hl += (size_t)snprintf(head + hl, sizeof(head) - hl, "Content-Length: %zu\r\n", len);
+    if (!req->keep_alive)
+        hl += (size_t)snprintf(head + hl, sizeof(head) - hl, "Connection: close\r\n");
+    else if (req->minor == 0)
+        hl += (size_t)snprintf(head + hl, sizeof(head) - hl, "Connection: keep-alive\r\n");
+    size_t len0 = req->out->len;
+    int with_body = !no_body && req->method != SRV_METHOD_HEAD && len;
+    req->replied = 1;
+    if (srv_buf_append(req->out, head, hl) != 0 ||
+        srv_buf_append(req->out, req->extra, req->extra_len) != 0 ||
+        srv_buf_append(req->out, "\r\n", 2) != 0 ||
+        (with_body && srv_buf_append(req->out, body, len) != 0)) {
+        req->out->len = len0; /* no partial response: the connection is closed instead */
+        req->keep_alive = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void new_request(srv_http_conn *h)
+{
+    h->req = (srv_req){.base = h->in, .minor = 1, .keep_alive = 1, .ssl = h->ssl, .out = &h->out};
+}
+
+/* An HTTP-level refusal (the request may be half-parsed); the connection closes after it. */
+static void refuse(srv_http_conn *h, int status)
+{
+    new_request(h);
+    h->req.keep_alive = 0;
+    srv_reply_refused(&h->req, status);
+    h->closing = 1;
+}
+
+size_t srv_http_serve(srv_http_conn *h)
+{
+    size_t served = 0;
+    while (!h->closing) {
+        if (!h->head_len) {
+            size_t end = srv_http_head_end(h->in, h->in_len, h->scan);
+            if (!end) {
+                if (h->in_len > SRV_HTTP_MAX_HEAD)
+                    refuse(h, 431);
+                h->scan = h->in_len > 3 ? h->in_len - 3 : 0;
+                break;
+            }
+            new_request(h);
+            int st = end > SRV_HTTP_MAX_HEAD ? 431 : srv_http_parse_head(h->in, end, &h->req);
+            if (st == 0 && h->over_cap)
+                st = 503;
+            if (st == 0 && h->req.content_length > h->max_body)
+                st = 413;
+            if (st) {
+                refuse(h, st);
+                break;
+            }
+            h->head_len = end;
+        }
+        size_t total = h->head_len + h->req.content_length;
+        if (h->in_len < total) {
+            if (h->req.expect_continue && !h->sent_continue) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                if (srv_buf_append(&h->out, cont, sizeof(cont) - 1) != 0)
+                    h->closing = 1;
+                h->sent_continue = 1;
+            }
+            break;
+        }
+        h->req.base = h->in;
+        h->req.body = (const uint8_t *)h->in + h->head_len;
+        h->req.body_len = h->req.content_length;
+        srv_handle(&h->req);
+        served++;
+        if (!h->req.keep_alive || !h->req.replied)
+            h->closing = 1;
+        memmove(h->in, h->in + total, h->in_len - total);
+        h->in_len -= total;
+        h->head_len = h->scan = 0;
+        h->sent_continue = 0;
+    }
+    return served;
+}

@@ -1,0 +1,250 @@
+/* test_http1: the service's HTTP/1.1 layer without sockets (src/server/http1.c) — request-head
+ * parsing, the framing refusals that keep requests from being smuggled, pipelining,
+ * "100 Continue", limits. No config is installed, so every request that gets through to the
+ * routes is answered 503 "starting up": these tests are about framing, not routes. */
+#include "server/server.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse `text` (a whole head) and return the status (0 = valid); `req` gets the result. */
+static int parse(const char *text, srv_req *req, char **keep)
+{
+    size_t len = strlen(text);
+    char *buf = malloc(len); /* exactly the head: ASan sees any read past it */
+    assert_non_null(buf);
+    memcpy(buf, text, len);
+    *req = (srv_req){0};
+    int st = srv_http_parse_head(buf, len, req);
+    if (keep)
+        *keep = buf;
+    else
+        free(buf);
+    return st;
+}
+
+static void t_parse_valid(void **state)
+{
+    (void)state;
+    srv_req r;
+    char *buf;
+    assert_int_equal(parse("\r\nPOST /v1/keys/k/jwt?x=1 HTTP/1.1\r\nHost: a\r\n"
+                           "authorization:  Bearer t \r\nContent-Length: 12\r\n"
+                           "content-length: 12\r\n\r\n",
+                           &r, &buf),
+                     0);
+    assert_int_equal(r.method, SRV_METHOD_POST);
+    assert_string_equal(srv_req_path(&r), "/v1/keys/k/jwt");
+    assert_string_equal(srv_req_header(&r, "Authorization"), "Bearer t");
+    assert_null(srv_req_header(&r, "If-None-Match"));
+    assert_int_equal(r.content_length, 12);
+    assert_int_equal(r.keep_alive, 1);
+    free(buf);
+
+    assert_int_equal(parse("GET / HTTP/1.0\r\n\r\n", &r, NULL), 0);
+    assert_int_equal(r.keep_alive, 0);
+    assert_int_equal(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &r, NULL), 0);
+    assert_int_equal(r.keep_alive, 1);
+    assert_int_equal(parse("HEAD / HTTP/1.1\r\nHost: a\r\nConnection: te, close\r\n\r\n", &r, NULL),
+                     0);
+    assert_int_equal(r.method, SRV_METHOD_HEAD);
+    assert_int_equal(r.keep_alive, 0);
+    assert_int_equal(parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", &r, NULL), 0);
+    assert_int_equal(r.method, SRV_METHOD_OTHER);
+    assert_int_equal(parse("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n", &r, NULL),
+                     0);
+    assert_int_equal(r.expect_continue, 1);
+}
+
+static void t_parse_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head;
+        int status;
+    } cases[] = {
+        {"GET / HTTP/1.1\nHost: a\r\n\r\n", 400},                 /* bare LF */
+        {"GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", 400},         /* bare LF in a field */
+        {"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400},    /* bare CR */
+        {"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400}, /* obs-fold */
+        {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},              /* space before the colon */
+        {"GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n", 400},        /* empty name */
+        {"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01\r\n\r\n", 400},   /* a control character */
+        {"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400},              /* two spaces */
+        {"GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},       /* absolute-form */
+        {"GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400},              /* junk after the version */
+        {"GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400},              /* not DIGIT.DIGIT */
+        {"GET / HTTX/1.1\r\nHost: a\r\n\r\n", 400},               /* not HTTP */
+        {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},               /* another major version */
+        {"GET / HTTP/1.1\r\n\r\n", 400},                          /* no Host */
+        {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},    /* two Hosts */
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1,1\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9999999999999999\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", 411},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+         411},
+        {"POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n", 417},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        srv_req r;
+        int st = parse(cases[i].head, &r, NULL);
+        if (st != cases[i].status)
+            fail_msg("case %zu: %d, want %d", i, st, cases[i].status);
+    }
+    /* a NUL in a value */
+    srv_req r = {0};
+    char nul[] = "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n";
+    assert_int_equal(srv_http_parse_head(nul, sizeof(nul) - 1, &r), 400);
+
+    /* limits: a target of 2049 bytes, 65 fields */
+    char big[4096 + 2048] = {0};
+    strcpy(big, "GET /");
+    memset(big + 5, 'a', 2048);
+    strcat(big, " HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_int_equal(parse(big, &r, NULL), 414);
+    strcpy(big, "GET / HTTP/1.1\r\nHost: a\r\n");
+    for (int i = 0; i < SRV_HTTP_MAX_FIELDS; i++)
+        strcat(big, "X: y\r\n");
+    strcat(big, "\r\n");
+    assert_int_equal(parse(big, &r, NULL), 431);
+}
+
+static void t_head_end(void **state)
+{
+    (void)state;
+    const char *t = "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET";
+    size_t end = strlen(t) - 3;
+    /* found whether the search starts at 0 or resumes just before the end */
+    assert_int_equal(srv_http_head_end(t, strlen(t), 0), end);
+    assert_int_equal(srv_http_head_end(t, strlen(t), end - 4), end);
+    assert_int_equal(srv_http_head_end(t, end - 1, 0), 0);
+    assert_int_equal(srv_http_head_end("\r\n\r\n", 4, 0), 0); /* empty lines are skipped */
+}
+
+/* A connection fed `text`; `h` keeps the state for further input. */
+static void feed(srv_http_conn *h, const char *text, size_t len)
+{
+    h->in = realloc(h->in, h->in_len + len);
+    assert_non_null(h->in);
+    memcpy(h->in + h->in_len, text, len);
+    h->in_len += len;
+}
+
+static size_t count(const srv_buf *b, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = b->data;
+         p && (p = memmem(p, b->len - (size_t)(p - b->data), needle, strlen(needle))) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void done(srv_http_conn *h)
+{
+    free(h->in);
+    srv_buf_free(&h->out);
+}
+
+static void t_serve_pipelined(void **state)
+{
+    (void)state;
+    srv_http_conn h = {.max_body = 100};
+    const char *two = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+                      "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}"
+                      "HEAD /.well-known/jwks.json HT";
+    feed(&h, two, strlen(two));
+    assert_int_equal(srv_http_serve(&h), 2);
+    assert_int_equal(count(&h.out, "HTTP/1.1 503 "), 2);
+    assert_int_equal(h.closing, 0);
+    assert_int_equal(h.in_len, strlen("HEAD /.well-known/jwks.json HT")); /* the rest waits */
+    h.out.len = 0;
+    feed(&h, "TP/1.1\r\nHost: a\r\n\r\n", 19);
+    assert_int_equal(srv_http_serve(&h), 1);
+    assert_int_equal(h.in_len, 0);
+    /* HEAD: the length of the body it would have had, and no body */
+    assert_non_null(memmem(h.out.data, h.out.len, "Content-Length: ", 16));
+    assert_memory_equal(h.out.data + h.out.len - 4, "\r\n\r\n", 4);
+    done(&h);
+}
+
+static void t_serve_continue(void **state)
+{
+    (void)state;
+    srv_http_conn h = {.max_body = 100};
+    const char *head = "POST /v1/keys/k/jwt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                       "Content-Length: 4\r\n\r\n";
+    feed(&h, head, strlen(head));
+    assert_int_equal(srv_http_serve(&h), 0);
+    assert_int_equal(h.out.len, strlen("HTTP/1.1 100 Continue\r\n\r\n"));
+    feed(&h, "{}", 2);
+    assert_int_equal(srv_http_serve(&h), 0); /* half the body: nothing more */
+    assert_int_equal(count(&h.out, "100 Continue"), 1);
+    feed(&h, "  ", 2);
+    assert_int_equal(srv_http_serve(&h), 1);
+    assert_int_equal(count(&h.out, "HTTP/1.1 503 "), 1);
+    done(&h);
+}
+
+static void t_serve_refusals(void **state)
+{
+    (void)state;
+    /* a body over the limit is refused from its head, unread, and the connection closes */
+    srv_http_conn h = {.max_body = 100};
+    const char *big = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n";
+    feed(&h, big, strlen(big));
+    assert_int_equal(srv_http_serve(&h), 0);
+    assert_int_equal(h.closing, 1);
+    assert_non_null(memmem(h.out.data, h.out.len, "HTTP/1.1 413 ", 13));
+    assert_non_null(memmem(h.out.data, h.out.len, "\"payload_too_large\"", 19));
+    assert_non_null(memmem(h.out.data, h.out.len, "Connection: close\r\n", 19));
+    done(&h);
+
+    /* a head that never ends */
+    h = (srv_http_conn){.max_body = 100};
+    char *junk = malloc(SRV_HTTP_MAX_HEAD + 2);
+    assert_non_null(junk);
+    memset(junk, 'a', SRV_HTTP_MAX_HEAD + 2);
+    feed(&h, "GET / HTTP/1.1\r\n", 16);
+    assert_int_equal(srv_http_serve(&h), 0);
+    assert_int_equal(h.closing, 0);
+    feed(&h, junk, SRV_HTTP_MAX_HEAD);
+    assert_int_equal(srv_http_serve(&h), 0);
+    assert_int_equal(h.closing, 1);
+    assert_non_null(memmem(h.out.data, h.out.len, "HTTP/1.1 431 ", 13));
+    free(junk);
+    done(&h);
+
+    /* over the connection cap: 503 to the first request, then close */
+    h = (srv_http_conn){.max_body = 100, .over_cap = 1};
+    feed(&h, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", 35);
+    assert_int_equal(srv_http_serve(&h), 0);
+    assert_int_equal(h.closing, 1);
+    assert_non_null(memmem(h.out.data, h.out.len, "too_many_connections", 20));
+    done(&h);
+
+    /* a framing error after a good request: the good one is answered, then the refusal */
+    h = (srv_http_conn){.max_body = 100};
+    const char *two = "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nTransfer-Encoding: x\r\n"
+                      "Host: a\r\n\r\n";
+    feed(&h, two, strlen(two));
+    assert_int_equal(srv_http_serve(&h), 1);
+    assert_int_equal(h.closing, 1);
+    assert_non_null(memmem(h.out.data, h.out.len, "HTTP/1.1 411 ", 13));
+    assert_non_null(memmem(h.out.data, h.out.len, "\"length_required\"", 17));
+    done(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_parse_valid),    cmocka_unit_test(t_parse_refused),
+        cmocka_unit_test(t_head_end),       cmocka_unit_test(t_serve_pipelined),
+        cmocka_unit_test(t_serve_continue), cmocka_unit_test(t_serve_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
