@@ -7,6 +7,7 @@
 #include "server/server.h"
 
 #include "core/b64url.h"
+#include "core/error.h"
 #include "core/json.h"
 
 #include <pthread.h>
@@ -580,9 +581,46 @@ static double health_at;
 static json_t *health_body;
 static int health_status;
 
+static const uint8_t health_probe[] = "hwjose-healthz";
+
+/* One token operation per key: a signature, or for a decryption key a JWE to its own public
+ * key decrypted (RSA unwrap or ECDH inside the token) and compared. */
+static hwj_err probe_key(const srv_key *k, hwj_error *err)
+{
+    hwj_alg alg = k->conf->alg, enc = HWJ_ENC_A128GCM;
+    if (hwj_alg_get_kind(alg) == HWJ_ALG_KIND_JWS) {
+        uint8_t sig[HWJ_SIG_MAX];
+        size_t siglen = sizeof(sig);
+        return hwj_key_sign(k->ref->key, alg, health_probe, sizeof(health_probe) - 1, sig, &siglen,
+                            err);
+    }
+    hwj_jwk *jwk = NULL;
+    char *jwe = NULL;
+    hwj_jwe_result *res = NULL;
+    hwj_err rc = hwj_jwk_parse(k->ref->jwk_json, strlen(k->ref->jwk_json), &jwk, err);
+    if (rc != HWJ_OK)
+        goto out;
+    hwj_jwe_recipient to = {.alg = alg, .jwk = jwk};
+    hwj_jwe_encrypt_opts eo = {.enc = enc};
+    if ((rc = hwj_jwe_encrypt(&to, 1, health_probe, sizeof(health_probe) - 1, &eo, &jwe, err)) !=
+        HWJ_OK)
+        goto out;
+    hwj_jwe_decrypt_opts o = {
+        .algs = &alg, .nalgs = 1, .encs = &enc, .nencs = 1, .key = k->ref->key};
+    if ((rc = hwj_jwe_decrypt(jwe, strlen(jwe), &o, &res, err)) != HWJ_OK)
+        goto out;
+    if (res->plaintext_len != sizeof(health_probe) - 1 ||
+        memcmp(res->plaintext, health_probe, res->plaintext_len) != 0)
+        rc = hwj_error_set(err, HWJ_ERR_DECRYPT, "the probe decrypted to something else");
+out:
+    hwj_jwe_result_free(res);
+    hwj_free(jwe);
+    hwj_jwk_free(jwk);
+    return rc;
+}
+
 static void get_healthz(rq *r)
 {
-    static const uint8_t probe[] = "hwjose-healthz";
     pthread_mutex_lock(&health_lock);
     double now = srv_now_seconds();
     if (!health_body || now - health_at > 2.0) {
@@ -590,22 +628,16 @@ static void get_healthz(rq *r)
         int ok = 1;
         for (size_t i = 0; i < r->st->nkeys; i++) {
             const srv_key *k = &r->st->keys[i];
-            hwj_alg alg = k->conf->alg;
             const char *res = "ok";
-            if (hwj_alg_get_kind(alg) == HWJ_ALG_KIND_JWS) {
-                uint8_t sig[HWJ_SIG_MAX];
-                size_t siglen = sizeof(sig);
-                hwj_error err = {0};
-                double t = srv_now_seconds();
-                hwj_err rc =
-                    hwj_key_sign(k->ref->key, alg, probe, sizeof(probe) - 1, sig, &siglen, &err);
-                srv_metrics_token_op("health", srv_now_seconds() - t, rc == HWJ_OK);
-                if (rc != HWJ_OK) {
-                    res = "unavailable";
-                    ok = 0;
-                    fprintf(stderr, "hwjose serve: healthz: key '%s': %s\n", k->conf->name,
-                            err.message);
-                }
+            hwj_error err = {0};
+            double t = srv_now_seconds();
+            hwj_err rc = probe_key(k, &err);
+            srv_metrics_token_op("health", srv_now_seconds() - t, rc == HWJ_OK);
+            if (rc != HWJ_OK) {
+                res = "unavailable";
+                ok = 0;
+                fprintf(stderr, "hwjose serve: healthz: key '%s': %s\n", k->conf->name,
+                        err.message);
             }
             json_object_set_new(keys, k->conf->name, json_string(res));
         }
