@@ -1,8 +1,13 @@
 # hwjose serve: the real server on a free loopback port, driven by curl and panva/jose.
 if(TARGET hwjose_server)
   hwj_script_test(test_server server/test_server.sh TIMEOUT 120)
-endif()
-# The HTTP/1.1 layer alone: parsing, framing refusals, pipelining (no sockets, no keys).
-if(TARGET hwjose_server)
+  # The HTTP/1.1 layer alone: parsing, framing refusals, pipelining (no sockets, no keys).
   hwj_unit_test(test_http1 SOURCES test_http1.c LIBS hwjose_server TIMEOUT 60)
+endif()
+# The HTTP/1.1 contract (keep-alive, pipelining, HEAD, 100-continue, framing errors, timeouts,
+# max_connections, audit of failed operations), plain and TLS, every key in SoftHSM.
+if(TARGET hwjose_server AND HWJ_WITH_PKCS11)
+  hwj_script_test(test_server_http server/test_server_http.sh TIMEOUT 180)
+  set_property(TEST test_server_http APPEND PROPERTY ENVIRONMENT
+    "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
 endif()
