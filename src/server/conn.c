@@ -98,6 +98,17 @@ static void update_events(conn *c)
     set_event(c->wev, &c->wev_on, (pending && !c->write_wants_read) || c->read_wants_write);
 }
 
+/* A TLS call that returned `r` <= 0 while doing `same` (SSL_ERROR_WANT_READ for a read, _WRITE
+ * for a write): 0 to wait (*other set when it waits for the other direction), -1 failed. */
+static int tls_wait(SSL *ssl, int r, int same, int *other)
+{
+    int e = SSL_get_error(ssl, r);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+        return -1;
+    *other = e != same;
+    return 0;
+}
+
 /* Write what is pending. 0: all written or the socket is full; -1: the connection is gone. */
 static int flush_out(conn *c)
 {
@@ -107,16 +118,8 @@ static int flush_out(conn *c)
         const char *p = c->h.out.data + c->out_off;
         if (c->ssl) {
             int r = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-            if (r <= 0) {
-                int e = SSL_get_error(c->ssl, r);
-                if (e == SSL_ERROR_WANT_WRITE)
-                    return 0;
-                if (e == SSL_ERROR_WANT_READ) {
-                    c->write_wants_read = 1;
-                    return 0;
-                }
-                return -1;
-            }
+            if (r <= 0)
+                return tls_wait(c->ssl, r, SSL_ERROR_WANT_WRITE, &c->write_wants_read);
             c->out_off += (size_t)r;
         } else {
             ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
@@ -154,16 +157,8 @@ static ssize_t read_in(conn *c, int *full)
     c->read_wants_write = 0;
     if (c->ssl) {
         int r = SSL_read(c->ssl, c->h.in + c->h.in_len, room > INT_MAX ? INT_MAX : (int)room);
-        if (r <= 0) {
-            int e = SSL_get_error(c->ssl, r);
-            if (e == SSL_ERROR_WANT_READ)
-                return 0;
-            if (e == SSL_ERROR_WANT_WRITE) {
-                c->read_wants_write = 1;
-                return 0;
-            }
-            return -1;
-        }
+        if (r <= 0)
+            return tls_wait(c->ssl, r, SSL_ERROR_WANT_READ, &c->read_wants_write);
         c->h.in_len += (size_t)r;
         *full = (size_t)r == room || SSL_pending(c->ssl) > 0;
         return r;
