@@ -4,8 +4,11 @@ hwj_script_test(test_cli cli/test_cli.sh TIMEOUT 120)
 hwj_script_test(test_interop_jose cli/test_interop_jose.sh TIMEOUT 180)
 # JWE and nested JWTs with every private key in a SoftHSM token the test makes and removes with
 # scripts/softhsm-token.sh (its own token store: SoftHSM's file store is racy across processes,
-# see fault.cmake), and the encrypt/decrypt exit-code contract.
+# see fault.cmake), and the encrypt/decrypt exit-code contract. test_demo runs scripts/demo.sh
+# (the README's first command) against this build's CLI, its token under the build tree.
 if(HWJ_WITH_PKCS11)
-  hwj_script_test(test_cli_jwe cli/test_cli_jwe.sh TIMEOUT 180)
-  set_property(TEST test_cli_jwe APPEND PROPERTY ENVIRONMENT "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+  foreach(t test_cli_jwe test_demo)
+    hwj_script_test(${t} cli/${t}.sh TIMEOUT 180)
+    set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+  endforeach()
 endif()
