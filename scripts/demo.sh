@@ -3,25 +3,43 @@
 # inside it, issue a JWT signed in the token, verify it against the JWKS exported from the
 # token; then the nested flow (sign, encrypt to the receiver's token key, decrypt in the
 # token, verify). Safe to re-run: the token and its keys are reused.
+#
+# Environment (for tests; a new user needs neither):
+#   HWJOSE=PATH      use this hwjose binary; skips install-deps.sh and the build
+#   HWJ_DEMO_DIR=DIR the token's folder (default tokens/softhsm/; made by softhsm-token.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+dir=${HWJ_DEMO_DIR:-$top/tokens/softhsm}
+case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 cd "$top"
 
-"$top/scripts/install-deps.sh"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHWJ_BUILD_TESTS=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target hwjose-cli >/dev/null
-export HWJOSE="$top/build/hwjose"
+if [ -n "${HWJOSE:-}" ]; then
+    [ -x "$HWJOSE" ] || { echo "demo.sh: HWJOSE=$HWJOSE is not an executable" >&2; exit 2; }
+    echo "demo.sh: using HWJOSE=$HWJOSE (set in the environment: no install, no build)" >&2
+else
+    "$top/scripts/install-deps.sh"
+    # HWJ_BUILD_TESTS is left as it is (default ON; only hwjose-cli is built here), so the demo
+    # never turns tests off in a build/ that scripts/test.sh or a developer uses. Only a fresh
+    # build/ without the RFC 7520 data the tests' configure requires is made without tests.
+    tests=()
+    [ -f build/CMakeCache.txt ] || [ -d "$top/../shared/conformance/rfc7520/jws" ] ||
+        tests=(-DHWJ_BUILD_TESTS=OFF)
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${tests[@]}" >/dev/null
+    cmake --build build -j"$(nproc)" --target hwjose-cli >/dev/null
+    export HWJOSE="$top/build/hwjose"
+fi
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "SoftHSM token 'hwjose' in tokens/softhsm/ (random PINs in 0600 files)"
+step "SoftHSM token 'hwjose' in ${dir#"$top"/}/ (random PINs in 0600 files)"
 # (assigned first: `eval "$(cmd)"` would carry on under set -e if cmd failed)
-token_env=$(scripts/softhsm-token.sh create tokens/softhsm hwjose --demo-keys)
+token_env=$(scripts/softhsm-token.sh create "$dir" hwjose --demo-keys)
 eval "$token_env"
-pin="pin-source=file:$top/tokens/softhsm/user.pin"
+dir=$(cd "$dir" && pwd)
+pin="pin-source=file:$dir/user.pin"
 sig="pkcs11:token=hwjose;object=demo-es256?$pin"
 enc="pkcs11:token=hwjose;object=demo-enc?$pin"
-out="$top/tokens/softhsm/demo"
+out="$dir/demo"
 mkdir -p "$out"
 
 step "hwjose keys: what the token holds, and its custody facts"

@@ -11,9 +11,11 @@
 # ASan+UBSan (HWJ_SANITIZE). Targets run one after another, never two at once. Each grows its
 # corpus in $HWJ_FUZZ_BUILD/fuzz-work/<target>/corpus (seeded from fuzz/corpus/<target>/ and
 # fuzz/regress/<target>/); a crash, leak or sanitizer report lands there as crash-*/leak-*/
-# timeout-*. Prints execs, exec/s, coverage and findings per target; exits 1 on any finding.
-# A finding is fixed in src/ and its input copied to fuzz/regress/<target>/, where ctest's
-# fuzz_replay_<target> replays it in every build from then on.
+# timeout-*/oom-*. Prints execs, exec/s, coverage and findings per target; exits 1 on any finding.
+# Each new crash-*, leak-* and timeout-* input is also copied to fuzz/regress/<target>/, where
+# ctest's fuzz_replay_<target> replays it in every build from then on (fix the bug in src/ and
+# commit the input with the fix). oom-* inputs stay in the work folder: replaying them would
+# take gigabytes in every ctest run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${HWJ_FUZZ_BUILD:-$top/build-fuzz}
@@ -91,7 +93,16 @@ for t in "${targets[@]}"; do
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$last")
-  found=$(comm -13 <(echo "$before") <(artifacts) | tr '\n' ' ')
+  found=
+  while IFS= read -r a; do
+    [ -n "$a" ] || continue
+    case ${a##*/} in
+    oom-*) found+="$a " ;;
+    *) mkdir -p "$top/fuzz/regress/$t"
+      cp "$a" "$top/fuzz/regress/$t/"
+      found+="fuzz/regress/$t/${a##*/} " ;;
+    esac
+  done < <(comm -13 <(echo "$before") <(artifacts))
   note=none
   if [ $rc -ne 0 ] || [ -n "$found" ]; then
     findings=$((findings + 1))
@@ -103,4 +114,8 @@ for t in "${targets[@]}"; do
     grep -E 'ERROR: |runtime error|SUMMARY' "$log" | head -5 | sed 's/^/    /'
   fi
 done
-[ $findings -eq 0 ] || { echo "fuzz.sh: $findings target(s) with findings; logs in $build/fuzz-work/" >&2; exit 1; }
+[ $findings -eq 0 ] || {
+  echo "fuzz.sh: $findings target(s) with findings; logs in $build/fuzz-work/; crash, leak and" \
+    "timeout inputs copied to fuzz/regress/<target>/ (ctest replays them)" >&2
+  exit 1
+}

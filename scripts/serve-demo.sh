@@ -48,12 +48,14 @@ fi
 
 uri="pkcs11:token=$label;object=$object;type=private?module-path=$module&pin-source=file:$pinfile"
 
-# The key: generated inside the token by `hwjose keygen` (p11tool where keygen is unavailable).
+# The key: generated inside the token by `hwjose keygen` (sensitive, never extractable). If that
+# fails the demo stops: no other tool generates it instead.
 if ! GNUTLS_PIN=$(cat "$pinfile") p11 --login --list-privkeys "pkcs11:token=$label" 2>/dev/null | grep -q "object=$object;"; then
   echo "serve-demo: generating ES256 key '$object' inside the token"
-  if ! "$hwjose" keygen --alg ES256 --uri "$uri" >/dev/null 2>"$state/keygen.err"; then
-    GNUTLS_PIN=$(cat "$pinfile") p11 --login --generate-privkey ecdsa --curve secp256r1 \
-      --label "$object" "pkcs11:token=$label" >/dev/null 2>&1
+  if ! "$hwjose" keygen --key "$uri" --alg ES256 >"$state/$object.jwk.json"; then
+    echo "serve-demo: \`hwjose keygen\` could not generate '$object' in token '$label' (error above);" \
+      "nothing was generated, stopping" >&2
+    exit 1
   fi
 fi
 

@@ -308,7 +308,8 @@ int cmd_decrypt(int argc, char **argv)
     if (uri != NULL && ((rc = hwj_ctx_new(&ctx, &err)) != HWJ_OK ||
                         (rc = hwj_key_open(ctx, uri, NULL, &key, &err)) != HWJ_OK)) {
         fprintf(stderr, "hwjose decrypt: %s\n", err.message);
-        ret = exit_for(rc) == CLI_USAGE ? CLI_USAGE : CLI_INVALID;
+        /* a URI scheme or key type this build cannot use is the user's to fix (docs/cli.md) */
+        ret = rc == HWJ_ERR_UNSUPPORTED ? CLI_USAGE : exit_for(rc);
         goto out;
     }
     if (jwk_path != NULL && (rc = hwj_jwk_read_file(jwk_path, &jwk, &err)) != HWJ_OK) {

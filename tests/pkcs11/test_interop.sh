@@ -6,6 +6,7 @@
 #  2. a key `hwjose keygen` generated signs through `openssl pkeyutl -engine pkcs11`
 #     (libp11, PIN via the URI's pin-source) and verifies with the public key pkcs11-tool reads;
 #  3. the CLI's errors for a missing token / object / taken name say how to fix them.
+# Outputs go to a folder under $HWJ_TEST_STATE (the build tree), removed on exit.
 set -euo pipefail
 : "${HWJOSE:?}" "${HWJ_P11_DIR:?}" "${SOFTHSM2_CONF:?}"
 module=${HWJ_SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
@@ -13,7 +14,9 @@ engine=$(find /usr/lib -name pkcs11.so -path '*engines-3*' 2>/dev/null | head -1
 tok=hwj-interop
 pinf=$HWJ_P11_DIR/user.pin
 q="?pin-source=file:$pinf"
-tmp=$(mktemp -d)
+state=${HWJ_TEST_STATE:-${TMPDIR:-/tmp}}
+mkdir -p "$state"
+tmp=$(mktemp -d "$state/pkcs11-interop.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 check() { local what=$1; shift; if "$@"; then echo "ok - $what"; else echo "not ok - $what"; fails=$((fails + 1)); fi; }

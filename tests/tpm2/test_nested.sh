@@ -6,6 +6,7 @@
 #  2. the issuer signs in SoftHSM (ES256), the receiver decrypts in the TPM (RSA-OAEP-256 and
 #     ECDH-ES+A256KW), then verifies the inner JWT;
 #  3. tampering and a wrong TPM key fail cleanly.
+# Key files and outputs go to a folder under $HWJ_TEST_STATE (the build tree), removed on exit.
 set -euo pipefail
 : "${HWJOSE:?}" "${HWJ_TPM_DIR:?}" "${HWJ_P11_DIR:?}" "${SOFTHSM2_CONF:?}"
 export HWJOSE_TCTI
@@ -13,7 +14,9 @@ HWJOSE_TCTI=$(cat "$HWJ_TPM_DIR/tcti")
 unset HWJOSE_PIN
 tok=hwj-interop
 q="?pin-source=file:$HWJ_P11_DIR/user.pin"
-tmp=$(mktemp -d)
+state=${HWJ_TEST_STATE:-${TMPDIR:-/tmp}}
+mkdir -p "$state"
+tmp=$(mktemp -d "$state/tpm2-nested.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 check() { local what=$1; shift; if "$@"; then echo "ok - $what"; else echo "not ok - $what"; fails=$((fails + 1)); fi; }
