@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -37,8 +36,9 @@ typedef struct conn conn;
 
 struct srv_worker {
     struct event_base *base;
-    struct evconnlistener *lis;
+    struct event *lis; /* the shared listening socket, one accept per wake-up */
     struct event *sweep;
+    int lis_paused;
     srv_conn_limits lim;
     conn *conns;
 };
@@ -233,15 +233,25 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
     conn_run(arg);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+/* One connection per wake-up, not all that are queued: every worker is woken for the shared
+ * socket, so a burst of connections (a client pool opening at once) spreads over the workers
+ * instead of landing on whichever thread woke first. */
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-    (void)l;
-    (void)sa;
-    (void)salen;
+    (void)what;
     srv_worker *w = arg;
     int one = 1, over = 0;
     conn *c = NULL;
+    evutil_socket_t fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        /* Out of descriptors or memory: the socket stays readable, so stop listening until the
+         * next sweep rather than spin on it. EAGAIN: another worker took it. */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            event_del(w->lis);
+            w->lis_paused = 1;
+        }
+        return;
+    }
     if (atomic_fetch_add(&g_conns, 1) >= w->lim.max_conns) {
         atomic_fetch_sub(&g_conns, 1);
         if (atomic_fetch_add(&g_rejects, 1) >= REJECT_MAX) {
@@ -293,6 +303,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     srv_worker *w = arg;
     double now = srv_now_seconds();
+    if (w->lis_paused && event_add(w->lis, NULL) == 0)
+        w->lis_paused = 0;
     for (conn *c = w->conns, *next; c; c = next) {
         next = c->next;
         if (now > c->deadline)
@@ -308,7 +320,8 @@ srv_worker *srv_worker_new(struct event_base *base, int listen_fd, const srv_con
         return NULL;
     w->base = base;
     w->lim = *lim;
-    if (!(w->lis = evconnlistener_new(base, on_accept, w, LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd)) ||
+    if (!(w->lis = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, w)) ||
+        event_add(w->lis, NULL) != 0 ||
         !(w->sweep = event_new(base, -1, EV_PERSIST, on_sweep, w)) ||
         event_add(w->sweep, &second) != 0) {
         srv_worker_free(w);
@@ -326,6 +339,6 @@ void srv_worker_free(srv_worker *w)
     if (w->sweep)
         event_free(w->sweep);
     if (w->lis)
-        evconnlistener_free(w->lis);
+        event_free(w->lis);
     free(w);
 }
