@@ -1,11 +1,11 @@
 /* encrypt.c: `hwjose encrypt` and `hwjose decrypt` (JWE), stdin to stdout. */
 #include "cli/cli.h"
+#include "cli/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CLI_MAX_INPUT (64u * 1024u * 1024u)
 #define MAX_LIST 32
 
 static void encrypt_usage(FILE *out)
@@ -36,46 +36,12 @@ static void decrypt_usage(FILE *out)
         "  Exit: 0 decrypted, 1 decryption failed or refused, 2 usage or input error.\n");
 }
 
-/* Read a whole stream (binary-safe); NUL-terminated. */
-static int read_all(FILE *f, uint8_t **out, size_t *len)
+/* The first line of a file, without its newline: a password. NULL (said why) on failure. */
+static char *read_secret_file(const char *cmd, const char *path, size_t *len)
 {
-    size_t cap = 4096, n = 0;
-    uint8_t *buf = malloc(cap + 1), *nb;
-    size_t r;
-    if (buf == NULL)
-        return -1;
-    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            if (cap >= CLI_MAX_INPUT || (nb = realloc(buf, cap * 2 + 1)) == NULL) {
-                free(buf);
-                return -1;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (ferror(f)) {
-        free(buf);
-        return -1;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-/* The first line of a file, without its newline: a password. */
-static char *read_secret_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
     uint8_t *buf = NULL;
     size_t n = 0;
-    if (f == NULL)
-        return NULL;
-    int rc = read_all(f, &buf, &n);
-    fclose(f);
-    if (rc != 0)
+    if (cli_read_input(cmd, path, &buf, &n) != CLI_OK)
         return NULL;
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = '\0';
@@ -190,14 +156,10 @@ int cmd_encrypt(int argc, char **argv)
         fprintf(stderr, "hwjose encrypt: %s\n", err.message);
         goto out;
     }
-    if (pw_path != NULL && (pw = read_secret_file(pw_path, &pwlen)) == NULL) {
-        fprintf(stderr, "hwjose encrypt: cannot read the password file '%s'\n", pw_path);
+    if (pw_path != NULL && (pw = read_secret_file("encrypt", pw_path, &pwlen)) == NULL)
         goto out;
-    }
-    if (read_all(stdin, &in, &inlen) != 0) {
-        fprintf(stderr, "hwjose encrypt: cannot read stdin (at most %u bytes)\n", CLI_MAX_INPUT);
+    if (cli_read_input("encrypt", NULL, &in, &inlen) != CLI_OK)
         goto out;
-    }
     r.jwk = jwk;
     r.password = pw;
     r.password_len = pwlen;
@@ -316,19 +278,15 @@ int cmd_decrypt(int argc, char **argv)
         fprintf(stderr, "hwjose decrypt: %s\n", err.message);
         goto out;
     }
-    if (pw_path != NULL && (pw = read_secret_file(pw_path, &pwlen)) == NULL) {
-        fprintf(stderr, "hwjose decrypt: cannot read the password file '%s'\n", pw_path);
+    if (pw_path != NULL && (pw = read_secret_file("decrypt", pw_path, &pwlen)) == NULL)
         goto out;
-    }
     if (nalgs == 0)
         nalgs = default_algs(key, jwk, pw != NULL, algs);
     if (nencs == 0)
         for (int e = HWJ_ENC_A128CBC_HS256; e <= HWJ_ENC_A256GCM; e++)
             encs[nencs++] = (hwj_alg)e;
-    if (read_all(stdin, &in, &inlen) != 0) {
-        fprintf(stderr, "hwjose decrypt: cannot read stdin (at most %u bytes)\n", CLI_MAX_INPUT);
+    if (cli_read_input("decrypt", NULL, &in, &inlen) != CLI_OK)
         goto out;
-    }
     o.algs = algs;
     o.nalgs = nalgs;
     o.encs = encs;
