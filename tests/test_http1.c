@@ -114,6 +114,20 @@ static void t_parse_refused(void **state)
     assert_int_equal(parse(big, &r, NULL), 431);
 }
 
+static void t_host_expect(void **state)
+{
+    (void)state;
+    srv_req r;
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n", &r, NULL), 0);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", &r, NULL), 400);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: u@h/p\r\n\r\n", &r, NULL), 400);
+    assert_int_equal(parse("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", &r, NULL), 400);
+    /* HTTP/1.0 has no expectations: ignored, not 417 */
+    assert_int_equal(parse("GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", &r, NULL), 0);
+    assert_int_equal(r.expect_continue, 0);
+    assert_int_equal(parse("GET / HTTP/1.0\r\nExpect: x\r\n\r\n", &r, NULL), 0);
+}
+
 static void t_head_end(void **state)
 {
     (void)state;
@@ -124,6 +138,8 @@ static void t_head_end(void **state)
     assert_int_equal(srv_http_head_end(t, strlen(t), end - 4), end);
     assert_int_equal(srv_http_head_end(t, end - 1, 0), 0);
     assert_int_equal(srv_http_head_end("\r\n\r\n", 4, 0), 0); /* empty lines are skipped */
+    assert_int_equal(srv_http_head_end("GET / HTTP/1.1\nHost: a\n\n", 24, 0), SRV_HTTP_BARE_LF);
+    assert_int_equal(srv_http_head_end("GET / HTTP/1.1\r\nHost: a\r\n", 25, 0), 0);
 }
 
 /* A connection fed `text`; `h` keeps the state for further input. */
@@ -239,12 +255,57 @@ static void t_serve_refusals(void **state)
     done(&h);
 }
 
+/* A client that pipelines without reading gets at most SRV_HTTP_OUT_MAX (+ one answer)
+ * queued; the rest of its requests wait in `in` until the output is written. */
+static void t_serve_output_cap(void **state)
+{
+    (void)state;
+    srv_http_conn h = {.max_body = 100};
+    const char *one = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
+    size_t n = 2000;
+    for (size_t i = 0; i < n; i++)
+        feed(&h, one, strlen(one));
+    size_t served = srv_http_serve(&h);
+    assert_true(served > 0 && served < n);
+    assert_int_equal(h.paused, 1);
+    assert_true(h.out.len >= SRV_HTTP_OUT_MAX && h.out.len < SRV_HTTP_OUT_MAX + 1024);
+    size_t total = served;
+    while (h.paused) {
+        h.out.len = 0; /* written */
+        total += srv_http_serve(&h);
+    }
+    assert_int_equal(total, n);
+    assert_int_equal(h.in_len, 0);
+    done(&h);
+}
+
+/* A refused HEAD is answered without a body; a bare-LF head is refused at once. */
+static void t_serve_refused_head(void **state)
+{
+    (void)state;
+    srv_http_conn h = {.max_body = 10};
+    const char *head = "HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n";
+    feed(&h, head, strlen(head));
+    assert_int_equal(srv_http_serve(&h), 0);
+    assert_non_null(memmem(h.out.data, h.out.len, "HTTP/1.1 413 ", 13));
+    assert_memory_equal(h.out.data + h.out.len - 4, "\r\n\r\n", 4);
+    done(&h);
+    h = (srv_http_conn){.max_body = 10};
+    feed(&h, "GET / HTTP/1.1\nHost: a\n\n", 24);
+    assert_int_equal(srv_http_serve(&h), 0);
+    assert_int_equal(h.closing, 1);
+    assert_non_null(memmem(h.out.data, h.out.len, "HTTP/1.1 400 ", 13));
+    done(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_parse_valid),    cmocka_unit_test(t_parse_refused),
-        cmocka_unit_test(t_head_end),       cmocka_unit_test(t_serve_pipelined),
-        cmocka_unit_test(t_serve_continue), cmocka_unit_test(t_serve_refusals),
+        cmocka_unit_test(t_parse_valid),        cmocka_unit_test(t_parse_refused),
+        cmocka_unit_test(t_head_end),           cmocka_unit_test(t_serve_pipelined),
+        cmocka_unit_test(t_serve_continue),     cmocka_unit_test(t_serve_refusals),
+        cmocka_unit_test(t_host_expect),        cmocka_unit_test(t_serve_output_cap),
+        cmocka_unit_test(t_serve_refused_head),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

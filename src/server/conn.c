@@ -30,7 +30,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { REJECT_MAX = 64, DRAIN_SECONDS = 2, IN_INITIAL = 4096 };
+enum { REJECT_MAX = 64, DRAIN_SECONDS = 2, IN_INITIAL = 4096, READS_PER_WAKEUP = 16 };
 
 typedef struct conn conn;
 
@@ -94,7 +94,8 @@ static void set_event(struct event *ev, int *on, int want)
 static void update_events(conn *c)
 {
     int pending = c->out_off < c->h.out.len;
-    set_event(c->rev, &c->rev_on, !pending || c->write_wants_read);
+    /* a read that waits for room to write must not be retried on every readable wake-up */
+    set_event(c->rev, &c->rev_on, (!pending && !c->read_wants_write) || c->write_wants_read);
     set_event(c->wev, &c->wev_on, (pending && !c->write_wants_read) || c->read_wants_write);
 }
 
@@ -117,6 +118,7 @@ static int flush_out(conn *c)
         size_t n = c->h.out.len - c->out_off;
         const char *p = c->h.out.data + c->out_off;
         if (c->ssl) {
+            ERR_clear_error(); /* SSL_get_error reads this thread's queue: only this call's */
             int r = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
             if (r <= 0)
                 return tls_wait(c->ssl, r, SSL_ERROR_WANT_WRITE, &c->write_wants_read);
@@ -141,7 +143,7 @@ static int flush_out(conn *c)
  * when the read filled the space it had (more may be waiting). */
 static ssize_t read_in(conn *c, int *full)
 {
-    size_t hard = 2 * SRV_HTTP_MAX_HEAD + c->w->lim.max_body;
+    size_t hard = 2 * SRV_HTTP_MAX_HEAD + srv_current_max_body();
     if (c->in_cap - c->h.in_len < 1024 && c->in_cap < hard) {
         size_t cap = c->in_cap ? 2 * c->in_cap : IN_INITIAL;
         char *p = realloc(c->h.in, cap < hard ? cap : hard);
@@ -156,6 +158,7 @@ static ssize_t read_in(conn *c, int *full)
         return 0;
     c->read_wants_write = 0;
     if (c->ssl) {
+        ERR_clear_error();
         int r = SSL_read(c->ssl, c->h.in + c->h.in_len, room > INT_MAX ? INT_MAX : (int)room);
         if (r <= 0)
             return tls_wait(c->ssl, r, SSL_ERROR_WANT_READ, &c->read_wants_write);
@@ -182,24 +185,39 @@ static void start_drain(conn *c)
     double limit = srv_now_seconds() + DRAIN_SECONDS;
     c->draining = 1;
     c->h.in_len = 0;
-    if (c->ssl)
+    if (c->ssl) {
+        ERR_clear_error();
         SSL_shutdown(c->ssl);
+    }
     shutdown(c->fd, SHUT_WR);
     if (limit < c->deadline)
         c->deadline = limit;
 }
 
 /* Serve the connection until it would block: write what waits, read, answer. A request
- * that arrives in one piece costs one read and one write. */
+ * that arrives in one piece costs one read and one write. At most READS_PER_WAKEUP reads per
+ * wake-up, so one client's pipelined stream cannot starve the worker's other connections. */
 static void conn_run(conn *c)
 {
-    for (;;) {
+    for (int reads = 0;;) {
         if (flush_out(c) != 0)
             goto gone;
         if (c->out_off < c->h.out.len)
-            break; /* the socket is full: wait for room before reading more */
+            break; /* the socket is full: wait for room before reading or answering more */
         if (c->h.closing && !c->draining)
             start_drain(c);
+        if (c->h.paused && !c->h.closing) { /* requests left from the output cap */
+            if (reads >= READS_PER_WAKEUP) {
+                event_active(c->rev, EV_READ, 0); /* the rest next loop turn */
+                break;
+            }
+            reads++;
+            if (srv_http_serve(&c->h) > 0)
+                c->deadline = srv_now_seconds() + c->w->lim.timeout;
+            continue;
+        }
+        if (reads++ >= READS_PER_WAKEUP)
+            break; /* level-triggered: the socket's data is still there next turn */
         int full = 0;
         ssize_t r = read_in(c, &full);
         if (r < 0)
@@ -214,7 +232,7 @@ static void conn_run(conn *c)
             break;
         if (srv_http_serve(&c->h) > 0) /* a new request, or an idle wait, starts now */
             c->deadline = srv_now_seconds() + c->w->lim.timeout;
-        if (!full && !c->h.closing) {
+        if (!full && !c->h.closing && !c->h.paused) {
             if (flush_out(c) != 0)
                 goto gone;
             break; /* level-triggered: the event says when more arrives */
@@ -267,7 +285,6 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     c->w = w;
     c->fd = fd;
     c->h.over_cap = over;
-    c->h.max_body = w->lim.max_body;
     c->deadline = srv_now_seconds() + (over ? DRAIN_SECONDS : w->lim.timeout);
     if (w->lim.ssl && (!(c->ssl = SSL_new(w->lim.ssl)) || SSL_set_fd(c->ssl, fd) != 1))
         goto fail;

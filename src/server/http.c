@@ -59,10 +59,8 @@ static struct event_base *worker_base(void)
 
 static int worker_init(worker *w, const srv_config *cfg, int fd)
 {
-    srv_conn_limits lim = {.max_body = cfg->max_body,
-                           .timeout = cfg->timeout_seconds,
-                           .max_conns = cfg->max_connections,
-                           .ssl = g_ssl};
+    srv_conn_limits lim = {
+        .timeout = cfg->timeout_seconds, .max_conns = cfg->max_connections, .ssl = g_ssl};
     if (!(w->base = worker_base()) || !(w->conns = srv_worker_new(w->base, fd, &lim)))
         return -1;
     return 0;
@@ -76,6 +74,10 @@ static int tls_init(const srv_config *cfg)
     if (!g_ssl || !SSL_CTX_set_min_proto_version(g_ssl, TLS1_2_VERSION))
         goto fail;
     SSL_CTX_set_options(g_ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Needed for session resumption once client certificates are verified (OpenSSL refuses to
+     * resume a session without one, failing the handshake). */
+    static const unsigned char sid_ctx[] = "hwjose serve";
+    SSL_CTX_set_session_id_context(g_ssl, sid_ctx, sizeof(sid_ctx) - 1);
     if (SSL_CTX_use_certificate_chain_file(g_ssl, cfg->tls_cert) != 1) {
         fprintf(stderr, "hwjose serve: tls.cert '%s': cannot load\n", cfg->tls_cert);
         goto fail;

@@ -59,13 +59,14 @@ size_t srv_http_head_end(const char *buf, size_t len, size_t from)
         i += 2;
     if (from > i)
         i = from;
-    for (; i + 3 < len; i++) {
-        const char *cr = memchr(buf + i, '\r', len - i - 3);
-        if (!cr)
-            return 0;
-        i = (size_t)(cr - buf);
-        if (memcmp(cr, "\r\n\r\n", 4) == 0)
-            return i + 4;
+    /* Every LF must end a CRLF; the head ends at the first CRLF CRLF. */
+    for (const char *lf; i < len && (lf = memchr(buf + i, '\n', len - i)) != NULL;) {
+        size_t at = (size_t)(lf - buf);
+        if (at == 0 || buf[at - 1] != '\r')
+            return SRV_HTTP_BARE_LF;
+        if (at >= 3 && memcmp(buf + at - 3, "\r\n\r\n", 4) == 0)
+            return at + 1;
+        i = at + 1;
     }
     return 0;
 }
@@ -115,16 +116,20 @@ static int interpret(srv_req *req, const char *name, const char *value, int *hos
     } else if (strcasecmp(name, "transfer-encoding") == 0) {
         return 411;
     } else if (strcasecmp(name, "host") == 0) {
+        /* RFC 9112 §3.2: uri-host [ ":" port ] — reg-name, IPv4 or [IP-literal] characters */
+        if (value[strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                "-._~!$&'()*+,;=%:[]")] != '\0')
+            return 400;
         ++*hosts;
     } else if (strcasecmp(name, "connection") == 0) {
         if (list_has(value, "close"))
             req->keep_alive = 0;
         else if (list_has(value, "keep-alive"))
             req->keep_alive = 1;
-    } else if (strcasecmp(name, "expect") == 0) {
+    } else if (strcasecmp(name, "expect") == 0 && req->minor >= 1) {
         if (strcasecmp(value, "100-continue") != 0)
             return 417;
-        req->expect_continue = req->minor == 1;
+        req->expect_continue = 1;
     }
     return 0;
 }
@@ -208,8 +213,8 @@ int srv_http_parse_head(char *buf, size_t len, srv_req *req)
     }
     if (i + 2 != len)
         return 400;
-    if (req->minor >= 1 && hosts != 1)
-        return 400; /* RFC 9112 §3.2: exactly one Host in HTTP/1.1 */
+    if (hosts > 1 || (req->minor >= 1 && hosts != 1))
+        return 400; /* RFC 9112 §3.2: exactly one Host in HTTP/1.1, never two */
     if (close)
         req->keep_alive = 0;
     req->base = buf;
@@ -271,6 +276,8 @@ int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctyp
 {
     char head[1024];
     int no_body = status == 304 || status < 200;
+    if (req->replied)
+        return -1; /* one answer per request */
     int n =
         snprintf(head, sizeof(head),
                  "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Content-Type-Options: nosniff\r\n%s%s%s%s",
@@ -279,12 +286,14 @@ int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctyp
     if (n < 0 || (size_t)n >= sizeof(head))
         return -1;
     size_t hl = (size_t)n;
-    if (!no_body)
-        hl += (size_t)snprintf(head + hl, sizeof(head) - hl, "Content-Length: %zu\r\n", len);
-    if (!req->keep_alive)
-        hl += (size_t)snprintf(head + hl, sizeof(head) - hl, "Connection: close\r\n");
-    else if (req->minor == 0)
-        hl += (size_t)snprintf(head + hl, sizeof(head) - hl, "Connection: keep-alive\r\n");
+    const char *conn = !req->keep_alive  ? "Connection: close\r\n"
+                       : req->minor == 0 ? "Connection: keep-alive\r\n"
+                                         : "";
+    n = no_body ? snprintf(head + hl, sizeof(head) - hl, "%s", conn)
+                : snprintf(head + hl, sizeof(head) - hl, "Content-Length: %zu\r\n%s", len, conn);
+    if (n < 0 || (size_t)n >= sizeof(head) - hl)
+        return -1;
+    hl += (size_t)n;
     size_t len0 = req->out->len;
     int with_body = !no_body && req->method != SRV_METHOD_HEAD && len;
     req->replied = 1;
@@ -304,11 +313,14 @@ static void new_request(srv_http_conn *h)
     h->req = (srv_req){.base = h->in, .minor = 1, .keep_alive = 1, .ssl = h->ssl, .out = &h->out};
 }
 
-/* An HTTP-level refusal (the request may be half-parsed); the connection closes after it. */
+/* An HTTP-level refusal of h->req (fresh or half-parsed: a HEAD keeps its body-less answer);
+ * the connection closes after it. */
 static void refuse(srv_http_conn *h, int status)
 {
-    new_request(h);
     h->req.keep_alive = 0;
+    h->req.minor = 1;
+    h->req.extra_len = 0;
+    h->req.replied = 0;
     srv_reply_refused(&h->req, status);
     h->closing = 1;
 }
@@ -316,12 +328,19 @@ static void refuse(srv_http_conn *h, int status)
 size_t srv_http_serve(srv_http_conn *h)
 {
     size_t served = 0;
+    h->paused = 0;
     while (!h->closing) {
+        if (h->out.len >= SRV_HTTP_OUT_MAX) {
+            h->paused = 1;
+            break;
+        }
         if (!h->head_len) {
             size_t end = srv_http_head_end(h->in, h->in_len, h->scan);
-            if (!end) {
-                if (h->in_len > SRV_HTTP_MAX_HEAD)
-                    refuse(h, 431);
+            if (!end || end == SRV_HTTP_BARE_LF) {
+                if (end || h->in_len > SRV_HTTP_MAX_HEAD) {
+                    new_request(h);
+                    refuse(h, end ? 400 : 431);
+                }
                 h->scan = h->in_len > 3 ? h->in_len - 3 : 0;
                 break;
             }
@@ -329,7 +348,8 @@ size_t srv_http_serve(srv_http_conn *h)
             int st = end > SRV_HTTP_MAX_HEAD ? 431 : srv_http_parse_head(h->in, end, &h->req);
             if (st == 0 && h->over_cap)
                 st = 503;
-            if (st == 0 && h->req.content_length > h->max_body)
+            if (st == 0 &&
+                h->req.content_length > (h->max_body ? h->max_body : srv_current_max_body()))
                 st = 413;
             if (st) {
                 refuse(h, st);

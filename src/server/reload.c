@@ -45,6 +45,14 @@ srv_state *srv_state_acquire(void)
     return st;
 }
 
+size_t srv_current_max_body(void)
+{
+    srv_state *st = srv_state_acquire();
+    size_t n = st ? st->cfg->max_body : 65536;
+    srv_state_release(st);
+    return n;
+}
+
 void srv_state_release(srv_state *st)
 {
     if (st && atomic_fetch_sub(&st->refs, 1) == 1)

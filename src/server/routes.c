@@ -1,7 +1,9 @@
 /* routes.c: the HTTP API (docs/api.md). JSON in and out; every error is
- * {"error":{"code":"...","message":"..."}} with a stable code. Order of checks on
- * a key operation: method, authentication (401), key exists (404), client's ACL
- * (403), key state (409), body size (413), body (400), then the operation; a
+ * {"error":{"code":"...","message":"..."}} with a stable code. Before a request gets
+ * here the HTTP layer has refused bad framing and a Content-Length over the limit (413,
+ * unread). Order of checks on a key operation: method, authentication (401), key
+ * exists (404), client's ACL (403), key state (409), body size (413, only if a reload
+ * lowered the limit while the body arrived), body (400), then the operation; a
  * token failure is 503. Once a client is authenticated against a key, every answer
  * is audited before it is sent: "ok", "denied:<code>" or "error:<code>". */
 #include "server/server.h"

@@ -122,9 +122,10 @@ char *srv_jwks_json(const srv_state *st, int64_t now);
 /* --- http1.c: one request and its response, without I/O ------------------ */
 
 enum {
-    SRV_HTTP_MAX_HEAD = 16384, /* request line + header fields, bytes (431 past it) */
-    SRV_HTTP_MAX_FIELDS = 64,  /* header fields (431 past it) */
-    SRV_HTTP_MAX_TARGET = 2048 /* request-target, bytes (414 past it) */
+    SRV_HTTP_MAX_HEAD = 16384,  /* request line + header fields, bytes (431 past it) */
+    SRV_HTTP_MAX_FIELDS = 64,   /* header fields (431 past it) */
+    SRV_HTTP_MAX_TARGET = 2048, /* request-target, bytes (414 past it) */
+    SRV_HTTP_OUT_MAX = 65536    /* queued response bytes past which pipelined requests wait */
 };
 
 typedef enum srv_method {
@@ -171,8 +172,10 @@ typedef struct srv_req {
  * RFC 9112's: CRLF line ends only, no obs-fold, one Content-Length; a Transfer-Encoding is
  * refused with 411 (request bodies must have a Content-Length). */
 int srv_http_parse_head(char *buf, size_t len, srv_req *req);
-/* The end of a request head in buf[0..len) (the offset after CRLF CRLF), or 0 if not there yet;
- * `from` is where the previous search stopped. Leading empty lines are skipped by the parser. */
+/* The end of a request head in buf[0..len) (the offset after CRLF CRLF), 0 if not there yet, or
+ * SRV_HTTP_BARE_LF for a line ending in LF alone (refused: 400); `from` is where the previous
+ * search stopped. Leading empty lines are skipped by the parser. */
+#define SRV_HTTP_BARE_LF ((size_t)-1)
 size_t srv_http_head_end(const char *buf, size_t len, size_t from);
 const char *srv_req_path(const srv_req *req);
 /* The first field named `name` (case-insensitive), or NULL. */
@@ -191,16 +194,20 @@ typedef struct srv_http_conn {
     size_t head_len; /* the current request's head, once parsed */
     srv_req req;
     srv_buf out;
-    size_t max_body;    /* Content-Length above it: 413 without reading the body */
+    size_t max_body;    /* Content-Length above it: 413 unread; 0: the running config's */
     struct ssl_st *ssl; /* given to every request (client certificate) */
     int over_cap;       /* answer the first request 503 */
     int sent_continue;
     int closing; /* the last response is queued: close once `out` is written */
+    int paused;  /* stopped with SRV_HTTP_OUT_MAX queued: serve again once `out` is written */
 } srv_http_conn;
 /* Answer every complete request at the front of `in` into `out`, in order, and remove it from
- * `in`; stops at an incomplete one (queuing "100 Continue" if it asked) or when the connection
- * must close. Returns the number of requests answered. */
+ * `in`; stops at an incomplete one (queuing "100 Continue" if it asked), when the connection
+ * must close, or (`paused`) when SRV_HTTP_OUT_MAX bytes are queued — a client that pipelines
+ * without reading gets no more than that buffered. Returns the number of requests answered. */
 size_t srv_http_serve(srv_http_conn *h);
+/* The running config's limits.max_body_bytes (reloads apply at once). */
+size_t srv_current_max_body(void);
 
 /* --- auth.c -------------------------------------------------------------- */
 
@@ -250,8 +257,8 @@ double srv_now_seconds(void);
 
 /* Answer one complete request (body included) into req->out; always replies. */
 void srv_handle(srv_req *req);
-/* Answer a request the HTTP layer refuses (status from srv_http_parse_head, 408, 411, 413, or
- * 503 for the connection cap) with the API's JSON error; the connection closes after it. */
+/* Answer a request the HTTP layer refuses (a status from srv_http_parse_head, 413, or 503 for the
+ * connection cap) with the API's JSON error; the connection closes after it. */
 void srv_reply_refused(srv_req *req, int status);
 /* Run until SIGTERM/SIGINT. `config_path` is re-read on SIGHUP. Returns an exit code. */
 int srv_run(const char *config_path);
