@@ -143,19 +143,25 @@ static int flush_out(conn *c)
  * when the read filled the space it had (more may be waiting). */
 static ssize_t read_in(conn *c, int *full)
 {
-    size_t hard = 2 * SRV_HTTP_MAX_HEAD + srv_current_max_body();
-    if (c->in_cap - c->h.in_len < 1024 && c->in_cap < hard) {
+    if (c->in_cap - c->h.in_len < 1024) {
+        /* Room for a head, the largest body, and the next head; at least for the request
+         * whose head was accepted (a reload may have lowered the limit since). */
+        size_t hard = 2 * SRV_HTTP_MAX_HEAD + srv_current_max_body();
+        if (c->h.head_len && hard < c->h.head_len + c->h.req.content_length + SRV_HTTP_MAX_HEAD)
+            hard = c->h.head_len + c->h.req.content_length + SRV_HTTP_MAX_HEAD;
         size_t cap = c->in_cap ? 2 * c->in_cap : IN_INITIAL;
-        char *p = realloc(c->h.in, cap < hard ? cap : hard);
-        if (!p)
-            return -1;
-        c->h.in = p; /* the request's strings are offsets: they survive the move */
-        c->in_cap = cap < hard ? cap : hard;
+        if (c->in_cap < hard) {
+            char *p = realloc(c->h.in, cap < hard ? cap : hard);
+            if (!p)
+                return -1;
+            c->h.in = p; /* the request's strings are offsets: they survive the move */
+            c->in_cap = cap < hard ? cap : hard;
+        }
     }
     size_t room = c->in_cap - c->h.in_len;
     *full = 0;
     if (room == 0)
-        return 0;
+        return -1; /* cannot happen (see above); never wait on a socket we cannot read */
     c->read_wants_write = 0;
     if (c->ssl) {
         ERR_clear_error();
