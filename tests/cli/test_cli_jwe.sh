@@ -30,29 +30,8 @@ unset HWJOSE_PIN
 ok() { echo "ok   - $*"; }
 fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
 
-# t NAME WANT_RC STDIN_FILE CMD...: as in test_cli.sh — stdout to $w/out, stderr to $w/err; a
-# failure must leave stdout empty and say why on stderr.
-t() {
-    local name=$1 want=$2 in=$3 rc=0
-    shift 3
-    [ "$in" = - ] && in=/dev/null
-    "$@" <"$in" >"$w/out" 2>"$w/err" || rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        fail "$name: exit $rc, want $want; stderr: $(head -c 400 "$w/err")"
-    elif [ "$want" -ne 0 ] && [ -s "$w/out" ]; then
-        fail "$name: exit $rc but wrote to stdout: $(head -c 200 "$w/out")"
-    elif [ "$want" -ne 0 ] && [ ! -s "$w/err" ]; then
-        fail "$name: exit $rc without a message on stderr"
-    else
-        ok "$name"
-        return 0
-    fi
-    return 1
-}
-err_has() {
-    if grep -qF -- "$1" "$w/err"; then ok "  stderr says '$1'"; else fail "  stderr lacks '$1': $(cat "$w/err")"; fi
-}
-same() { if cmp -s "$2" "$3"; then ok "$1"; else fail "$1: $2 and $3 differ"; fi; }
+# t, err_has, same
+. "$src/tests/cli/lib.sh"
 # jq_ok NAME FILTER FILE
 jq_ok() { if jq -e "$2" "$3" >/dev/null 2>&1; then ok "$1"; else fail "$1: $2 is false for $(head -c 300 "$3")"; fi; }
 # compact_header FILE: the protected header of the 5-part compact JWE in FILE (else exit 1)
