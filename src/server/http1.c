@@ -105,14 +105,19 @@ static int parse_length(const char *v, size_t *out)
 }
 
 /* The field just parsed: framing and connection semantics. 0 or an HTTP status. */
-static int interpret(srv_req *req, const char *name, const char *value, int *hosts, int *lengths)
+/* What the fields say about framing, counted across the head. */
+typedef struct head_facts {
+    int hosts, lengths, close;
+} head_facts;
+
+static int interpret(srv_req *req, const char *name, const char *value, head_facts *f)
 {
     if (strcasecmp(name, "content-length") == 0) {
         size_t n;
-        if (parse_length(value, &n) != 0 || (*lengths && n != req->content_length))
+        if (parse_length(value, &n) != 0 || (f->lengths && n != req->content_length))
             return 400;
         req->content_length = n;
-        ++*lengths;
+        f->lengths++;
     } else if (strcasecmp(name, "transfer-encoding") == 0) {
         return 411;
     } else if (strcasecmp(name, "host") == 0) {
@@ -120,10 +125,10 @@ static int interpret(srv_req *req, const char *name, const char *value, int *hos
         if (value[strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
                                 "-._~!$&'()*+,;=%:[]")] != '\0')
             return 400;
-        ++*hosts;
+        f->hosts++;
     } else if (strcasecmp(name, "connection") == 0) {
         if (list_has(value, "close"))
-            req->keep_alive = 0;
+            f->close = 1; /* wins over any keep-alive, in this field or another */
         else if (list_has(value, "keep-alive"))
             req->keep_alive = 1;
     } else if (strcasecmp(name, "expect") == 0 && req->minor >= 1) {
@@ -137,7 +142,7 @@ static int interpret(srv_req *req, const char *name, const char *value, int *hos
 int srv_http_parse_head(char *buf, size_t len, srv_req *req)
 {
     size_t i = 0;
-    int hosts = 0, lengths = 0, close = 0;
+    head_facts f = {0};
     if (len < 4 || memcmp(buf + len - 4, "\r\n\r\n", 4) != 0)
         return 400;
     while (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n')
@@ -206,16 +211,15 @@ int srv_http_parse_head(char *buf, size_t len, srv_req *req)
         req->field_off[req->nfields][0] = (uint32_t)n0;
         req->field_off[req->nfields][1] = (uint32_t)v0;
         req->nfields++;
-        int st = interpret(req, buf + n0, buf + v0, &hosts, &lengths);
+        int st = interpret(req, buf + n0, buf + v0, &f);
         if (st)
             return st;
-        close |= strcasecmp(buf + n0, "connection") == 0 && !req->keep_alive;
     }
     if (i + 2 != len)
         return 400;
-    if (hosts > 1 || (req->minor >= 1 && hosts != 1))
+    if (f.hosts > 1 || (req->minor >= 1 && f.hosts != 1))
         return 400; /* RFC 9112 §3.2: exactly one Host in HTTP/1.1, never two */
-    if (close)
+    if (f.close)
         req->keep_alive = 0;
     req->base = buf;
     return 0;
