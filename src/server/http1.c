@@ -275,9 +275,12 @@ static const char *http_date(void)
     return text;
 }
 
-int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctype, const char *body,
-                  size_t len)
+int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctype,
+                  const srv_piece *body, size_t npieces)
 {
+    size_t len = 0;
+    for (size_t i = 0; i < npieces; i++)
+        len += body[i].len;
     char head[1024];
     int no_body = status == 304 || status < 200;
     if (req->replied)
@@ -299,12 +302,14 @@ int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctyp
         return -1;
     hl += (size_t)n;
     size_t len0 = req->out->len;
-    int with_body = !no_body && req->method != SRV_METHOD_HEAD && len;
+    int with_body = !no_body && req->method != SRV_METHOD_HEAD;
     req->replied = 1;
-    if (srv_buf_append(req->out, head, hl) != 0 ||
-        srv_buf_append(req->out, req->extra, req->extra_len) != 0 ||
-        srv_buf_append(req->out, "\r\n", 2) != 0 ||
-        (with_body && srv_buf_append(req->out, body, len) != 0)) {
+    int failed = srv_buf_append(req->out, head, hl) != 0 ||
+                 srv_buf_append(req->out, req->extra, req->extra_len) != 0 ||
+                 srv_buf_append(req->out, "\r\n", 2) != 0;
+    for (size_t i = 0; with_body && !failed && i < npieces; i++)
+        failed = srv_buf_append(req->out, body[i].data, body[i].len) != 0;
+    if (failed) {
         req->out->len = len0; /* no partial response: the connection is closed instead */
         req->keep_alive = 0;
         return -1;

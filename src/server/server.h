@@ -182,9 +182,14 @@ const char *srv_req_path(const srv_req *req);
 const char *srv_req_header(const srv_req *req, const char *name);
 /* Add a response header line; -1 if the line does not fit (never for the routes' headers). */
 int srv_req_add_header(srv_req *req, const char *name, const char *value);
-/* Format the whole response into req->out (HEAD: without the body). 0, or -1 out of memory. */
-int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctype, const char *body,
-                  size_t len);
+/* Format the whole response into req->out (HEAD: without the body), the body given as `n`
+ * pieces written one after another (no joined copy). 0, or -1 out of memory. */
+typedef struct srv_piece {
+    const char *data;
+    size_t len;
+} srv_piece;
+int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctype,
+                  const srv_piece *body, size_t n);
 
 /* One connection's protocol state, without I/O: conn.c reads into `in` and writes `out`. */
 typedef struct srv_http_conn {
