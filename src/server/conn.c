@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
@@ -74,7 +75,7 @@ static void conn_close(conn *c)
     ERR_clear_error(); /* this thread's queue: nothing of a peer's failure stays behind */
     close(c->fd);
     srv_buf_free(&c->h.out);
-    free(c->h.in);
+    OPENSSL_clear_free(c->h.in, c->in_cap); /* tokens and bodies of the last requests */
     free(c);
 }
 
@@ -135,6 +136,7 @@ static int flush_out(conn *c)
         }
         c->deadline = srv_now_seconds() + c->w->lim.timeout;
     }
+    OPENSSL_cleanse(c->h.out.data, c->h.out.len); /* written: answers may be plaintexts */
     c->h.out.len = c->out_off = 0;
     return 0;
 }
@@ -151,7 +153,7 @@ static ssize_t read_in(conn *c, int *full)
             hard = c->h.head_len + c->h.req.content_length + SRV_HTTP_MAX_HEAD;
         size_t cap = c->in_cap ? 2 * c->in_cap : IN_INITIAL;
         if (c->in_cap < hard) {
-            char *p = realloc(c->h.in, cap < hard ? cap : hard);
+            char *p = OPENSSL_clear_realloc(c->h.in, c->in_cap, cap < hard ? cap : hard);
             if (!p)
                 return -1;
             c->h.in = p; /* the request's strings are offsets: they survive the move */

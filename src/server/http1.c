@@ -9,6 +9,7 @@
  * as offsets. */
 #include "server/server.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ int srv_buf_append(srv_buf *b, const void *p, size_t n)
         size_t cap = b->cap ? b->cap : 1024;
         while (cap - b->len < n)
             cap *= 2;
-        char *d = realloc(b->data, cap);
+        char *d = OPENSSL_clear_realloc(b->data, b->cap, cap); /* answers may be plaintexts */
         if (!d)
             return -1;
         b->data = d;
@@ -34,7 +35,7 @@ int srv_buf_append(srv_buf *b, const void *p, size_t n)
 
 void srv_buf_free(srv_buf *b)
 {
-    free(b->data);
+    OPENSSL_clear_free(b->data, b->cap);
     *b = (srv_buf){0};
 }
 
@@ -383,8 +384,10 @@ size_t srv_http_serve(srv_http_conn *h)
         served++;
         if (!h->req.keep_alive || !h->req.replied)
             h->closing = 1;
+        /* The request (bearer token, body) is done: move the rest up, wipe the tail it left. */
         memmove(h->in, h->in + total, h->in_len - total);
         h->in_len -= total;
+        OPENSSL_cleanse(h->in + h->in_len, total);
         h->head_len = h->scan = 0;
         h->sent_continue = 0;
     }
