@@ -126,7 +126,6 @@ stop() {
   reqs=$(wc -l <"$dir/audit.log")
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f%%", 100 * a / b}'; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 
 # compare LABEL WORKERS SERVER_CPUS WRK_CPUS WRK_THREADS LIBFN: ROUNDS rounds of (library run,
