@@ -12,6 +12,7 @@
 #include "keys/pkcs11_internal.h"
 
 #include "core/alg.h"
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/jwk.h"
 
@@ -188,23 +189,6 @@ static CK_RV run_op(p11_key *pk, int op, CK_MECHANISM *m, const uint8_t *in, siz
     return rv;
 }
 
-/* SHA-256/384/512 fetched once: an implicit fetch per signature costs a lookup under a lock. */
-static EVP_MD *mds[3];
-static pthread_once_t mds_once = PTHREAD_ONCE_INIT;
-
-static void fetch_mds(void)
-{
-    mds[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
-    mds[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
-    mds[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
-}
-
-static const EVP_MD *p11_md(int i)
-{
-    pthread_once(&mds_once, fetch_mds);
-    return mds[i];
-}
-
 static const char *who(const p11_key *pk)
 {
     return pk->has_label ? pk->label : "(unlabelled key)";
@@ -261,7 +245,7 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
     case HWJ_ALG_ES384:
     case HWJ_ALG_ES512: {
         /* SoftHSM has no CKM_ECDSA_SHA256: hash here, sign the digest in the token. */
-        const EVP_MD *md = p11_md(alg == HWJ_ALG_ES256 ? 0 : alg == HWJ_ALG_ES384 ? 1 : 2);
+        const EVP_MD *md = hwj_md_get(info->md);
         if (md == NULL || EVP_Digest(in, inlen, digest, &dlen, md, NULL) != 1)
             return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: hashing failed", info->name);
         in = digest;

@@ -5,6 +5,7 @@
 #include "keys/tpm2_internal.h"
 
 #include "core/alg.h"
+#include "core/digest.h"
 #include "core/error.h"
 
 #include <openssl/core_names.h>
@@ -213,7 +214,7 @@ static hwj_err tpm2_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, si
     TSS2_RC r;
     hwj_err rc;
 
-    if (!EVP_Digest(in, inlen, a.digest.buffer, &dlen, EVP_get_digestbyname(ai->md), NULL))
+    if (!EVP_Digest(in, inlen, a.digest.buffer, &dlen, hwj_md_get(ai->md), NULL))
         return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "hashing the signing input");
     a.digest.size = (UINT16)dlen;
     a.scheme.details.any.hashAlg = tpm2_hash_for(alg);
