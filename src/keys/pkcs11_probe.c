@@ -96,11 +96,9 @@ static CK_OBJECT_HANDLE find_public(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, co
         t[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)pk->id, pk->idlen};
     if (pk->has_label)
         t[n++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)pk->label, strlen(pk->label)};
-    if (n == 1 || f->C_FindObjectsInit(s, t, n) != CKR_OK)
+    if (n == 1)
         return CK_INVALID_HANDLE;
-    if (f->C_FindObjects(s, h, 2, &found) != CKR_OK)
-        found = 0;
-    f->C_FindObjectsFinal(s);
+    (void)p11_find(f, s, t, n, h, 2, &found); /* a failed search finds nothing */
     return found == 1 ? h[0] : CK_INVALID_HANDLE;
 }
 
@@ -477,11 +475,7 @@ hwj_err p11_find_private(p11_token *t, CK_SESSION_HANDLE s, const p11_uri *u, CK
         snprintf(name, sizeof(name), "object=%s", u->object);
     else
         snprintf(name, sizeof(name), "id=(%zu bytes)", u->idlen);
-    if ((rv = f->C_FindObjectsInit(s, tmpl, n)) != CKR_OK)
-        return p11_error(err, rv, "searching token '%s'", t->label);
-    rv = f->C_FindObjects(s, hs, 2, &found);
-    f->C_FindObjectsFinal(s);
-    if (rv != CKR_OK)
+    if ((rv = p11_find(f, s, tmpl, n, hs, 2, &found)) != CKR_OK)
         return p11_error(err, rv, "searching token '%s'", t->label);
     if (found == 0)
         return hwj_error_set(err, HWJ_ERR_KEY_NOT_FOUND,
