@@ -428,7 +428,6 @@ out:
 static const char *const p11_schemes[] = {"pkcs11", NULL};
 
 const struct hwj_key_ops hwj_pkcs11_ops = {
-    .version = HWJ_KEY_OPS_VERSION,
     .name = "pkcs11",
     .schemes = p11_schemes,
     .ctx_init = p11_ctx_init,

@@ -24,7 +24,7 @@
 #ifndef HWJ_KEYS_PKCS11_INTERNAL_H
 #define HWJ_KEYS_PKCS11_INTERNAL_H
 
-#include "keys/provider.h"
+#include "keys/support.h"
 
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>

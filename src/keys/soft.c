@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/jwk.h"
-#include "keys/provider.h"
+#include "keys/support.h"
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -390,7 +390,6 @@ out:
 static const char *const soft_schemes[] = {"jwk", "file", NULL};
 
 const struct hwj_key_ops hwj_soft_ops = {
-    .version = HWJ_KEY_OPS_VERSION,
     .name = "soft",
     .schemes = soft_schemes,
     .open = soft_open,

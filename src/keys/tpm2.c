@@ -351,7 +351,6 @@ out:
 static const char *const tpm2_schemes[] = {"tpm2", NULL};
 
 const struct hwj_key_ops hwj_tpm2_ops = {
-    .version = HWJ_KEY_OPS_VERSION,
     .name = "tpm2",
     .schemes = tpm2_schemes,
     .open = tpm2_open,
