@@ -262,8 +262,8 @@ static hwj_err cannot(const hwj_key *key, hwj_alg alg, const char *verb, hwj_err
                              hwj_kty_name(hwj_alg_kty(alg)) ? hwj_kty_name(hwj_alg_kty(alg))
                                                             : "different");
     return hwj_error_set(err, HWJ_ERR_CAPABILITY,
-                         "key '%s' cannot %s with %s on this %s backend%s%s; run `hwjose keys` "
-                         "to see what it can do",
+                         "key '%s' cannot %s with %s on this %s backend%s%s; a key listing of "
+                         "its token shows what it can do",
                          key->uri, verb, name, key->ops->name, key->custody.notes[0] ? ": " : "",
                          key->custody.notes);
 }
@@ -278,8 +278,8 @@ HWJ_EXPORT hwj_err hwj_key_sign(hwj_key *key, hwj_alg alg, const uint8_t *in, si
         return cannot(key, alg, "sign", err);
     if (key->sign_refused)
         return hwj_error_set(err, HWJ_ERR_POLICY,
-                             "key '%s' is extractable from its token; refusing to sign with it "
-                             "(pass --allow-extractable / allow_extractable to override)",
+                             "signing refused: key '%s' is extractable from its token; opt in with "
+                             "allow_extractable if a key that can leave its token is acceptable",
                              key->uri);
     return key->ops->sign(key, alg, in, inlen, sig, siglen, err);
 }

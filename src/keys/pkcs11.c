@@ -47,13 +47,14 @@ hwj_err p11_one_token(p11_state *st, const p11_uri *u, p11_token **t, hwj_error 
         return rc;
     if (n == 0)
         return hwj_error_set(err, HWJ_ERR_KEY_NOT_FOUND,
-                             "no token '%s' in the PKCS#11 module '%s'; run `hwjose keys --token "
-                             "pkcs11:` or check the module (for SoftHSM: SOFTHSM2_CONF)",
+                             "no token '%s' in the PKCS#11 module '%s'; list the tokens with a "
+                             "PKCS#11 token listing (the URI pkcs11:) or check the module "
+                             "(for SoftHSM: SOFTHSM2_CONF)",
                              u->token[0] ? u->token : "(any)", m->path);
     if (n > 1)
         return hwj_error_set(err, HWJ_ERR_KEY_AMBIGUOUS,
                              "the key URI matches more than one token in '%s'; add "
-                             "token=LABEL (run `hwjose keys --token pkcs11:`)",
+                             "token=LABEL (a PKCS#11 token listing shows the labels)",
                              m->path);
     *t = toks[0];
     return HWJ_OK;
@@ -214,7 +215,7 @@ static hwj_err op_error(hwj_error *err, const p11_key *pk, CK_RV rv, const char 
     if (p11_rv_gone(rv))
         return hwj_error_set_native(err, HWJ_ERR_TOKEN, HWJ_SRC_PKCS11, rv,
                                     "%s with '%s': token '%s' is not present: %s (CK_RV 0x%lx); "
-                                    "reconnect it — hwjose finds it again on the next operation",
+                                    "reconnect it: it is found again on the next operation",
                                     what, who(pk), pk->tok->label, p11_kit_strerror(rv),
                                     (unsigned long)rv);
     return p11_error(err, rv, "%s with '%s' in token '%s'", what, who(pk), pk->tok->label);

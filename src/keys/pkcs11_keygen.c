@@ -62,7 +62,7 @@ static hwj_err label_free(p11_token *t, CK_SESSION_HANDLE s, const char *label, 
     if (n > 0)
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "an object named '%s' already exists in token '%s'; choose another "
-                             "object= name (see `hwjose keys`) or delete the old one first",
+                             "object= name or delete the old object first",
                              label, t->label);
     return HWJ_OK;
 }
@@ -179,7 +179,8 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, 
             params = oid_p521;
             plen = sizeof(oid_p521);
         } else {
-            rc = hwj_error_set(err, HWJ_ERR_ARG, "ECDH-ES keys take --bits 256, 384 or 521");
+            rc = hwj_error_set(err, HWJ_ERR_ARG,
+                               "an ECDH-ES key's size picks its curve: 256, 384 or 521 bits");
             goto out;
         }
         break;

@@ -401,8 +401,8 @@ static hwj_err gone_error(p11_token *t, CK_RV rv, hwj_error *err)
 {
     return hwj_error_set_native(err, HWJ_ERR_TOKEN, HWJ_SRC_PKCS11, rv,
                                 "token '%s' (serial %s) is not present: %s (CK_RV 0x%lx); "
-                                "reconnect it — hwjose finds it again on the next operation "
-                                "(`hwjose keys --token pkcs11:` lists the tokens it sees)",
+                                "reconnect it: it is found again on the next operation (a "
+                                "PKCS#11 token listing shows the tokens present)",
                                 t->label, t->serial, p11_kit_strerror(rv), (unsigned long)rv);
 }
 

@@ -96,7 +96,7 @@ static hwj_err open_jwk(const char *path, const char *uri, struct hwj_key *key, 
     if (!jwk->is_private) {
         rc = hwj_error_set(err, HWJ_ERR_POLICY,
                            "'%s' holds a public JWK; a key URI needs a private key (to verify "
-                           "with a public key, pass it as --jwk FILE)",
+                           "with a public key, load it as a verification JWK)",
                            uri);
         goto out;
     }

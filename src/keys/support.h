@@ -16,7 +16,7 @@ uint64_t hwj_key_algs_for_pkey(EVP_PKEY *pkey);
 hwj_err hwj_pin_resolve(const char *pin_source, const hwj_key_open_opts *opts, char **pin,
                         hwj_error *err);
 
-/* Describe a probed key for `hwjose keys` (hwj_keys_list): add "kid" (RFC 7638), "kty",
+/* Describe a probed key for a key listing (hwj_keys_list): add "kid" (RFC 7638), "kty",
  * "bits" or "crv", "algs", "custody" and "notes" to `o`. HWJ_ERR_NOMEM on failure. */
 hwj_err hwj_key_describe(const struct hwj_key *key, json_t *o);
 

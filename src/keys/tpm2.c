@@ -102,8 +102,8 @@ hwj_err tpm2_open(void *state, const char *uri, const hwj_key_open_opts *opts, s
         EVP_PKEY_free(key->pkey);
         key->pkey = NULL;
         rc = hwj_error_set(err, HWJ_ERR_CAPABILITY,
-                           "TPM key '%s' can serve no JOSE alg (%s); make one with `hwjose "
-                           "keygen --key tpm2:file=PATH --alg ALG`",
+                           "TPM key '%s' can serve no JOSE alg (%s); generate a key for the "
+                           "alg you need into a tpm2:file= URI",
                            uri, key->custody.notes);
         goto out;
     }
