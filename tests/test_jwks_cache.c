@@ -316,7 +316,7 @@ static void test_url_rules(void **state)
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         hwj_jwks_cache_free(new_cache(ok[i], NULL));
     expect_refused("http://issuer.example/jwks.json", 0, HWJ_ERR_POLICY, "loopback");
-    expect_refused("http://10.0.0.1/jwks.json", 0, HWJ_ERR_POLICY, "--allow-http");
+    expect_refused("http://10.0.0.1/jwks.json", 0, HWJ_ERR_POLICY, "allow_http");
     expect_refused("http://localhost.evil.example/j", 0, HWJ_ERR_POLICY, NULL);
     expect_refused("ftp://issuer.example/jwks.json", 1, HWJ_ERR_POLICY, "https");
     expect_refused("file:///etc/passwd", 1, HWJ_ERR_POLICY, NULL);

@@ -265,13 +265,14 @@ static int jwt_issue(int argc, char **argv)
             to.alg = hwj_jwk_get_alg(rcpt);
         if (to.alg == HWJ_ALG_UNKNOWN)
             to.alg = hwj_jwk_get_kty(rcpt) == HWJ_KTY_RSA ? HWJ_ALG_RSA_OAEP_256
-                                                         : HWJ_ALG_ECDH_ES_A256KW;
+                                                          : HWJ_ALG_ECDH_ES_A256KW;
         rc = hwj_jwt_issue_nested(key, &io, &to, &eo, &jwt, &err);
     } else {
         rc = hwj_jwt_issue(key, &io, &jwt, &err);
     }
     if (rc != HWJ_OK) {
         ret = cli_fail(ISSUE, rc, &err);
+        cli_sign_hints(ISSUE, rc, key, io.alg, allow_extractable);
         goto out;
     }
     ret = cli_write(ISSUE, jwt, strlen(jwt), 1);
@@ -380,9 +381,9 @@ static int jwt_verify(int argc, char **argv)
     vo.policy.algs = vk.algs;
     vo.policy.nalgs = vk.nalgs;
     if (decrypt_key != NULL) {
-        static const hwj_alg km_all[] = {HWJ_ALG_RSA_OAEP, HWJ_ALG_RSA_OAEP_256, HWJ_ALG_ECDH_ES,
-                                         HWJ_ALG_ECDH_ES_A128KW, HWJ_ALG_ECDH_ES_A192KW,
-                                         HWJ_ALG_ECDH_ES_A256KW};
+        static const hwj_alg km_all[] = {HWJ_ALG_RSA_OAEP,       HWJ_ALG_RSA_OAEP_256,
+                                         HWJ_ALG_ECDH_ES,        HWJ_ALG_ECDH_ES_A128KW,
+                                         HWJ_ALG_ECDH_ES_A192KW, HWJ_ALG_ECDH_ES_A256KW};
         if ((ret = cli_key_open(VERIFY, decrypt_key, 0, &ctx, &dkey)) != CLI_OK)
             goto out;
         for (size_t i = 0; i < sizeof(km_all) / sizeof(km_all[0]); i++)
@@ -399,6 +400,7 @@ static int jwt_verify(int argc, char **argv)
     }
     if (rc != HWJ_OK) {
         ret = cli_fail(VERIFY, rc, &err);
+        cli_verify_hints(VERIFY, rc);
         goto out;
     }
     ret = cli_write(VERIFY, claims, strlen(claims), 1);

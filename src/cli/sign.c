@@ -100,6 +100,12 @@ int cmd_sign(int argc, char **argv)
         goto out;
     if ((rc = hwj_jws_sign(key, in, inlen, &so, &jws, &err)) != HWJ_OK) {
         ret = cli_fail(CMD, rc, &err);
+        if (rc == HWJ_ERR_ARG && so.header_json != NULL &&
+            (so.alg != HWJ_ALG_UNKNOWN || hwj_key_default_alg(key) != HWJ_ALG_UNKNOWN))
+            cli_hint(CMD, "--alg, --kid and --no-b64 set alg, kid, b64 and crit; --header "
+                          "carries the other members");
+        else
+            cli_sign_hints(CMD, rc, key, so.alg, allow_extractable);
         goto out;
     }
     ret = cli_write(CMD, jws, strlen(jws), 1);

@@ -38,6 +38,48 @@ int cli_fail(const char *cmd, hwj_err rc, const hwj_error *err)
     return cli_exit_code(rc);
 }
 
+void cli_hint(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hwjose %s: hint: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* A key that is missing, ambiguous or cannot do something: `hwjose keys` shows what is there. */
+static void keys_hint(const char *cmd, hwj_err rc, const char *uri)
+{
+    if (rc != HWJ_ERR_KEY_NOT_FOUND && rc != HWJ_ERR_KEY_AMBIGUOUS && rc != HWJ_ERR_CAPABILITY)
+        return;
+    if (uri != NULL && strncmp(uri, "pkcs11:", 7) == 0)
+        cli_hint(cmd, "`hwjose keys --token pkcs11:` lists the tokens and what each key can "
+                      "do; `--token 'pkcs11:token=LABEL'` one token's keys");
+    else if (uri != NULL && strncmp(uri, "tpm2:", 5) == 0)
+        cli_hint(cmd, "`hwjose keys --token tpm2:` lists the TPM's keys and what each can do");
+}
+
+void cli_sign_hints(const char *cmd, hwj_err rc, const hwj_key *key, hwj_alg alg,
+                    int allow_extractable)
+{
+    const hwj_custody *c = hwj_key_get0_custody(key);
+    if (rc == HWJ_ERR_ARG && alg == HWJ_ALG_UNKNOWN && hwj_key_default_alg(key) == HWJ_ALG_UNKNOWN)
+        cli_hint(cmd, "choose the alg with --alg");
+    else if (rc == HWJ_ERR_POLICY && !allow_extractable && c != NULL && c->hardware == 1 &&
+             c->extractable == 1)
+        cli_hint(cmd, "--allow-extractable signs with it anyway, if a key that can leave its "
+                      "token is acceptable");
+    else
+        keys_hint(cmd, rc, hwj_key_get0_uri(key));
+}
+
+void cli_verify_hints(const char *cmd, hwj_err rc)
+{
+    if (rc == HWJ_ERR_POLICY)
+        cli_hint(cmd, "if the token's alg is expected, accept it with --alg (repeat for several)");
+}
+
 int cli_usage_error(const char *cmd)
 {
     fprintf(stderr, "run `hwjose %s --help` for the options\n", cmd);
@@ -156,6 +198,7 @@ int cli_key_open(const char *cmd, const char *uri, int allow_extractable, hwj_ct
         return cli_fail(cmd, rc, &err);
     if ((rc = hwj_key_open(*ctx, uri, &o, key, &err)) != HWJ_OK) {
         int ret = cli_fail(cmd, rc, &err);
+        keys_hint(cmd, rc, uri);
         /* a URI scheme or key type this build cannot use is the user's to fix */
         return rc == HWJ_ERR_UNSUPPORTED ? CLI_USAGE : ret;
     }
@@ -215,6 +258,8 @@ static int load_jwks_uri(const char *cmd, cli_verify_keys *vk)
 
     if ((rc = hwj_jwks_cache_new(vk->jwks_uri, &o, &vk->cache, &err)) != HWJ_OK) {
         cli_fail(cmd, rc, &err);
+        if (rc == HWJ_ERR_POLICY && !vk->allow_http && strncmp(vk->jwks_uri, "http:", 5) == 0)
+            cli_hint(cmd, "--allow-http fetches over plain http, on a network you trust");
         return CLI_USAGE; /* a refused URL is an input error */
     }
     if ((rc = hwj_jwks_cache_get1(vk->cache, NULL, &vk->snap, &err)) != HWJ_OK)
@@ -258,6 +303,8 @@ int cli_verify_load(const char *cmd, cli_verify_keys *vk)
         }
     } else if ((rc = hwj_jwks_read_file(vk->jwks_path, &vk->set, &err)) != HWJ_OK) {
         cli_fail(cmd, rc, &err);
+        if (rc == HWJ_ERR_PARSE)
+            cli_hint(cmd, "a file holding a single JWK goes with --jwk FILE");
         return CLI_USAGE; /* an unusable key file is an input error */
     }
     if (hwj_jwks_count(vk->set) == 0) {

@@ -19,6 +19,15 @@ void cli_say(const char *cmd, const char *fmt, ...) HWJ_PRINTF(2, 3);
 int cli_exit_code(hwj_err rc);
 /* Print the error as "hwjose <cmd>: <message>" and return its exit code. */
 int cli_fail(const char *cmd, hwj_err rc, const hwj_error *err);
+/* Print "hwjose <cmd>: hint: <fmt...>" under a failure: the option or command that fixes it.
+ * The library's messages describe the problem and name no CLI flag; the CLI adds these. */
+void cli_hint(const char *cmd, const char *fmt, ...) HWJ_PRINTF(2, 3);
+/* Hints after a failed signing (sign, jwt issue): `alg` is the --alg given (or
+ * HWJ_ALG_UNKNOWN), `allow_extractable` whether --allow-extractable was. */
+void cli_sign_hints(const char *cmd, hwj_err rc, const hwj_key *key, hwj_alg alg,
+                    int allow_extractable);
+/* Hints after a failed verification (verify, jwt verify). */
+void cli_verify_hints(const char *cmd, hwj_err rc);
 /* An unknown option or a missing value: getopt has printed why; point at --help. */
 int cli_usage_error(const char *cmd);
 

@@ -1,5 +1,6 @@
 /* jwk_export.c: EVP_PKEY / hwj_jwk -> JWK JSON, and RFC 7638 thumbprints. */
 #include "core/b64url.h"
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/jwk.h"
@@ -203,7 +204,7 @@ static hwj_err thumbprint_of(json_t *members, char **out, hwj_error *err)
     char *text = json_dumps(members, JSON_COMPACT | JSON_SORT_KEYS);
     if (text == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(text, strlen(text), md, &mdlen, hwj_md_sha256(), NULL) != 1)
         rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "SHA-256 failed");
     else
         rc = hwj_b64url_encode(md, mdlen, out, err);

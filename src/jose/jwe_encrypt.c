@@ -27,7 +27,8 @@ static hwj_err opt_object(const char *text, const char *what, json_t **out, hwj_
     for (size_t i = 0; rc == HWJ_OK && i < sizeof(own) / sizeof(own[0]); i++)
         if (json_object_get(*out, own[i]) != NULL) {
             rc = hwj_error_set(err, HWJ_ERR_ARG,
-                               "%s: \"%s\" is computed by hwjose and cannot be set", what, own[i]);
+                               "%s: \"%s\" is computed by the library and cannot be set", what,
+                               own[i]);
             json_decref(*out);
             *out = NULL;
         }

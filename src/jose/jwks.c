@@ -97,8 +97,8 @@ HWJ_EXPORT hwj_err hwj_jwks_parse(const char *json, size_t len, hwj_jwks **out, 
     keys = json_object_get(obj, "keys");
     if (!json_is_array(keys)) {
         rc = hwj_error_set(err, HWJ_ERR_PARSE,
-                           "JWKS must be an object with a \"keys\" array (RFC 7517 §5); for a "
-                           "single key use --jwk");
+                           "JWKS must be an object with a \"keys\" array (RFC 7517 §5); a single "
+                           "JWK is not a key set: read it as a JWK");
         goto out;
     }
     if (json_array_size(keys) > JWKS_MAX_KEYS) {

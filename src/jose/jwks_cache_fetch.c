@@ -98,7 +98,7 @@ hwj_err jc_url_check(const char *url, int allow_http, int *loopback, hwj_error *
         rc = hwj_error_set(err, HWJ_ERR_POLICY,
                            "jwks_uri '%s': plain http is only allowed to a loopback host "
                            "(keys fetched over http can be replaced in transit); use https, or "
-                           "allow http explicitly (--allow-http) on a network you trust",
+                           "allow http explicitly (allow_http) on a network you trust",
                            url);
 out:
     curl_free(user);

@@ -22,7 +22,9 @@ static hwj_err resolve(hwj_key *key, const hwj_jws_sign_opts *o, hwj_alg *alg, c
 {
     *alg = o->alg != HWJ_ALG_UNKNOWN ? o->alg : hwj_key_default_alg(key);
     if (*alg == HWJ_ALG_UNKNOWN)
-        return hwj_error_set(err, HWJ_ERR_ARG, "key '%s' has no default alg; choose one (--alg)",
+        return hwj_error_set(err, HWJ_ERR_ARG,
+                             "key '%s' is bound to no alg and has no natural one; choose the alg "
+                             "in the signing options",
                              hwj_key_get0_uri(key) ? hwj_key_get0_uri(key) : "?");
     if (hwj_alg_get_kind(*alg) != HWJ_ALG_KIND_JWS)
         return hwj_error_set(err, HWJ_ERR_ARG, "%s is not a JWS signature algorithm",
@@ -51,16 +53,16 @@ static hwj_err add_extra(json_t *hdr, const char *header_json, const char *alg, 
         if (strcmp(name, "alg") == 0 && (s == NULL || strcmp(s, alg) != 0)) {
             rc = hwj_error_set(err, HWJ_ERR_ARG,
                                "header_json sets \"alg\" to something other than %s; choose the "
-                               "alg with the alg option (--alg)",
+                               "alg with the alg option, not in the header",
                                alg);
         } else if (strcmp(name, "kid") == 0 && (s == NULL || kid == NULL || strcmp(s, kid) != 0)) {
             rc = hwj_error_set(err, HWJ_ERR_ARG,
                                "header_json sets \"kid\" to something other than the key's kid; "
-                               "choose the kid with the kid option (--kid)");
+                               "choose the kid with the kid option, not in the header");
         } else if (strcmp(name, "crit") == 0 || strcmp(name, "b64") == 0) {
             rc = hwj_error_set(err, HWJ_ERR_ARG,
-                               "header_json may not set \"%s\"; hwjose sets \"crit\" only for "
-                               "RFC 7797 \"b64\":false (b64_false, --no-b64)",
+                               "header_json may not set \"%s\"; the library sets \"crit\" only for "
+                               "RFC 7797 \"b64\":false (the b64_false option)",
                                name);
         } else if (strcmp(name, "alg") != 0 && strcmp(name, "kid") != 0 &&
                    json_object_set(hdr, name, v) != 0) {
@@ -163,7 +165,8 @@ static hwj_err sign_compact(hwj_key *key, const hwj_jws_sign_opts *o, const uint
 
     if (o->unprotected_json != NULL)
         return hwj_error_set(err, HWJ_ERR_ARG,
-                             "an unprotected header needs a JSON serialization (--json)");
+                             "an unprotected header needs a JSON serialization (general or "
+                             "flattened)");
     if ((rc = resolve(key, o, &alg, &kid, err)) != HWJ_OK ||
         (o->b64_false && !o->detached && (rc = check_unencoded(payload, len, err)) != HWJ_OK) ||
         (rc = build_protected(o, alg, kid, NULL, &hdr, &hdr_len, err)) != HWJ_OK)

@@ -25,7 +25,7 @@ static hwj_err alg_allowed(const char *name, const hwj_verify_policy *policy, hw
     alg = hwj_alg_from_name(name);
     if (alg == HWJ_ALG_UNKNOWN)
         return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
-                             "unknown JWS alg \"%.32s\"; hwjose verifies HS256/384/512, "
+                             "unknown JWS alg \"%.32s\"; this library verifies HS256/384/512, "
                              "RS256/384/512, PS256/384/512, ES256/384/512 and EdDSA",
                              name);
     if (hwj_alg_get_kind(alg) != HWJ_ALG_KIND_JWS)
@@ -38,9 +38,9 @@ static hwj_err alg_allowed(const char *name, const hwj_verify_policy *policy, hw
         }
     }
     return hwj_error_set(err, HWJ_ERR_POLICY,
-                         "JWS alg %s is not in the verifier's allow-list; allow it explicitly "
-                         "(--alg %s) if it is expected",
-                         name, name);
+                         "JWS alg %s is not in the verifier's allow-list; add it to the allowed "
+                         "algs if it is expected",
+                         name);
 }
 
 /* The payload as signed: base64url unless "b64":false. `*enc` is set when allocated. */
@@ -105,7 +105,7 @@ static hwj_err verify_one(const struct hwj_jws_parsed *p, size_t i, const struct
 
     if (s->alg_unprotected && !policy->allow_unprotected_alg)
         return hwj_error_set(err, HWJ_ERR_POLICY,
-                             "JWS \"alg\" is in the unprotected header; hwjose wants it in the "
+                             "JWS \"alg\" is in the unprotected header; it belongs in the "
                              "protected header, where the signature covers it "
                              "(allow_unprotected_alg permits it)");
     if ((rc = alg_allowed(s->alg, policy, alg, err)) != HWJ_OK ||

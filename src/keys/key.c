@@ -1,4 +1,5 @@
-/* key.c: the key-provider contract; dispatches a URI to its backend. */
+/* key.c: the key-provider contract: dispatches a URI to its backend and checks every
+ * operation against what the key can do before the backend sees it. */
 #include "keys/provider.h"
 
 #include "core/alg.h"
@@ -6,13 +7,9 @@
 #include "core/jwk.h"
 #include "core/json.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 extern const struct hwj_key_ops hwj_soft_ops;
 #ifdef HWJ_WITH_PKCS11
@@ -71,9 +68,9 @@ static hwj_err find_backend(hwj_ctx *ctx, const char *uri, const struct hwj_key_
 {
     const char *colon = uri ? strchr(uri, ':') : NULL;
     if (colon == NULL)
-        return hwj_error_set(err, HWJ_ERR_ARG,
-                             "key URI '%s' has no scheme; use pkcs11:, tpm2:, jwk: or file:",
-                             uri ? uri : "");
+        return hwj_error_set(
+            err, HWJ_ERR_ARG,
+            "key URI '%s' has no scheme; use pkcs11:, tpm2:, jwk: or file:", uri ? uri : "");
     size_t slen = (size_t)(colon - uri);
     for (size_t i = 0; i < NBACKENDS; i++) {
         for (const char *const *s = backends[i]->schemes; *s != NULL; s++) {
@@ -148,8 +145,7 @@ static hwj_err call_generate(const struct hwj_key_ops *ops, void *state, const c
 }
 
 static hwj_err open_with(hwj_ctx *ctx, const char *uri, const void *backend_opts,
-                         const hwj_key_open_opts *opts, open_fn fn, hwj_key **out,
-                         hwj_error *err)
+                         const hwj_key_open_opts *opts, open_fn fn, hwj_key **out, hwj_error *err)
 {
     const struct hwj_key_ops *ops = NULL;
     void *state = NULL;
@@ -246,7 +242,10 @@ HWJ_EXPORT hwj_alg hwj_key_default_alg(const hwj_key *key)
     return HWJ_ALG_UNKNOWN;
 }
 
-HWJ_EXPORT hwj_kty hwj_key_get_kty(const hwj_key *key) { return key ? key->kty : HWJ_KTY_NONE; }
+HWJ_EXPORT hwj_kty hwj_key_get_kty(const hwj_key *key)
+{
+    return key ? key->kty : HWJ_KTY_NONE;
+}
 
 /* Why `key` cannot do `alg`, as an actionable message. */
 static hwj_err cannot(const hwj_key *key, hwj_alg alg, const char *verb, hwj_error *err)
@@ -255,16 +254,16 @@ static hwj_err cannot(const hwj_key *key, hwj_alg alg, const char *verb, hwj_err
     if (name == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "cannot %s: no valid alg given", verb);
     if (key->alg != HWJ_ALG_UNKNOWN && key->alg != alg)
-        return hwj_error_set(err, HWJ_ERR_POLICY,
-                             "key '%s' is bound to %s and may not %s with %s", key->uri,
-                             hwj_alg_name(key->alg), verb, name);
+        return hwj_error_set(err, HWJ_ERR_POLICY, "key '%s' is bound to %s and may not %s with %s",
+                             key->uri, hwj_alg_name(key->alg), verb, name);
     if (hwj_alg_kty(alg) != key->kty)
         return hwj_error_set(err, HWJ_ERR_POLICY, "key '%s' is a %s key; %s needs a %s key",
-                             key->uri, hwj_kty_name(key->kty) ? hwj_kty_name(key->kty) : "?",
-                             name, hwj_kty_name(hwj_alg_kty(alg)) ? hwj_kty_name(hwj_alg_kty(alg)) : "different");
+                             key->uri, hwj_kty_name(key->kty) ? hwj_kty_name(key->kty) : "?", name,
+                             hwj_kty_name(hwj_alg_kty(alg)) ? hwj_kty_name(hwj_alg_kty(alg))
+                                                            : "different");
     return hwj_error_set(err, HWJ_ERR_CAPABILITY,
-                         "key '%s' cannot %s with %s on this %s backend%s%s; run `hwjose keys` "
-                         "to see what it can do",
+                         "key '%s' cannot %s with %s on this %s backend%s%s; a key listing of "
+                         "its token shows what it can do",
                          key->uri, verb, name, key->ops->name, key->custody.notes[0] ? ": " : "",
                          key->custody.notes);
 }
@@ -279,8 +278,8 @@ HWJ_EXPORT hwj_err hwj_key_sign(hwj_key *key, hwj_alg alg, const uint8_t *in, si
         return cannot(key, alg, "sign", err);
     if (key->sign_refused)
         return hwj_error_set(err, HWJ_ERR_POLICY,
-                             "key '%s' is extractable from its token; refusing to sign with it "
-                             "(pass --allow-extractable / allow_extractable to override)",
+                             "signing refused: key '%s' is extractable from its token; opt in with "
+                             "allow_extractable if a key that can leave its token is acceptable",
                              key->uri);
     return key->ops->sign(key, alg, in, inlen, sig, siglen, err);
 }
@@ -310,9 +309,18 @@ HWJ_EXPORT hwj_err hwj_key_derive(hwj_key *key, EVP_PKEY *peer, uint8_t *z, size
     return key->ops->derive(key, peer, z, zlen, err);
 }
 
-HWJ_EXPORT EVP_PKEY *hwj_key_get0_pkey(const hwj_key *key) { return key ? key->pkey : NULL; }
-HWJ_EXPORT const char *hwj_key_get0_kid(const hwj_key *key) { return key ? key->kid : NULL; }
-HWJ_EXPORT const char *hwj_key_get0_uri(const hwj_key *key) { return key ? key->uri : NULL; }
+HWJ_EXPORT EVP_PKEY *hwj_key_get0_pkey(const hwj_key *key)
+{
+    return key ? key->pkey : NULL;
+}
+HWJ_EXPORT const char *hwj_key_get0_kid(const hwj_key *key)
+{
+    return key ? key->kid : NULL;
+}
+HWJ_EXPORT const char *hwj_key_get0_uri(const hwj_key *key)
+{
+    return key ? key->uri : NULL;
+}
 HWJ_EXPORT const hwj_custody *hwj_key_get0_custody(const hwj_key *key)
 {
     return key ? &key->custody : NULL;
@@ -335,135 +343,11 @@ HWJ_EXPORT hwj_err hwj_key_public_jwk(const hwj_key *key, char **json, hwj_error
         json_object_set_new(obj, "kid", json_string(key->kid));
     if (key->alg != HWJ_ALG_UNKNOWN) {
         json_object_set_new(obj, "alg", json_string(hwj_alg_name(key->alg)));
-        json_object_set_new(obj, "use", json_string(hwj_alg_get_kind(key->alg) == HWJ_ALG_KIND_JWS
-                                                        ? "sig"
-                                                        : "enc"));
+        json_object_set_new(
+            obj, "use",
+            json_string(hwj_alg_get_kind(key->alg) == HWJ_ALG_KIND_JWS ? "sig" : "enc"));
     }
     rc = hwj_json_dump(obj, json, err);
     json_decref(obj);
     return rc;
-}
-
-uint64_t hwj_key_algs_for_pkey(EVP_PKEY *pkey)
-{
-    uint64_t m = 0;
-    switch (hwj_pkey_kty(pkey)) {
-    case HWJ_KTY_RSA:
-        for (hwj_alg a = HWJ_ALG_RS256; a <= HWJ_ALG_PS512; a++)
-            m |= HWJ_ALG_BIT(a);
-        m |= HWJ_ALG_BIT(HWJ_ALG_RSA_OAEP) | HWJ_ALG_BIT(HWJ_ALG_RSA_OAEP_256) |
-             HWJ_ALG_BIT(HWJ_ALG_RSA1_5);
-        break;
-    case HWJ_KTY_EC: {
-        const char *crv = hwj_pkey_crv(pkey);
-        for (hwj_alg a = HWJ_ALG_ES256; a <= HWJ_ALG_ES512; a++)
-            if (crv != NULL && strcmp(hwj_alg_info_get(a)->curve, crv) == 0)
-                m |= HWJ_ALG_BIT(a);
-        for (hwj_alg a = HWJ_ALG_ECDH_ES; a <= HWJ_ALG_ECDH_ES_A256KW; a++)
-            m |= HWJ_ALG_BIT(a);
-        break;
-    }
-    case HWJ_KTY_OKP: {
-        const char *crv = hwj_pkey_crv(pkey);
-        if (crv != NULL && strcmp(crv, "Ed25519") == 0)
-            m |= HWJ_ALG_BIT(HWJ_ALG_EDDSA);
-        else if (crv != NULL && strcmp(crv, "X25519") == 0)
-            for (hwj_alg a = HWJ_ALG_ECDH_ES; a <= HWJ_ALG_ECDH_ES_A256KW; a++)
-                m |= HWJ_ALG_BIT(a);
-        break;
-    }
-    default:
-        break;
-    }
-    return m;
-}
-
-static json_t *tri_json(int v) { return v < 0 ? json_null() : json_boolean(v); }
-
-hwj_err hwj_key_describe(const struct hwj_key *key, json_t *o)
-{
-    json_t *algs = json_array(), *c = json_object();
-    char *kid = NULL;
-
-    if (algs == NULL || c == NULL) {
-        json_decref(algs);
-        json_decref(c);
-        return HWJ_ERR_NOMEM;
-    }
-    if (key->pkey != NULL && hwj_pkey_thumbprint(key->pkey, &kid, NULL) == HWJ_OK)
-        json_object_set_new(o, "kid", json_string(kid));
-    free(kid);
-    json_object_set_new(o, "kty", json_string(hwj_kty_name(key->kty)));
-    if (key->kty == HWJ_KTY_RSA)
-        json_object_set_new(o, "bits", json_integer(EVP_PKEY_get_bits(key->pkey)));
-    else if (key->pkey != NULL)
-        json_object_set_new(o, "crv", json_string(hwj_pkey_crv(key->pkey)));
-    for (hwj_alg a = HWJ_ALG_HS256; a < HWJ_ALG_COUNT_; a++)
-        if (key->can & HWJ_ALG_BIT(a))
-            json_array_append_new(algs, json_string(hwj_alg_name(a)));
-    json_object_set_new(o, "algs", algs);
-    if (key->custody.backend != NULL)
-        json_object_set_new(c, "backend", json_string(key->custody.backend));
-    json_object_set_new(c, "hardware", tri_json(key->custody.hardware));
-    json_object_set_new(c, "sensitive", tri_json(key->custody.sensitive));
-    json_object_set_new(c, "always_sensitive", tri_json(key->custody.always_sensitive));
-    json_object_set_new(c, "extractable", tri_json(key->custody.extractable));
-    json_object_set_new(c, "never_extractable", tri_json(key->custody.never_extractable));
-    json_object_set_new(c, "local", tri_json(key->custody.local));
-    json_object_set_new(o, "custody", c);
-    json_object_set_new(o, "notes", json_string(key->custody.notes));
-    return HWJ_OK;
-}
-
-void hwj_custody_note(hwj_custody *c, const char *fmt, ...)
-{
-    size_t used = strlen(c->notes);
-    if (used > 0 && used + 2 < sizeof(c->notes)) {
-        memcpy(c->notes + used, "; ", 3);
-        used += 2;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->notes + used, sizeof(c->notes) - used, fmt, ap);
-    va_end(ap);
-}
-
-/* Read a PIN file: the first line, without its newline. */
-static hwj_err read_pin_file(const char *path, char **pin, hwj_error *err)
-{
-    char buf[256];
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return hwj_error_set_native(err, HWJ_ERR_AUTH, HWJ_SRC_ERRNO, 0,
-                                    "cannot read the PIN file '%s' named by pin-source; check "
-                                    "that it exists and is readable",
-                                    path);
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    *pin = strdup(buf);
-    OPENSSL_cleanse(buf, sizeof(buf));
-    if (*pin == NULL)
-        return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    return HWJ_OK;
-}
-
-hwj_err hwj_pin_resolve(const char *pin_source, const hwj_key_open_opts *opts, char **pin,
-                        hwj_error *err)
-{
-    const char *env = getenv("HWJOSE_PIN");
-    *pin = NULL;
-    if (pin_source != NULL) {
-        const char *path = pin_source;
-        if (strncmp(path, "file:", 5) == 0)
-            path += 5;
-        if (strncmp(path, "//", 2) == 0)
-            path += 2;
-        return read_pin_file(path, pin, err);
-    }
-    const char *src = (opts != NULL && opts->pin != NULL) ? opts->pin : env;
-    if (src != NULL && (*pin = strdup(src)) == NULL)
-        return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    return HWJ_OK;
 }

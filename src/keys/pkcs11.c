@@ -12,6 +12,7 @@
 #include "keys/pkcs11_internal.h"
 
 #include "core/alg.h"
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/jwk.h"
 
@@ -46,13 +47,14 @@ hwj_err p11_one_token(p11_state *st, const p11_uri *u, p11_token **t, hwj_error 
         return rc;
     if (n == 0)
         return hwj_error_set(err, HWJ_ERR_KEY_NOT_FOUND,
-                             "no token '%s' in the PKCS#11 module '%s'; run `hwjose keys --token "
-                             "pkcs11:` or check the module (for SoftHSM: SOFTHSM2_CONF)",
+                             "no token '%s' in the PKCS#11 module '%s'; list the tokens with a "
+                             "PKCS#11 token listing (the URI pkcs11:) or check the module "
+                             "(for SoftHSM: SOFTHSM2_CONF)",
                              u->token[0] ? u->token : "(any)", m->path);
     if (n > 1)
         return hwj_error_set(err, HWJ_ERR_KEY_AMBIGUOUS,
                              "the key URI matches more than one token in '%s'; add "
-                             "token=LABEL (run `hwjose keys --token pkcs11:`)",
+                             "token=LABEL (a PKCS#11 token listing shows the labels)",
                              m->path);
     *t = toks[0];
     return HWJ_OK;
@@ -131,10 +133,7 @@ static CK_RV key_handle(p11_key *pk, CK_SESSION_HANDLE s, unsigned gen, CK_OBJEC
         t[n++] = (CK_ATTRIBUTE){CKA_LABEL, pk->label, strlen(pk->label)};
     pthread_mutex_lock(&pk->lock);
     if (atomic_load(&pk->gen) != gen) {
-        if ((rv = f->C_FindObjectsInit(s, t, n)) == CKR_OK) {
-            rv = f->C_FindObjects(s, hs, 2, &found);
-            f->C_FindObjectsFinal(s);
-        }
+        rv = p11_find(f, s, t, n, hs, 2, &found);
         if (rv == CKR_OK && found != 1)
             rv = CKR_KEY_HANDLE_INVALID;
         if (rv == CKR_OK) {
@@ -152,57 +151,57 @@ static int handle_lost(CK_RV rv)
     return rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID;
 }
 
-enum { OP_SIGN, OP_DECRYPT };
+/* One Cryptoki operation on the key's handle `h` in session `s`. */
+typedef CK_RV (*p11_cmd)(p11_key *pk, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, void *arg);
 
-/* Init + single-part Sign/Decrypt on a pooled session; one retry after a lost session. */
-static CK_RV run_op(p11_key *pk, int op, CK_MECHANISM *m, const uint8_t *in, size_t inlen,
-                    uint8_t *out, CK_ULONG *outlen, hwj_error *err, hwj_err *rc)
+/* Run cmd on a pooled session. A lost session, login or object handle is replaced and cmd
+ * run once more (so cmd must reset its outputs each time); any other result is final. Returns
+ * the error of getting a session, else HWJ_OK with cmd's result in *rv. */
+static hwj_err run(p11_key *pk, p11_cmd cmd, void *arg, CK_RV *rv, hwj_error *err)
 {
-    CK_FUNCTION_LIST *f = pk->tok->mod->f;
-    CK_ULONG cap = *outlen;
-    CK_RV rv = CKR_GENERAL_ERROR;
-
+    *rv = CKR_GENERAL_ERROR;
     for (int attempt = 0; attempt < 2; attempt++) {
         CK_SESSION_HANDLE s;
         CK_OBJECT_HANDLE h;
         unsigned gen;
-        if ((*rc = p11_session_get(pk->tok, &s, &gen, err)) != HWJ_OK)
-            return CKR_GENERAL_ERROR;
-        if ((rv = key_handle(pk, s, gen, &h)) == CKR_OK) {
-            *outlen = cap;
-            if (op == OP_SIGN) {
-                if ((rv = f->C_SignInit(s, m, h)) == CKR_OK)
-                    rv = f->C_Sign(s, (CK_BYTE *)in, inlen, out, outlen);
-            } else {
-                if ((rv = f->C_DecryptInit(s, m, h)) == CKR_OK)
-                    rv = f->C_Decrypt(s, (CK_BYTE *)in, inlen, out, outlen);
-            }
-        }
-        p11_session_put(pk->tok, s, gen, rv);
-        if (handle_lost(rv) || p11_rv_lost(rv))
-            atomic_store(&pk->gen, ~0u); /* after a logout, handles may be gone: find again */
-        if (rv == CKR_OK || !(p11_rv_lost(rv) || handle_lost(rv)))
+        hwj_err rc = p11_session_get(pk->tok, &s, &gen, err);
+        if (rc != HWJ_OK)
+            return rc;
+        if ((*rv = key_handle(pk, s, gen, &h)) == CKR_OK)
+            *rv = cmd(pk, s, h, arg);
+        p11_session_put(pk->tok, s, gen, *rv);
+        if (!handle_lost(*rv) && !p11_rv_lost(*rv))
             break;
+        atomic_store(&pk->gen, ~0u); /* after a logout, handles may be gone: find again */
     }
-    *rc = HWJ_OK;
-    return rv;
+    return HWJ_OK;
 }
 
-/* SHA-256/384/512 fetched once: an implicit fetch per signature costs a lookup under a lock. */
-static EVP_MD *mds[3];
-static pthread_once_t mds_once = PTHREAD_ONCE_INIT;
+/* Init + single-part Sign or Decrypt. */
+struct crypt_args {
+    CK_MECHANISM *m;
+    const uint8_t *in;
+    size_t inlen;
+    uint8_t *out;
+    CK_ULONG cap, len;
+};
 
-static void fetch_mds(void)
+static CK_RV do_sign(p11_key *pk, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, void *arg)
 {
-    mds[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
-    mds[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
-    mds[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
+    CK_FUNCTION_LIST *f = pk->tok->mod->f;
+    struct crypt_args *a = arg;
+    CK_RV rv = f->C_SignInit(s, a->m, h);
+    a->len = a->cap;
+    return rv == CKR_OK ? f->C_Sign(s, (CK_BYTE *)a->in, a->inlen, a->out, &a->len) : rv;
 }
 
-static const EVP_MD *p11_md(int i)
+static CK_RV do_decrypt(p11_key *pk, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, void *arg)
 {
-    pthread_once(&mds_once, fetch_mds);
-    return mds[i];
+    CK_FUNCTION_LIST *f = pk->tok->mod->f;
+    struct crypt_args *a = arg;
+    CK_RV rv = f->C_DecryptInit(s, a->m, h);
+    a->len = a->cap;
+    return rv == CKR_OK ? f->C_Decrypt(s, (CK_BYTE *)a->in, a->inlen, a->out, &a->len) : rv;
 }
 
 static const char *who(const p11_key *pk)
@@ -216,7 +215,7 @@ static hwj_err op_error(hwj_error *err, const p11_key *pk, CK_RV rv, const char 
     if (p11_rv_gone(rv))
         return hwj_error_set_native(err, HWJ_ERR_TOKEN, HWJ_SRC_PKCS11, rv,
                                     "%s with '%s': token '%s' is not present: %s (CK_RV 0x%lx); "
-                                    "reconnect it — hwjose finds it again on the next operation",
+                                    "reconnect it: it is found again on the next operation",
                                     what, who(pk), pk->tok->label, p11_kit_strerror(rv),
                                     (unsigned long)rv);
     return p11_error(err, rv, "%s with '%s' in token '%s'", what, who(pk), pk->tok->label);
@@ -231,8 +230,8 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
     CK_MECHANISM m = {0};
     uint8_t digest[EVP_MAX_MD_SIZE], buf[HWJ_SIG_MAX];
     unsigned dlen = 0;
+    struct crypt_args a = {&m, in, inlen, buf, sizeof(buf), 0};
     size_t need;
-    CK_ULONG outlen = sizeof(buf);
     hwj_err rc;
     CK_RV rv;
 
@@ -261,11 +260,11 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
     case HWJ_ALG_ES384:
     case HWJ_ALG_ES512: {
         /* SoftHSM has no CKM_ECDSA_SHA256: hash here, sign the digest in the token. */
-        const EVP_MD *md = p11_md(alg == HWJ_ALG_ES256 ? 0 : alg == HWJ_ALG_ES384 ? 1 : 2);
+        const EVP_MD *md = hwj_md_get(info->md);
         if (md == NULL || EVP_Digest(in, inlen, digest, &dlen, md, NULL) != 1)
             return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: hashing failed", info->name);
-        in = digest;
-        inlen = dlen;
+        a.in = digest;
+        a.inlen = dlen;
         m.mechanism = CKM_ECDSA;
         break;
     }
@@ -278,8 +277,7 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
     if (*siglen < need)
         return hwj_error_set(err, HWJ_ERR_ARG, "signature buffer too small for %s (%zu < %zu)",
                              info->name, *siglen, need);
-    rv = run_op(pk, OP_SIGN, &m, in, inlen, buf, &outlen, err, &rc);
-    if (rc != HWJ_OK)
+    if ((rc = run(pk, do_sign, &a, &rv, err)) != HWJ_OK)
         return rc;
     if (rv != CKR_OK) {
         char what[48];
@@ -287,12 +285,12 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
         return op_error(err, pk, rv, what);
     }
     /* CKM_ECDSA's output is r||s, each as long as the order: JOSE's form already. */
-    if (outlen != need)
+    if (a.len != need)
         return hwj_error_set(err, HWJ_ERR_TOKEN,
                              "token '%s' returned a %lu-byte %s signature; expected %zu",
-                             pk->tok->label, (unsigned long)outlen, info->name, need);
-    memcpy(sig, buf, outlen);
-    *siglen = outlen;
+                             pk->tok->label, (unsigned long)a.len, info->name, need);
+    memcpy(sig, buf, a.len);
+    *siglen = a.len;
     return HWJ_OK;
 }
 
@@ -311,7 +309,8 @@ static hwj_err p11_decrypt(struct hwj_key *key, hwj_alg alg, const uint8_t *in, 
     CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
     CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
     uint8_t buf[1024];
-    CK_ULONG len = sizeof(buf);
+    struct crypt_args a = {&m, in, inlen, buf, sizeof(buf), 0};
+    CK_ULONG len;
     int raw = 0, n;
     hwj_err rc = HWJ_OK;
     CK_RV rv;
@@ -331,9 +330,9 @@ static hwj_err p11_decrypt(struct hwj_key *key, hwj_alg alg, const uint8_t *in, 
         return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "%s is not a PKCS#11 decryption alg",
                              hwj_alg_name(alg));
     }
-    rv = run_op(pk, OP_DECRYPT, &m, in, inlen, buf, &len, err, &rc);
-    if (rc != HWJ_OK)
+    if ((rc = run(pk, do_decrypt, &a, &rv, err)) != HWJ_OK)
         goto out;
+    len = a.len;
     if (rv != CKR_OK) {
         rc = data_dependent(rv) ? hwj_error_set(err, HWJ_ERR_DECRYPT, "decryption failed")
                                 : op_error(err, pk, rv, "decrypting");
@@ -359,11 +358,18 @@ out:
 
 /* ECDH (CKM_ECDH1_DERIVE, CKD_NULL). SoftHSM hands Z out only from a non-sensitive,
  * extractable secret: it is a session object, read and destroyed at once. */
-static hwj_err derive_once(p11_key *pk, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, uint8_t *pt,
-                           size_t ptlen, uint8_t *z, CK_ULONG *zlen, CK_RV *rvp)
+struct derive_args {
+    uint8_t *pt;
+    size_t ptlen;
+    uint8_t *z;
+    CK_ULONG cap, len;
+};
+
+static CK_RV do_derive(p11_key *pk, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, void *arg)
 {
     CK_FUNCTION_LIST *f = pk->tok->mod->f;
-    CK_ECDH1_DERIVE_PARAMS p = {CKD_NULL, 0, NULL, ptlen, pt};
+    struct derive_args *a = arg;
+    CK_ECDH1_DERIVE_PARAMS p = {CKD_NULL, 0, NULL, a->ptlen, a->pt};
     CK_MECHANISM m = {CKM_ECDH1_DERIVE, &p, sizeof(p)};
     CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
     CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
@@ -375,15 +381,14 @@ static hwj_err derive_once(p11_key *pk, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
         {CKA_EXTRACTABLE, &yes, sizeof(yes)}, {CKA_VALUE_LEN, &vlen, sizeof(vlen)},
     };
     CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
-    CK_ATTRIBUTE v = {CKA_VALUE, z, *zlen};
+    CK_ATTRIBUTE v = {CKA_VALUE, a->z, a->cap};
     CK_RV rv = f->C_DeriveKey(s, &m, h, t, sizeof(t) / sizeof(t[0]), &obj);
     if (rv == CKR_OK) {
         rv = f->C_GetAttributeValue(s, obj, &v, 1);
         f->C_DestroyObject(s, obj);
-        *zlen = v.ulValueLen;
+        a->len = v.ulValueLen;
     }
-    *rvp = rv;
-    return HWJ_OK;
+    return rv;
 }
 
 static hwj_err p11_derive(struct hwj_key *key, EVP_PKEY *peer, uint8_t *z, size_t *zlen,
@@ -392,44 +397,30 @@ static hwj_err p11_derive(struct hwj_key *key, EVP_PKEY *peer, uint8_t *z, size_
     p11_key *pk = key->impl;
     const char *crv = hwj_pkey_crv(key->pkey), *pcrv = hwj_pkey_crv(peer);
     uint8_t pt[160], buf[80];
-    size_t ptlen = 0;
-    CK_ULONG blen = sizeof(buf);
-    hwj_err rc = HWJ_OK;
-    CK_RV rv = CKR_GENERAL_ERROR;
+    struct derive_args a = {pt, 0, buf, sizeof(buf), 0};
+    hwj_err rc;
+    CK_RV rv;
 
     if (crv == NULL || pcrv == NULL || strcmp(crv, pcrv) != 0 || hwj_pkey_kty(peer) != HWJ_KTY_EC)
         return hwj_error_set(err, HWJ_ERR_POLICY, "ECDH peer key is not on the key's curve (%s)",
                              crv ? crv : "?");
     if (EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt),
-                                        &ptlen) != 1 ||
-        ptlen != 2 * pk->half + 1)
+                                        &a.ptlen) != 1 ||
+        a.ptlen != 2 * pk->half + 1)
         return hwj_error_set_openssl(err, HWJ_ERR_ARG, "cannot encode the ECDH peer's point");
-    for (int attempt = 0; attempt < 2; attempt++) {
-        CK_SESSION_HANDLE s;
-        CK_OBJECT_HANDLE h;
-        unsigned gen;
-        if ((rc = p11_session_get(pk->tok, &s, &gen, err)) != HWJ_OK)
-            goto out;
-        blen = sizeof(buf);
-        if ((rv = key_handle(pk, s, gen, &h)) == CKR_OK)
-            derive_once(pk, s, h, pt, ptlen, buf, &blen, &rv);
-        p11_session_put(pk->tok, s, gen, rv);
-        if (handle_lost(rv) || p11_rv_lost(rv))
-            atomic_store(&pk->gen, ~0u);
-        if (rv == CKR_OK || !(p11_rv_lost(rv) || handle_lost(rv)))
-            break;
-    }
+    if ((rc = run(pk, do_derive, &a, &rv, err)) != HWJ_OK)
+        goto out;
     if (rv != CKR_OK) {
         rc = op_error(err, pk, rv, "ECDH");
         goto out;
     }
-    if (blen != pk->half || blen > *zlen) {
+    if (a.len != pk->half || a.len > *zlen) {
         rc = hwj_error_set(err, HWJ_ERR_TOKEN, "token '%s' returned a %lu-byte ECDH secret",
-                           pk->tok->label, (unsigned long)blen);
+                           pk->tok->label, (unsigned long)a.len);
         goto out;
     }
-    memcpy(z, buf, blen);
-    *zlen = blen;
+    memcpy(z, buf, a.len);
+    *zlen = a.len;
 out:
     OPENSSL_cleanse(buf, sizeof(buf));
     return rc;
@@ -438,7 +429,6 @@ out:
 static const char *const p11_schemes[] = {"pkcs11", NULL};
 
 const struct hwj_key_ops hwj_pkcs11_ops = {
-    .version = HWJ_KEY_OPS_VERSION,
     .name = "pkcs11",
     .schemes = p11_schemes,
     .ctx_init = p11_ctx_init,

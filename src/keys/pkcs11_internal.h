@@ -4,6 +4,7 @@
  *   pkcs11_uri.c     RFC 7512 URIs through p11_kit_uri_parse; canonical URIs for listing
  *   pkcs11_token.c   modules (p11-kit loading, C_Initialize, fork re-initialisation),
  *                    tokens (one login each) and their session pools
+ *   pkcs11_rv.c      what a CK_RV means (error code, retry or not); the object search
  *   pkcs11_probe.c   what a key object is and can do: public key, custody, mechanisms
  *   pkcs11.c         the ops table: open, sign, decrypt, derive
  *   pkcs11_keygen.c  generate and list
@@ -23,7 +24,7 @@
 #ifndef HWJ_KEYS_PKCS11_INTERNAL_H
 #define HWJ_KEYS_PKCS11_INTERNAL_H
 
-#include "keys/provider.h"
+#include "keys/support.h"
 
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>
@@ -118,18 +119,24 @@ hwj_err p11_session_get(p11_token *t, CK_SESSION_HANDLE *s, unsigned *gen, hwj_e
  * is pooled (a failed call may leave an operation active); a lost session or a gone token
  * drops the whole pool. */
 void p11_session_put(p11_token *t, CK_SESSION_HANDLE s, unsigned gen, CK_RV rv);
+/* 1 if the token lists `mech` with all of `flags`; fills *info when non-NULL. */
+int p11_token_has_mech(p11_token *t, CK_MECHANISM_TYPE mech, CK_FLAGS flags,
+                       CK_MECHANISM_INFO *info);
+
+/* ---- Cryptoki results and object search (pkcs11_rv.c) ---- */
+
+/* Fill err from a CK_RV: the code it maps to, the native value, and "what: CKR_X". */
+hwj_err p11_error(hwj_error *err, CK_RV rv, const char *fmt, ...) HWJ_PRINTF(3, 4);
 /* 1 if rv says the session or login is gone (retry once on a fresh session). */
 int p11_rv_lost(CK_RV rv);
 /* 1 if rv says the token itself is gone (removed, not present): no retry; the pool is dropped,
  * and the next p11_session_get looks for the token again (same label and serial). */
 int p11_rv_gone(CK_RV rv);
 
-/* 1 if the token lists `mech` with all of `flags`; fills *info when non-NULL. */
-int p11_token_has_mech(p11_token *t, CK_MECHANISM_TYPE mech, CK_FLAGS flags,
-                       CK_MECHANISM_INFO *info);
-
-/* Fill err from a CK_RV: the code it maps to, the native value, and "what: CKR_X". */
-hwj_err p11_error(hwj_error *err, CK_RV rv, const char *fmt, ...) HWJ_PRINTF(3, 4);
+/* Find up to `max` objects matching the n attributes of `tmpl` on session s (the
+ * C_FindObjectsInit/C_FindObjects/C_FindObjectsFinal triple); *found is 0 on failure. */
+CK_RV p11_find(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+               CK_OBJECT_HANDLE *hs, CK_ULONG max, CK_ULONG *found);
 
 /* ---- keys (pkcs11_probe.c, pkcs11.c) ---- */
 

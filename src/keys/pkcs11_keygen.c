@@ -56,17 +56,13 @@ static hwj_err label_free(p11_token *t, CK_SESSION_HANDLE s, const char *label, 
     CK_ATTRIBUTE a = {CKA_LABEL, (void *)label, strlen(label)};
     CK_OBJECT_HANDLE h;
     CK_ULONG n = 0;
-    CK_RV rv = f->C_FindObjectsInit(s, &a, 1);
-    if (rv == CKR_OK) {
-        rv = f->C_FindObjects(s, &h, 1, &n);
-        f->C_FindObjectsFinal(s);
-    }
+    CK_RV rv = p11_find(f, s, &a, 1, &h, 1, &n);
     if (rv != CKR_OK)
         return p11_error(err, rv, "searching token '%s'", t->label);
     if (n > 0)
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "an object named '%s' already exists in token '%s'; choose another "
-                             "object= name (see `hwjose keys`) or delete the old one first",
+                             "object= name or delete the old object first",
                              label, t->label);
     return HWJ_OK;
 }
@@ -183,7 +179,8 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, 
             params = oid_p521;
             plen = sizeof(oid_p521);
         } else {
-            rc = hwj_error_set(err, HWJ_ERR_ARG, "ECDH-ES keys take --bits 256, 384 or 521");
+            rc = hwj_error_set(err, HWJ_ERR_ARG,
+                               "an ECDH-ES key's size picks its curve: 256, 384 or 521 bits");
             goto out;
         }
         break;
@@ -359,13 +356,8 @@ hwj_err p11_list(void *state, const char *uri, const hwj_key_open_opts *opts, js
             break;
         if ((hs = calloc(MAX_KEYS, sizeof(*hs))) == NULL) {
             rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-        } else if ((rv = t->mod->f->C_FindObjectsInit(s, &a, 1)) != CKR_OK) {
+        } else if ((rv = p11_find(t->mod->f, s, &a, 1, hs, MAX_KEYS, &n)) != CKR_OK) {
             rc = p11_error(err, rv, "listing the keys of token '%s'", t->label);
-        } else {
-            rv = t->mod->f->C_FindObjects(s, hs, MAX_KEYS, &n);
-            t->mod->f->C_FindObjectsFinal(s);
-            if (rv != CKR_OK)
-                rc = p11_error(err, rv, "listing the keys of token '%s'", t->label);
         }
         for (CK_ULONG k = 0; rc == HWJ_OK && k < n; k++) {
             json_t *o = describe(t, s, hs[k], u.module_path);

@@ -4,6 +4,8 @@
  * OpenSSL's RSA_padding_check_PKCS1_OAEP_mgf1 does this but is deprecated in 3.0. */
 #include "keys/pkcs11_internal.h"
 
+#include "core/digest.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -42,7 +44,7 @@ static int mgf1_xor(uint8_t *out, size_t len, const uint8_t *seed, size_t seedle
 
 int p11_oaep_decode(const uint8_t *em, size_t k, const char *mdname, uint8_t *out, size_t outcap)
 {
-    EVP_MD *md = EVP_MD_fetch(NULL, mdname, NULL);
+    const EVP_MD *md = hwj_md_get(mdname);
     uint8_t db[1024], seed[EVP_MAX_MD_SIZE], lhash[EVP_MAX_MD_SIZE];
     size_t hlen, dblen;
     unsigned good, found = 0, one_index = 0;
@@ -78,6 +80,5 @@ int p11_oaep_decode(const uint8_t *em, size_t k, const char *mdname, uint8_t *ou
 out:
     OPENSSL_cleanse(db, sizeof(db));
     OPENSSL_cleanse(seed, sizeof(seed));
-    EVP_MD_free(md);
     return result;
 }

@@ -96,11 +96,9 @@ static CK_OBJECT_HANDLE find_public(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, co
         t[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)pk->id, pk->idlen};
     if (pk->has_label)
         t[n++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)pk->label, strlen(pk->label)};
-    if (n == 1 || f->C_FindObjectsInit(s, t, n) != CKR_OK)
+    if (n == 1)
         return CK_INVALID_HANDLE;
-    if (f->C_FindObjects(s, h, 2, &found) != CKR_OK)
-        found = 0;
-    f->C_FindObjectsFinal(s);
+    (void)p11_find(f, s, t, n, h, 2, &found); /* a failed search finds nothing */
     return found == 1 ? h[0] : CK_INVALID_HANDLE;
 }
 
@@ -162,10 +160,11 @@ static hwj_err build_pkey(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
         }
         if ((crv = p11_curve_of_params(a, alen)) == NULL ||
             (strcmp(crv, "Ed25519") == 0) != (pk->type == CKK_EC_EDWARDS)) {
-            rc = hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
-                               "key '%s' is on a curve JOSE does not use here; hwjose supports "
-                               "P-256, P-384, P-521 and Ed25519",
-                               pk->label);
+            rc = hwj_error_set(
+                err, HWJ_ERR_UNSUPPORTED,
+                "key '%s' is on a curve JOSE does not use here; this library supports "
+                "P-256, P-384, P-521 and Ed25519",
+                pk->label);
             goto out;
         }
         if ((rc = ec_point(f, s, h, pk, &b, &blen, err)) != HWJ_OK)
@@ -188,10 +187,11 @@ static hwj_err build_pkey(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
         }
         type = "EC";
     } else {
-        rc = hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
-                           "key '%s' has a key type (CKK 0x%lx) JOSE cannot use; hwjose uses RSA, "
-                           "EC and Ed25519 keys",
-                           pk->label, (unsigned long)pk->type);
+        rc = hwj_error_set(
+            err, HWJ_ERR_UNSUPPORTED,
+            "key '%s' has a key type (CKK 0x%lx) JOSE cannot use; this library uses RSA, "
+            "EC and Ed25519 keys",
+            pk->label, (unsigned long)pk->type);
         goto out;
     }
     if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
@@ -445,7 +445,7 @@ hwj_err p11_probe_key(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, str
     key->can = capabilities(t, s, h, key, pk, tri(&a[0]) == 1, tri(&a[1]) == 1, tri(&a[2]) == 1);
     if (key->custody.extractable == 1)
         hwj_custody_note(&key->custody, "the private key is extractable (CKA_EXTRACTABLE): "
-                                        "signing refused without --allow-extractable");
+                                        "signing refused unless allow_extractable is set");
     return HWJ_OK;
 }
 
@@ -466,8 +466,8 @@ hwj_err p11_find_private(p11_token *t, CK_SESSION_HANDLE s, const p11_uri *u, CK
                              "type=private or leave type out");
     if (!u->has_object && !u->has_id)
         return hwj_error_set(err, HWJ_ERR_ARG,
-                             "the key URI names no key; add object=NAME or id=%%XX (run `hwjose "
-                             "keys --token 'pkcs11:token=%s'` to list them)",
+                             "the key URI names no key; add object=NAME or id=%%XX (a key listing "
+                             "of pkcs11:token=%s shows them)",
                              t->label);
     if (u->has_object)
         tmpl[n++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)u->object, strlen(u->object)};
@@ -477,21 +477,17 @@ hwj_err p11_find_private(p11_token *t, CK_SESSION_HANDLE s, const p11_uri *u, CK
         snprintf(name, sizeof(name), "object=%s", u->object);
     else
         snprintf(name, sizeof(name), "id=(%zu bytes)", u->idlen);
-    if ((rv = f->C_FindObjectsInit(s, tmpl, n)) != CKR_OK)
-        return p11_error(err, rv, "searching token '%s'", t->label);
-    rv = f->C_FindObjects(s, hs, 2, &found);
-    f->C_FindObjectsFinal(s);
-    if (rv != CKR_OK)
+    if ((rv = p11_find(f, s, tmpl, n, hs, 2, &found)) != CKR_OK)
         return p11_error(err, rv, "searching token '%s'", t->label);
     if (found == 0)
         return hwj_error_set(err, HWJ_ERR_KEY_NOT_FOUND,
-                             "key 'pkcs11:%s' not found in token '%s'; run `hwjose keys --token "
-                             "'pkcs11:token=%s'` to list its keys",
+                             "key 'pkcs11:%s' not found in token '%s'; a key listing of "
+                             "pkcs11:token=%s shows its keys",
                              name, t->label, t->label);
     if (found > 1)
         return hwj_error_set(err, HWJ_ERR_KEY_AMBIGUOUS,
                              "more than one private key matches 'pkcs11:%s' in token '%s'; add "
-                             "id= to the URI (see `hwjose keys`)",
+                             "id= to the URI",
                              name, t->label);
     *h = hs[0];
     return HWJ_OK;

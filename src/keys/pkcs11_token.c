@@ -5,7 +5,6 @@
 
 #include <dlfcn.h>
 #include <openssl/crypto.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,55 +17,6 @@
 
 /* Idle sessions kept per token; more concurrent operations open more, then close them. */
 #define POOL_MAX 64
-
-static hwj_err code_for(CK_RV rv)
-{
-    switch (rv) {
-    case CKR_PIN_INCORRECT:
-    case CKR_PIN_INVALID:
-    case CKR_PIN_LEN_RANGE:
-    case CKR_PIN_LOCKED:
-    case CKR_PIN_EXPIRED:
-    case CKR_USER_NOT_LOGGED_IN:
-    case CKR_USER_PIN_NOT_INITIALIZED: return HWJ_ERR_AUTH;
-    case CKR_HOST_MEMORY: return HWJ_ERR_NOMEM;
-    case CKR_MECHANISM_INVALID:
-    case CKR_MECHANISM_PARAM_INVALID:
-    case CKR_KEY_FUNCTION_NOT_PERMITTED:
-    case CKR_KEY_TYPE_INCONSISTENT:
-    case CKR_KEY_SIZE_RANGE:
-    case CKR_FUNCTION_NOT_SUPPORTED:
-    case CKR_TEMPLATE_INCONSISTENT:
-    case CKR_ATTRIBUTE_VALUE_INVALID: return HWJ_ERR_CAPABILITY;
-    default: return HWJ_ERR_TOKEN;
-    }
-}
-
-hwj_err p11_error(hwj_error *err, CK_RV rv, const char *fmt, ...)
-{
-    hwj_err code = code_for(rv);
-    if (err != NULL) {
-        char what[HWJ_ERROR_MESSAGE_MAX];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(what, sizeof(what), fmt, ap);
-        va_end(ap);
-        hwj_error_set_native(err, code, HWJ_SRC_PKCS11, rv, "%s: %s (CK_RV 0x%lx)", what,
-                             p11_kit_strerror(rv), (unsigned long)rv);
-    }
-    return code;
-}
-
-int p11_rv_lost(CK_RV rv)
-{
-    return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
-           rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_CRYPTOKI_NOT_INITIALIZED;
-}
-
-int p11_rv_gone(CK_RV rv)
-{
-    return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SLOT_ID_INVALID;
-}
 
 /* ---- the PIN: kept off the heap's dumpable pages ---- */
 
@@ -451,8 +401,8 @@ static hwj_err gone_error(p11_token *t, CK_RV rv, hwj_error *err)
 {
     return hwj_error_set_native(err, HWJ_ERR_TOKEN, HWJ_SRC_PKCS11, rv,
                                 "token '%s' (serial %s) is not present: %s (CK_RV 0x%lx); "
-                                "reconnect it — hwjose finds it again on the next operation "
-                                "(`hwjose keys --token pkcs11:` lists the tokens it sees)",
+                                "reconnect it: it is found again on the next operation (a "
+                                "PKCS#11 token listing shows the tokens present)",
                                 t->label, t->serial, p11_kit_strerror(rv), (unsigned long)rv);
 }
 

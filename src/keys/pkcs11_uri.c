@@ -44,9 +44,9 @@ hwj_err p11_uri_parse(const char *s, p11_uri *u, hwj_error *err)
     if (p11_kit_uri_any_unrecognized(u->uri)) {
         p11_uri_clear(u);
         return hwj_error_set(err, HWJ_ERR_ARG,
-                             "PKCS#11 URI '%s' has an attribute hwjose does not know; use token, "
-                             "object, id, type, serial, manufacturer, model, slot-id and the "
-                             "queries module-path, module-name, pin-source",
+                             "PKCS#11 URI '%s' has an attribute this library does not use; use "
+                             "token, object, id, type, serial, manufacturer, model, slot-id and "
+                             "the queries module-path, module-name, pin-source",
                              s);
     }
     u->module_path = p11_kit_uri_get_module_path(u->uri);

@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/jwk.h"
-#include "keys/provider.h"
+#include "keys/support.h"
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -96,7 +96,7 @@ static hwj_err open_jwk(const char *path, const char *uri, struct hwj_key *key, 
     if (!jwk->is_private) {
         rc = hwj_error_set(err, HWJ_ERR_POLICY,
                            "'%s' holds a public JWK; a key URI needs a private key (to verify "
-                           "with a public key, pass it as --jwk FILE)",
+                           "with a public key, load it as a verification JWK)",
                            uri);
         goto out;
     }
@@ -390,7 +390,6 @@ out:
 static const char *const soft_schemes[] = {"jwk", "file", NULL};
 
 const struct hwj_key_ops hwj_soft_ops = {
-    .version = HWJ_KEY_OPS_VERSION,
     .name = "soft",
     .schemes = soft_schemes,
     .open = soft_open,

@@ -5,6 +5,7 @@
 #include "keys/tpm2_internal.h"
 
 #include "core/alg.h"
+#include "core/digest.h"
 #include "core/error.h"
 
 #include <openssl/core_names.h>
@@ -101,8 +102,8 @@ hwj_err tpm2_open(void *state, const char *uri, const hwj_key_open_opts *opts, s
         EVP_PKEY_free(key->pkey);
         key->pkey = NULL;
         rc = hwj_error_set(err, HWJ_ERR_CAPABILITY,
-                           "TPM key '%s' can serve no JOSE alg (%s); make one with `hwjose "
-                           "keygen --key tpm2:file=PATH --alg ALG`",
+                           "TPM key '%s' can serve no JOSE alg (%s); generate a key for the "
+                           "alg you need into a tpm2:file= URI",
                            uri, key->custody.notes);
         goto out;
     }
@@ -213,7 +214,7 @@ static hwj_err tpm2_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, si
     TSS2_RC r;
     hwj_err rc;
 
-    if (!EVP_Digest(in, inlen, a.digest.buffer, &dlen, EVP_get_digestbyname(ai->md), NULL))
+    if (!EVP_Digest(in, inlen, a.digest.buffer, &dlen, hwj_md_get(ai->md), NULL))
         return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "hashing the signing input");
     a.digest.size = (UINT16)dlen;
     a.scheme.details.any.hashAlg = tpm2_hash_for(alg);
@@ -350,7 +351,6 @@ out:
 static const char *const tpm2_schemes[] = {"tpm2", NULL};
 
 const struct hwj_key_ops hwj_tpm2_ops = {
-    .version = HWJ_KEY_OPS_VERSION,
     .name = "tpm2",
     .schemes = tpm2_schemes,
     .open = tpm2_open,

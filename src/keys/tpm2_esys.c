@@ -94,7 +94,7 @@ hwj_err tpm2_error(hwj_error *err, TSS2_RC rc, const tpm2_conn *c, const char *f
                "tpm2_dictionarylockout";
     } else if (f == TPM2_RC_HANDLE) {
         code = HWJ_ERR_KEY_NOT_FOUND;
-        hint = "; no such object in the TPM: run `hwjose keys --token tpm2:`";
+        hint = "; no such object in the TPM: a key listing of tpm2: shows what it holds";
     } else if (f == TPM2_RC_INTEGRITY || f == TPM2_RC_BINDING) {
         code = HWJ_ERR_KEY_NOT_FOUND;
         hint = "; the key file was made by another TPM or under another parent (was the TPM "
@@ -103,7 +103,8 @@ hwj_err tpm2_error(hwj_error *err, TSS2_RC rc, const tpm2_conn *c, const char *f
                f == TPM2_RC_ATTRIBUTES || f == TPM2_RC_CURVE || f == TPM2_RC_KEY_SIZE ||
                f == TPM2_RC_ASYMMETRIC || f == TPM2_RC_TYPE) {
         code = HWJ_ERR_CAPABILITY;
-        hint = "; the TPM or the key's attributes do not allow this (run `hwjose keys`)";
+        hint = "; the TPM or the key's attributes do not allow this (its key listing shows "
+               "what it can do)";
     } else if (rc == TPM2_RC_OBJECT_MEMORY) {
         hint = "; every transient object slot is held by another process: use a resource "
                "manager (/dev/tpmrm0, tabrmd) or free slots with `tpm2_flushcontext -t`";
@@ -442,8 +443,8 @@ hwj_err tpm2_persist(tpm2_conn *c, ESYS_TR tr, const tpm2_obj *keep, TPM2_HANDLE
     } while (r == TPM2_RC_OBJECT_MEMORY && tpm2_evict_one(c, keep, NULL));
     if (r != TSS2_RC_SUCCESS)
         return tpm2_error(err, r, c,
-                          "making the key persistent at handle 0x%x (is it taken? "
-                          "see `hwjose keys --token tpm2:`)",
+                          "making the key persistent at handle 0x%x (is it taken? a key "
+                          "listing of tpm2: shows the handles in use)",
                           (unsigned)handle);
     Esys_TR_Close(c->esys, &out);
     return HWJ_OK;

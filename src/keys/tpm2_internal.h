@@ -2,7 +2,7 @@
 #ifndef HWJ_KEYS_TPM2_INTERNAL_H
 #define HWJ_KEYS_TPM2_INTERNAL_H
 
-#include "keys/provider.h"
+#include "keys/support.h"
 
 #include <pthread.h>
 #include <tss2/tss2_esys.h>

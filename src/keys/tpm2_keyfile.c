@@ -78,9 +78,8 @@ hwj_err tpm2_keyfile_read(const char *path, tpm2_keyfile *out, hwj_error *err)
     if (!PEM_read_bio(bio, &name, &header, &der, &derlen) || strcmp(name, PEM_NAME) != 0) {
         ERR_clear_error();
         hwj_error_set(err, HWJ_ERR_PARSE,
-                      "'%s' is not a TPM key file (-----BEGIN " PEM_NAME "-----); make one "
-                      "with `hwjose keygen --key tpm2:file=%s` or `openssl genpkey -provider "
-                      "tpm2`",
+                      "'%s' is not a TPM key file (-----BEGIN " PEM_NAME "-----); generate "
+                      "one into tpm2:file=%s or with `openssl genpkey -provider tpm2`",
                       path, path);
         goto out;
     }

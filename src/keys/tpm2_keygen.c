@@ -42,13 +42,13 @@ static hwj_err template_for(const hwj_keygen_opts *opts, TPM2B_PUBLIC *t, hwj_er
     if (alg == HWJ_ALG_EDDSA)
         return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
                              "a TPM cannot make EdDSA keys: TPM 2.0 (and swtpm) has no Ed25519 "
-                             "curve; use --alg ES256, or a pkcs11: token for EdDSA");
+                             "curve; use ES256, or a pkcs11: token for EdDSA");
     if (ai != NULL && ai->kty == HWJ_KTY_RSA && alg != HWJ_ALG_RSA1_5) {
         unsigned bits = opts->bits ? opts->bits : 3072;
         if (bits != 2048 && bits != 3072 && bits != 4096)
             return hwj_error_set(err, HWJ_ERR_ARG,
-                                 "--bits %u: a TPM makes RSA keys of 2048, 3072 (default) or "
-                                 "4096 bits, as far as it supports them",
+                                 "an RSA key of %u bits: a TPM makes RSA keys of 2048, 3072 "
+                                 "(default) or 4096 bits, as far as it supports them",
                                  bits);
         p->type = TPM2_ALG_RSA;
         p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
@@ -67,7 +67,9 @@ static hwj_err template_for(const hwj_keygen_opts *opts, TPM2B_PUBLIC *t, hwj_er
             crv = b == 256 ? "P-256" : b == 384 ? "P-384" : b == 521 ? "P-521" : NULL;
             if (crv == NULL)
                 return hwj_error_set(err, HWJ_ERR_ARG,
-                                     "--bits %u: ECDH-ES keys are on P-256, P-384 or P-521", b);
+                                     "a %u-bit ECDH-ES key: the size picks the curve, 256 "
+                                     "(P-256), 384 (P-384) or 521 (P-521)",
+                                     b);
         }
         p->type = TPM2_ALG_ECC;
         p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;

@@ -5,6 +5,8 @@
  * After a restart the chain continues from the hash of the file's last line. */
 #include "server/server.h"
 
+#include "core/digest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -23,19 +25,10 @@ static char audit_prev[65];
 
 static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/* SHA-256 fetched once: EVP_sha256() in EVP_Digest makes OpenSSL 3 look the digest up in
- * its provider store on every call, and the service hashes three times per request. */
-static const EVP_MD *sha256_md;
-static void sha256_fetch(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
+/* The service hashes three times per request: the digest is fetched once, in core. */
 const EVP_MD *srv_sha256(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, sha256_fetch);
-    return sha256_md ? sha256_md : EVP_sha256();
+    return hwj_md_sha256();
 }
 
 void srv_sha256_hex(const void *data, size_t len, char out[65])

@@ -235,7 +235,7 @@ int srv_audit_record(const char *client, const char *key, const char *kid, const
 int srv_audit_verify(const char *path, size_t *records, size_t *bad_line, char head[65], char *msg,
                      size_t msglen);
 void srv_sha256_hex(const void *data, size_t len, char out[65]);
-/* SHA-256, fetched from the default provider once (process lifetime). */
+/* SHA-256, fetched once (core/digest.h). */
 const struct evp_md_st *srv_sha256(void);
 
 /* --- metrics.c ----------------------------------------------------------- */
