@@ -18,6 +18,8 @@ Any GET path not starting with /_ is "the JWKS" and is answered from the current
         delay          seconds to wait before answering
         oversize       when > 0, the body is {"keys":[]} padded to this many bytes
         no_length      omit Content-Length (the body ends when the connection closes)
+        paths          {PATH: {"body": ..., "status": ...}}: fixed answers for these paths
+                       (an issuer's OpenID configuration beside its JWKS)
     POST /_reset    counters to zero
     GET  /_stats    {"requests": n, "not_modified": n, "if_none_match": [values, in order]}
 """
@@ -40,6 +42,7 @@ STATE = {
     "delay": 0,
     "oversize": 0,
     "no_length": False,
+    "paths": {},
 }
 STATS = {"requests": 0, "not_modified": 0, "if_none_match": []}
 
@@ -90,6 +93,11 @@ class Handler(BaseHTTPRequestHandler):
             not_modified = st["etag"] is not None and inm == st["etag"]
             if not_modified:
                 STATS["not_modified"] += 1
+        fixed = st["paths"].get(self.path)
+        if fixed is not None:
+            self._send(int(fixed.get("status", 200)), fixed.get("body", ""),
+                       [("Content-Type", "application/json")])
+            return
         if st["delay"]:
             time.sleep(st["delay"])
         headers = [("Content-Type", "application/jwk-set+json")]

@@ -246,9 +246,9 @@ static int teardown(void **state)
 static int reset(void **state)
 {
     fixture *f = *state;
-    server_set(&f->srv, json_pack("{s:s,s:i,s:n,s:n,s:n,s:n,s:i,s:i,s:b}", "body", f->set1,
+    server_set(&f->srv, json_pack("{s:s,s:i,s:n,s:n,s:n,s:n,s:i,s:i,s:b,s:{}}", "body", f->set1,
                                   "status", 200, "etag", "cache_control", "age", "location",
-                                  "delay", 0, "oversize", 0, "no_length", 0));
+                                  "delay", 0, "oversize", 0, "no_length", 0, "paths"));
     free(server_call(&f->srv, "/_reset", "{}"));
     return 0;
 }
@@ -337,6 +337,75 @@ static void test_url_rules(void **state)
     assert_null(c);
     hwj_jwks_cache_free(NULL);
     hwj_jwks_snapshot_free(NULL);
+}
+
+/* Serve `doc` (status 200) as the OpenID configuration of issuer `base`/t. */
+static void serve_discovery(const fixture *f, const char *doc, int status)
+{
+    server_set(&f->srv,
+               json_pack("{s:{s:{s:s,s:i}}}", "paths", "/t/.well-known/openid-configuration",
+                         "body", doc, "status", status));
+}
+
+static hwj_err discover(const char *issuer, hwj_jwks_cache **c, hwj_error *err)
+{
+    hwj_jwks_cache_opts o = {.clock = test_clock};
+    return hwj_jwks_cache_discover(issuer, &o, c, err);
+}
+
+/* OpenID Connect Discovery: the jwks_uri comes from ISSUER/.well-known/openid-configuration,
+ * whose issuer must be exactly ISSUER; every refusal leaves no cache behind. */
+static void test_discover(void **state)
+{
+    fixture *f = *state;
+    char issuer[160], slash[168], doc[512];
+    hwj_jwks_cache *c = NULL;
+    hwj_error err;
+    snprintf(issuer, sizeof(issuer), "%s/t", f->srv.base);
+    snprintf(slash, sizeof(slash), "%s/", issuer);
+
+    snprintf(doc, sizeof(doc), "{\"issuer\":\"%s\",\"jwks_uri\":\"%s\"}", issuer, f->srv.url);
+    serve_discovery(f, doc, 200);
+    tu_ok(discover(issuer, &c, &err), &err);
+    assert_string_equal(hwj_jwks_cache_get0_url(c), f->srv.url);
+    assert_true(has_kid(c, hwj_key_get0_kid(f->k1)));
+    hwj_jwks_cache_free(c);
+    c = NULL;
+
+    /* a terminating '/' is removed before the well-known path, but the issuer must match
+     * exactly: "…/t/" is not "…/t" */
+    assert_int_equal(discover(slash, &c, &err), HWJ_ERR_POLICY);
+    assert_non_null(strstr(err.message, "names issuer"));
+    /* a document for another issuer */
+    snprintf(doc, sizeof(doc), "{\"issuer\":\"https://evil.example\",\"jwks_uri\":\"%s\"}",
+             f->srv.url);
+    serve_discovery(f, doc, 200);
+    assert_int_equal(discover(issuer, &c, &err), HWJ_ERR_POLICY);
+    /* no jwks_uri; not JSON; duplicate members */
+    snprintf(doc, sizeof(doc), "{\"issuer\":\"%s\"}", issuer);
+    serve_discovery(f, doc, 200);
+    assert_int_equal(discover(issuer, &c, &err), HWJ_ERR_PARSE);
+    serve_discovery(f, "<html>", 200);
+    assert_int_equal(discover(issuer, &c, &err), HWJ_ERR_PARSE);
+    snprintf(doc, sizeof(doc), "{\"issuer\":\"%s\",\"issuer\":\"%s\",\"jwks_uri\":\"%s\"}", issuer,
+             issuer, f->srv.url);
+    serve_discovery(f, doc, 200);
+    assert_int_equal(discover(issuer, &c, &err), HWJ_ERR_PARSE);
+    /* the jwks_uri meets the URL rules on its own */
+    snprintf(doc, sizeof(doc), "{\"issuer\":\"%s\",\"jwks_uri\":\"http://issuer.example/j\"}",
+             issuer);
+    serve_discovery(f, doc, 200);
+    assert_int_equal(discover(issuer, &c, &err), HWJ_ERR_POLICY);
+    /* no document */
+    serve_discovery(f, "{}", 404);
+    assert_int_equal(discover(issuer, &c, &err), HWJ_ERR_NETWORK);
+    assert_non_null(strstr(err.message, "OpenID configuration"));
+    /* issuer URLs: https or loopback http, no query or fragment */
+    assert_int_equal(discover("http://issuer.example", &c, &err), HWJ_ERR_POLICY);
+    assert_non_null(strstr(err.message, "issuer"));
+    snprintf(doc, sizeof(doc), "%s?x=1", issuer);
+    assert_int_equal(discover(doc, &c, &err), HWJ_ERR_ARG);
+    assert_null(c);
 }
 
 /* max-age sets the lifetime; after it, a conditional GET; a 304 keeps the very same set. */
@@ -883,6 +952,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_rules),
+        cmocka_unit_test_setup(test_discover, reset),
         cmocka_unit_test_setup(test_max_age_and_304, reset),
         cmocka_unit_test_setup(test_ttl_bounds, reset),
         cmocka_unit_test_setup(test_rotation, reset),

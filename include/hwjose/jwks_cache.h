@@ -84,6 +84,17 @@ typedef struct hwj_jwks_cache_stats {
  * A refused URL is HWJ_ERR_POLICY saying why. `opts` may be NULL; it is copied. */
 HWJ_EXPORT hwj_err hwj_jwks_cache_new(const char *url, const hwj_jwks_cache_opts *opts,
                                       hwj_jwks_cache **out, hwj_error *err);
+/*
+ * A cache for an issuer's JWKS found by OpenID Connect Discovery 1.0: GET
+ * ISSUER/.well-known/openid-configuration (a terminating '/' of ISSUER removed first), whose
+ * "issuer" member must equal `issuer` exactly and whose "jwks_uri" names the set; then as
+ * hwj_jwks_cache_new(jwks_uri). Both URLs follow the rules above (https, or http to loopback
+ * unless opts.allow_http; no redirects; no credentials); the document is at most 64 KiB. This
+ * fetches once, now; the jwks_uri is not rediscovered later. An issuer mismatch is
+ * HWJ_ERR_POLICY, a failed fetch HWJ_ERR_NETWORK, a malformed document HWJ_ERR_PARSE.
+ */
+HWJ_EXPORT hwj_err hwj_jwks_cache_discover(const char *issuer, const hwj_jwks_cache_opts *opts,
+                                           hwj_jwks_cache **out, hwj_error *err);
 /* Free the cache. Snapshots still held stay valid until released. Accepts NULL. */
 HWJ_EXPORT void hwj_jwks_cache_free(hwj_jwks_cache *cache);
 

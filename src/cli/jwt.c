@@ -51,12 +51,16 @@ static void verify_usage(FILE *out)
         out,
         "usage: hwjose jwt verify (--jwk FILE | --jwks FILE | --jwks-uri URL) --iss ISS --aud AUD\n"
         "                         [--alg ALG]...\n"
+        "       hwjose jwt verify --issuer URL --aud AUD [--alg ALG]...\n"
         "                         [--leeway 60s] [--max-age D] [--typ TYP] [--sub SUB]\n"
         "  Verifies the JWT on stdin and writes its claims (JSON) to stdout.\n"
         "  --jwk / --jwks   the verification key(s); with a set, the JWT's kid picks one.\n"
         "  --jwks-uri URL   fetch the set from the issuer's jwks_uri: https (plain http only\n"
         "                   to a loopback host, or with --allow-http), bounded size and time,\n"
         "                   no redirects; --jwks-ca FILE trusts a private CA (PEM).\n"
+        "  --issuer URL     find the issuer's jwks_uri in URL/.well-known/openid-configuration\n"
+        "                   (its \"issuer\" must equal URL), then as --jwks-uri; --iss\n"
+        "                   defaults to URL and may not differ from it.\n"
         "  --alg ALG        an accepted alg; repeat for several. Without --alg, each key's\n"
         "                   own \"alg\" is accepted for that key (a key without one is an\n"
         "                   error). \"none\" is never accepted.\n"
@@ -293,6 +297,7 @@ static const char *const VERIFY = "jwt verify";
 static const struct option verify_options[] = {
     {"help", no_argument, NULL, 'h'},
     CLI_VERIFY_LONG_OPTIONS,
+    {"issuer", required_argument, NULL, CLI_OPT_ISSUER},
     {"iss", required_argument, NULL, OPT_ISS},
     {"aud", required_argument, NULL, OPT_AUD},
     {"sub", required_argument, NULL, OPT_SUB},
@@ -367,6 +372,15 @@ static int jwt_verify(int argc, char **argv)
         cli_say(VERIFY, "unexpected argument '%s' (the JWT is read from stdin)", argv[optind]);
         return cli_usage_error(VERIFY);
     }
+    if (vk.issuer != NULL && vo.iss != NULL && strcmp(vk.issuer, vo.iss) != 0) {
+        cli_say(VERIFY,
+                "--iss '%s' differs from --issuer '%s': the discovered keys are that "
+                "issuer's only",
+                vo.iss, vk.issuer);
+        return cli_usage_error(VERIFY);
+    }
+    if (vo.iss == NULL)
+        vo.iss = vk.issuer;
     if (vo.iss == NULL || vo.aud == NULL) {
         cli_say(VERIFY, "--iss and --aud are required (RFC 8725: a JWT is only valid for an "
                         "expected issuer and audience)");

@@ -212,6 +212,7 @@ int cli_verify_option(const char *cmd, cli_verify_keys *vk, int opt, const char 
     case CLI_OPT_JWKS: vk->jwks_path = arg; return 1;
     case CLI_OPT_ALG: return cli_alg_add(cmd, arg, vk->algs, &vk->nalgs) == CLI_OK ? 1 : -1;
     case CLI_OPT_JWKS_URI: vk->jwks_uri = arg; return 1;
+    case CLI_OPT_ISSUER: vk->issuer = arg; return 1;
     case CLI_OPT_ALLOW_HTTP: vk->allow_http = 1; return 1;
     case CLI_OPT_JWKS_CA: vk->jwks_ca = arg; return 1;
     default: return 0;
@@ -248,7 +249,8 @@ static int algs_from_keys(const char *cmd, cli_verify_keys *vk)
 }
 
 /* --jwks-uri: one fetch through the JWKS cache (https, or http to loopback unless
- * --allow-http; bounded size and time; --jwks-ca for a private CA). */
+ * --allow-http; bounded size and time; --jwks-ca for a private CA); --issuer: the same, at
+ * the jwks_uri the issuer's OpenID configuration names. */
 static int load_jwks_uri(const char *cmd, cli_verify_keys *vk)
 {
 #ifdef HWJ_WITH_CURL
@@ -256,7 +258,13 @@ static int load_jwks_uri(const char *cmd, cli_verify_keys *vk)
     hwj_error err = {0};
     hwj_err rc;
 
-    if ((rc = hwj_jwks_cache_new(vk->jwks_uri, &o, &vk->cache, &err)) != HWJ_OK) {
+    if (vk->issuer != NULL) {
+        if ((rc = hwj_jwks_cache_discover(vk->issuer, &o, &vk->cache, &err)) != HWJ_OK) {
+            cli_fail(cmd, rc, &err);
+            /* a refused URL is an input error; an unreachable or foreign issuer is not */
+            return rc == HWJ_ERR_ARG || rc == HWJ_ERR_POLICY ? CLI_USAGE : CLI_INVALID;
+        }
+    } else if ((rc = hwj_jwks_cache_new(vk->jwks_uri, &o, &vk->cache, &err)) != HWJ_OK) {
         cli_fail(cmd, rc, &err);
         if (rc == HWJ_ERR_POLICY && !vk->allow_http && strncmp(vk->jwks_uri, "http:", 5) == 0)
             cli_hint(cmd, "--allow-http fetches over plain http, on a network you trust");
@@ -267,8 +275,8 @@ static int load_jwks_uri(const char *cmd, cli_verify_keys *vk)
     vk->set = (hwj_jwks *)hwj_jwks_snapshot_get0_set(vk->snap); /* borrowed, read only */
     return CLI_OK;
 #else
-    cli_say(cmd, "--jwks-uri '%s': this hwjose was built without libcurl (HWJ_WITH_CURL)",
-            vk->jwks_uri);
+    cli_say(cmd, "'%s': this hwjose was built without libcurl (HWJ_WITH_CURL)",
+            vk->issuer ? vk->issuer : vk->jwks_uri);
     return CLI_USAGE;
 #endif
 }
@@ -279,16 +287,19 @@ int cli_verify_load(const char *cmd, cli_verify_keys *vk)
     hwj_jwk *jwk = NULL;
     hwj_err rc;
 
-    if ((vk->jwk_path != NULL) + (vk->jwks_path != NULL) + (vk->jwks_uri != NULL) != 1) {
-        cli_say(cmd, "give the verification key(s): exactly one of --jwk FILE, --jwks FILE or "
-                     "--jwks-uri URL");
+    int remote = vk->jwks_uri != NULL || vk->issuer != NULL;
+    if ((vk->jwk_path != NULL) + (vk->jwks_path != NULL) + (vk->jwks_uri != NULL) +
+            (vk->issuer != NULL) !=
+        1) {
+        cli_say(cmd, "give the verification key(s) once: --jwk FILE, --jwks FILE or --jwks-uri "
+                     "URL (jwt verify: or --issuer URL)");
         return CLI_USAGE;
     }
-    if ((vk->allow_http || vk->jwks_ca != NULL) && vk->jwks_uri == NULL) {
-        cli_say(cmd, "--allow-http and --jwks-ca only go with --jwks-uri");
+    if ((vk->allow_http || vk->jwks_ca != NULL) && !remote) {
+        cli_say(cmd, "--allow-http and --jwks-ca only go with --jwks-uri or --issuer");
         return CLI_USAGE;
     }
-    if (vk->jwks_uri != NULL) {
+    if (remote) {
         int ret = load_jwks_uri(cmd, vk);
         if (ret != CLI_OK)
             return ret;
@@ -310,6 +321,7 @@ int cli_verify_load(const char *cmd, cli_verify_keys *vk)
     if (hwj_jwks_count(vk->set) == 0) {
         cli_say(cmd, "the key set '%s' is empty",
                 vk->jwks_uri    ? vk->jwks_uri
+                : vk->issuer    ? vk->issuer
                 : vk->jwks_path ? vk->jwks_path
                                 : vk->jwk_path);
         return CLI_USAGE;

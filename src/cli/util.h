@@ -59,6 +59,7 @@ enum {
     CLI_OPT_JWKS_URI,
     CLI_OPT_ALLOW_HTTP,
     CLI_OPT_JWKS_CA,
+    CLI_OPT_ISSUER,             /* `jwt verify` only: not in CLI_VERIFY_LONG_OPTIONS */
     CLI_OPT_FIRST_FREE_ = 0x120 /* commands number their own long options from here */
 };
 #define CLI_VERIFY_LONG_OPTIONS                                                                    \
@@ -80,6 +81,7 @@ typedef struct cli_verify_keys {
     /* --jwks-uri: the set is fetched through a JWKS cache (docs/jwks_cache.md) and `set`
      * then borrows from `snap`. */
     const char *jwks_uri;
+    const char *issuer; /* --issuer: the jwks_uri found by OpenID Connect Discovery */
     int allow_http;
     const char *jwks_ca;
     hwj_jwks_cache *cache;

@@ -48,7 +48,7 @@ static int64_t cache_now(const hwj_jwks_cache *c)
     return c->o.clock ? c->o.clock(c->o.clock_arg) : (int64_t)time(NULL);
 }
 
-static hwj_err apply_defaults(const hwj_jwks_cache_opts *in, hwj_jwks_cache_opts *o, hwj_error *err)
+hwj_err jc_apply_defaults(const hwj_jwks_cache_opts *in, hwj_jwks_cache_opts *o, hwj_error *err)
 {
     if (in != NULL)
         *o = *in;
@@ -89,8 +89,8 @@ HWJ_EXPORT hwj_err hwj_jwks_cache_new(const char *url, const hwj_jwks_cache_opts
         return rc;
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    if ((rc = apply_defaults(opts, &c->o, err)) != HWJ_OK ||
-        (rc = jc_url_check(url, c->o.allow_http, &loopback, err)) != HWJ_OK)
+    if ((rc = jc_apply_defaults(opts, &c->o, err)) != HWJ_OK ||
+        (rc = jc_url_check(url, "jwks_uri", c->o.allow_http, &loopback, err)) != HWJ_OK)
         goto out;
     rc = HWJ_ERR_NOMEM;
     if ((c->url = strdup(url)) == NULL ||

@@ -58,7 +58,8 @@ static int host_is_loopback(const char *host)
     return 0;
 }
 
-hwj_err jc_url_check(const char *url, int allow_http, int *loopback, hwj_error *err)
+hwj_err jc_url_check(const char *url, const char *what, int allow_http, int *loopback,
+                     hwj_error *err)
 {
     CURLU *u = NULL;
     char *scheme = NULL, *host = NULL, *user = NULL;
@@ -68,27 +69,27 @@ hwj_err jc_url_check(const char *url, int allow_http, int *loopback, hwj_error *
     if ((u = curl_url()) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     if ((uc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
-        rc = hwj_error_set(err, HWJ_ERR_ARG, "jwks_uri '%s' is not a valid URL: %s", url,
+        rc = hwj_error_set(err, HWJ_ERR_ARG, "%s '%s' is not a valid URL: %s", what, url,
                            curl_url_strerror(uc));
         goto out;
     }
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-        rc = hwj_error_set(err, HWJ_ERR_ARG, "jwks_uri '%s' needs a scheme", url);
+        rc = hwj_error_set(err, HWJ_ERR_ARG, "%s '%s' needs a scheme", what, url);
         goto out;
     }
     if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0) {
-        rc = hwj_error_set(err, HWJ_ERR_POLICY,
-                           "jwks_uri '%s': scheme '%s' is not allowed; use https", url, scheme);
+        rc = hwj_error_set(err, HWJ_ERR_POLICY, "%s '%s': scheme '%s' is not allowed; use https",
+                           what, url, scheme);
         goto out;
     }
     if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-        rc = hwj_error_set(err, HWJ_ERR_ARG, "jwks_uri '%s' needs a host", url);
+        rc = hwj_error_set(err, HWJ_ERR_ARG, "%s '%s' needs a host", what, url);
         goto out;
     }
     /* Credentials in the URL would end up in every error message and log line. */
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
         rc = hwj_error_set(err, HWJ_ERR_POLICY,
-                           "jwks_uri must not carry credentials (user@host); a JWKS is public");
+                           "%s must not carry credentials (user@host): it is public", what);
         goto out;
     }
     *loopback = host_is_loopback(host);
@@ -96,10 +97,10 @@ hwj_err jc_url_check(const char *url, int allow_http, int *loopback, hwj_error *
         goto out;
     if (!*loopback && !allow_http)
         rc = hwj_error_set(err, HWJ_ERR_POLICY,
-                           "jwks_uri '%s': plain http is only allowed to a loopback host "
+                           "%s '%s': plain http is only allowed to a loopback host "
                            "(keys fetched over http can be replaced in transit); use https, or "
                            "allow http explicitly (allow_http) on a network you trust",
-                           url);
+                           what, url);
 out:
     curl_free(user);
     curl_free(host);
@@ -228,6 +229,7 @@ hwj_err jc_fetch(CURL *curl, const jc_fetch_cfg *cfg, const char *etag, jc_respo
     CURLcode cc;
     long status = 0;
     hwj_err rc = HWJ_OK;
+    const char *what = cfg->what != NULL ? cfg->what : "JWKS";
 
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, cfg->url);
@@ -262,29 +264,29 @@ hwj_err jc_fetch(CURL *curl, const jc_fetch_cfg *cfg, const char *etag, jc_respo
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     if (body.oversize || cc == CURLE_FILESIZE_EXCEEDED) {
         rc = hwj_error_set_native(err, HWJ_ERR_LIMIT, HWJ_SRC_CURL, (unsigned long)cc,
-                                  "JWKS at '%s' is larger than %zu bytes; the transfer was "
+                                  "%s at '%s' is larger than %zu bytes; the transfer was "
                                   "aborted (raise max_size if the issuer really publishes so "
-                                  "large a set)",
-                                  cfg->url, cfg->max_size);
+                                  "large a document)",
+                                  what, cfg->url, cfg->max_size);
         goto out;
     }
     if (cc != CURLE_OK) {
         rc = hwj_error_set_native(err, HWJ_ERR_NETWORK, HWJ_SRC_CURL, (unsigned long)cc,
-                                  "fetching JWKS from '%s' failed: %s (curl error %d)", cfg->url,
-                                  errbuf[0] ? errbuf : curl_easy_strerror(cc), (int)cc);
+                                  "fetching %s from '%s' failed: %s (curl error %d)", what,
+                                  cfg->url, errbuf[0] ? errbuf : curl_easy_strerror(cc), (int)cc);
         goto out;
     }
     if (status >= 300 && status < 400 && status != 304) {
         char *loc = NULL;
         curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &loc);
         rc = hwj_error_set(err, HWJ_ERR_NETWORK,
-                           "JWKS at '%s' answered HTTP %ld redirecting to '%s'; redirects are "
-                           "not followed: configure the final jwks_uri",
-                           cfg->url, status, loc ? loc : "?");
+                           "%s at '%s' answered HTTP %ld redirecting to '%s'; redirects are "
+                           "not followed: configure the final URL",
+                           what, cfg->url, status, loc ? loc : "?");
         goto out;
     }
     if (status != 200 && !(status == 304 && etag != NULL)) {
-        rc = hwj_error_set(err, HWJ_ERR_NETWORK, "JWKS at '%s' answered HTTP %ld; expected 200",
+        rc = hwj_error_set(err, HWJ_ERR_NETWORK, "%s at '%s' answered HTTP %ld; expected 200", what,
                            cfg->url, status);
         goto out;
     }

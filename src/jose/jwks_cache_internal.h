@@ -20,6 +20,7 @@ typedef struct jc_response {
 
 typedef struct jc_fetch_cfg {
     const char *url;
+    const char *what;     /* named in errors: "JWKS", "OpenID configuration"; NULL: "JWKS" */
     int allow_plain_http; /* the URL is loopback or allow_http was given */
     int loopback;         /* bypass any proxy */
     size_t max_size;
@@ -28,8 +29,12 @@ typedef struct jc_fetch_cfg {
     const char *ca_file;
 } jc_fetch_cfg;
 
-/* Check `url` against the scheme/host rules; *loopback tells whether its host is. */
-hwj_err jc_url_check(const char *url, int allow_http, int *loopback, hwj_error *err);
+/* Check `url` against the scheme/host rules; *loopback tells whether its host is. `what`
+ * names the URL in errors ("jwks_uri", "issuer"). */
+hwj_err jc_url_check(const char *url, const char *what, int allow_http, int *loopback,
+                     hwj_error *err);
+/* `in` with every zero member replaced by its default (see jwks_cache.h), checked. */
+hwj_err jc_apply_defaults(const hwj_jwks_cache_opts *in, hwj_jwks_cache_opts *o, hwj_error *err);
 /* curl_global_init, once per process. */
 hwj_err jc_global_init(hwj_error *err);
 /* One GET (If-None-Match: etag when not NULL) on the cache's easy handle. */
