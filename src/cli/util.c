@@ -291,8 +291,8 @@ int cli_verify_load(const char *cmd, cli_verify_keys *vk)
     if ((vk->jwk_path != NULL) + (vk->jwks_path != NULL) + (vk->jwks_uri != NULL) +
             (vk->issuer != NULL) !=
         1) {
-        cli_say(cmd, "give the verification key(s) once: --jwk FILE, --jwks FILE or --jwks-uri "
-                     "URL (jwt verify: or --issuer URL)");
+        cli_say(cmd, "give the verification key(s): exactly one of --jwk FILE, --jwks FILE or "
+                     "--jwks-uri URL (jwt verify: or --issuer URL)");
         return CLI_USAGE;
     }
     if ((vk->allow_http || vk->jwks_ca != NULL) && !remote) {
