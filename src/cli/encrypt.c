@@ -2,11 +2,8 @@
 #include "cli/cli.h"
 #include "cli/util.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_LIST 32
 
 static void encrypt_usage(FILE *out)
 {
@@ -49,50 +46,55 @@ static char *read_secret_file(const char *cmd, const char *path, size_t *len)
     return (char *)buf;
 }
 
-static int exit_for(hwj_err rc)
-{
-    switch (rc) {
-    case HWJ_OK: return CLI_OK;
-    case HWJ_ERR_ARG:
-    case HWJ_ERR_PARSE:
-    case HWJ_ERR_LIMIT:
-    case HWJ_ERR_IO: return CLI_USAGE;
-    default: return CLI_INVALID;
-    }
-}
-
-static int parse_alg(const char *name, hwj_alg_kind kind, hwj_alg *out)
+/* A JWE alg (kind KM) or enc (kind ENC) named `name` for option `opt`. CLI_OK or CLI_USAGE. */
+static int parse_alg(const char *cmd, const char *opt, const char *name, hwj_alg_kind kind,
+                     hwj_alg *out)
 {
     hwj_alg a = hwj_alg_from_name(name);
     if (a == HWJ_ALG_UNKNOWN || hwj_alg_get_kind(a) != kind) {
-        fprintf(stderr, "hwjose: '%s' is not a JWE %s; see --help\n", name,
-                kind == HWJ_ALG_KIND_KM ? "alg" : "enc");
-        return -1;
+        cli_say(cmd, "%s '%s' is not a JWE %s", opt, name,
+                kind == HWJ_ALG_KIND_KM ? "key management alg" : "content encryption");
+        return CLI_USAGE;
     }
     *out = a;
-    return 0;
+    return CLI_OK;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v > max || s[0] == '-') {
-        fprintf(stderr, "hwjose: '%s' is not a number up to %lu\n", s, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
+static const char *const ENCRYPT = "encrypt";
 
-#define NEED_ARG()                                                                                 \
-    do {                                                                                           \
-        if (i + 1 >= argc) {                                                                       \
-            fprintf(stderr, "hwjose %s: %s needs a value\n", argv[0], argv[i]);                    \
-            goto usage;                                                                            \
-        }                                                                                          \
-    } while (0)
+enum {
+    OPT_JWK = CLI_OPT_FIRST_FREE_,
+    OPT_ALG,
+    OPT_ENC,
+    OPT_JSON,
+    OPT_FLAT,
+    OPT_ZIP,
+    OPT_CTY,
+    OPT_KID,
+    OPT_PASSWORD_FILE,
+    OPT_P2C,
+    OPT_KEY,
+    OPT_CRIT,
+    OPT_ALLOW_RSA1_5,
+    OPT_MAX_P2C,
+    OPT_MAX_INFLATED,
+    OPT_HEADER,
+};
+
+static const struct option encrypt_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"jwk", required_argument, NULL, OPT_JWK},
+    {"alg", required_argument, NULL, OPT_ALG},
+    {"enc", required_argument, NULL, OPT_ENC},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"flat", no_argument, NULL, OPT_FLAT},
+    {"zip", no_argument, NULL, OPT_ZIP},
+    {"cty", required_argument, NULL, OPT_CTY},
+    {"kid", required_argument, NULL, OPT_KID},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"p2c", required_argument, NULL, OPT_P2C},
+    {NULL, 0, NULL, 0},
+};
 
 int cmd_encrypt(int argc, char **argv)
 {
@@ -106,83 +108,66 @@ int cmd_encrypt(int argc, char **argv)
     unsigned long v;
     hwj_error err = {0};
     hwj_err rc;
-    int ret = CLI_USAGE;
+    int ret = CLI_USAGE, opt;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            encrypt_usage(stdout);
-            return CLI_OK;
-        } else if (strcmp(argv[i], "--jwk") == 0) {
-            NEED_ARG();
-            jwk_path = argv[++i];
-        } else if (strcmp(argv[i], "--alg") == 0) {
-            NEED_ARG();
-            if (parse_alg(argv[++i], HWJ_ALG_KIND_KM, &r.alg) != 0)
-                goto usage;
-        } else if (strcmp(argv[i], "--enc") == 0) {
-            NEED_ARG();
-            if (parse_alg(argv[++i], HWJ_ALG_KIND_ENC, &eo.enc) != 0)
-                goto usage;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            eo.format = HWJ_JWE_JSON;
-        } else if (strcmp(argv[i], "--flat") == 0) {
-            eo.format = HWJ_JWE_JSON_FLAT;
-        } else if (strcmp(argv[i], "--zip") == 0) {
-            eo.zip = 1;
-        } else if (strcmp(argv[i], "--cty") == 0) {
-            NEED_ARG();
-            eo.cty = argv[++i];
-        } else if (strcmp(argv[i], "--kid") == 0) {
-            NEED_ARG();
-            r.kid = argv[++i];
-        } else if (strcmp(argv[i], "--password-file") == 0) {
-            NEED_ARG();
-            pw_path = argv[++i];
-        } else if (strcmp(argv[i], "--p2c") == 0) {
-            NEED_ARG();
-            if (parse_uint(argv[++i], UINT32_MAX, &v) != 0)
-                goto usage;
+    optind = 0;
+    while ((opt = cli_getopt(ENCRYPT, argc, argv, encrypt_options)) != -1) {
+        switch (opt) {
+        case 'h': encrypt_usage(stdout); return CLI_OK;
+        case OPT_JWK: jwk_path = optarg; break;
+        case OPT_ALG:
+            if (parse_alg(ENCRYPT, "--alg", optarg, HWJ_ALG_KIND_KM, &r.alg) != CLI_OK)
+                return cli_usage_error(ENCRYPT);
+            break;
+        case OPT_ENC:
+            if (parse_alg(ENCRYPT, "--enc", optarg, HWJ_ALG_KIND_ENC, &eo.enc) != CLI_OK)
+                return cli_usage_error(ENCRYPT);
+            break;
+        case OPT_JSON: eo.format = HWJ_JWE_JSON; break;
+        case OPT_FLAT: eo.format = HWJ_JWE_JSON_FLAT; break;
+        case OPT_ZIP: eo.zip = 1; break;
+        case OPT_CTY: eo.cty = optarg; break;
+        case OPT_KID: r.kid = optarg; break;
+        case OPT_PASSWORD_FILE: pw_path = optarg; break;
+        case OPT_P2C:
+            if (cli_uint(ENCRYPT, "--p2c", optarg, UINT32_MAX, &v) != CLI_OK)
+                return cli_usage_error(ENCRYPT);
             r.p2c = (uint32_t)v;
-        } else {
-            fprintf(stderr, "hwjose encrypt: unknown option '%s'\n", argv[i]);
-            goto usage;
+            break;
+        default: return cli_usage_error(ENCRYPT);
         }
     }
+    if (optind < argc) {
+        cli_say(ENCRYPT, "unexpected argument '%s' (the plaintext is read from stdin)",
+                argv[optind]);
+        return cli_usage_error(ENCRYPT);
+    }
     if (r.alg == HWJ_ALG_UNKNOWN || (jwk_path == NULL) == (pw_path == NULL)) {
-        fprintf(stderr, "hwjose encrypt: --alg and one of --jwk or --password-file are needed\n");
-        goto usage;
+        cli_say(ENCRYPT, "--alg and one of --jwk or --password-file are needed");
+        return cli_usage_error(ENCRYPT);
     }
     if (jwk_path != NULL && (rc = hwj_jwk_read_file(jwk_path, &jwk, &err)) != HWJ_OK) {
-        fprintf(stderr, "hwjose encrypt: %s\n", err.message);
-        goto out;
+        cli_fail(ENCRYPT, rc, &err);
+        goto out; /* an unusable key file is an input error */
     }
-    if (pw_path != NULL && (pw = read_secret_file("encrypt", pw_path, &pwlen)) == NULL)
+    if (pw_path != NULL && (pw = read_secret_file(ENCRYPT, pw_path, &pwlen)) == NULL)
         goto out;
-    if (cli_read_input("encrypt", NULL, &in, &inlen) != CLI_OK)
+    if (cli_read_input(ENCRYPT, NULL, &in, &inlen) != CLI_OK)
         goto out;
     r.jwk = jwk;
     r.password = pw;
     r.password_len = pwlen;
     if ((rc = hwj_jwe_encrypt(&r, 1, in, inlen, &eo, &out, &err)) != HWJ_OK) {
-        fprintf(stderr, "hwjose encrypt: %s\n", err.message);
-        ret = exit_for(rc);
+        ret = cli_fail(ENCRYPT, rc, &err);
         goto out;
     }
-    if (printf("%s\n", out) < 0 || fflush(stdout) != 0) {
-        fprintf(stderr, "hwjose encrypt: writing stdout failed\n");
-        ret = CLI_INVALID;
-        goto out;
-    }
-    ret = CLI_OK;
+    ret = cli_write(ENCRYPT, out, strlen(out), 1);
 out:
     hwj_free(out);
     hwj_free_secret(in, inlen);
     hwj_free_secret(pw, pwlen);
     hwj_jwk_free(jwk);
     return ret;
-usage:
-    encrypt_usage(stderr);
-    return CLI_USAGE;
 }
 
 /* Default allow-list: what the key can do (never RSA1_5). */
@@ -201,10 +186,27 @@ static size_t default_algs(hwj_key *key, const hwj_jwk *jwk, int password, hwj_a
     return n;
 }
 
+static const char *const DECRYPT = "decrypt";
+
+static const struct option decrypt_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"jwk", required_argument, NULL, OPT_JWK},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"alg", required_argument, NULL, OPT_ALG},
+    {"enc", required_argument, NULL, OPT_ENC},
+    {"crit", required_argument, NULL, OPT_CRIT},
+    {"allow-rsa1_5", no_argument, NULL, OPT_ALLOW_RSA1_5},
+    {"max-p2c", required_argument, NULL, OPT_MAX_P2C},
+    {"max-inflated", required_argument, NULL, OPT_MAX_INFLATED},
+    {"header", no_argument, NULL, OPT_HEADER},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_decrypt(int argc, char **argv)
 {
-    const char *uri = NULL, *jwk_path = NULL, *pw_path = NULL, *crit[MAX_LIST];
-    hwj_alg algs[HWJ_ALG_COUNT_], encs[MAX_LIST];
+    const char *uri = NULL, *jwk_path = NULL, *pw_path = NULL, *crit[CLI_MAX_LIST];
+    hwj_alg algs[HWJ_ALG_COUNT_], encs[CLI_MAX_LIST];
     hwj_jwe_decrypt_opts o = {0};
     hwj_ctx *ctx = NULL;
     hwj_key *key = NULL;
@@ -213,79 +215,73 @@ int cmd_decrypt(int argc, char **argv)
     uint8_t *in = NULL;
     size_t inlen = 0, pwlen = 0, nalgs = 0, nencs = 0, ncrit = 0;
     char *pw = NULL;
-    int show_header = 0, ret = CLI_USAGE;
+    int show_header = 0, ret = CLI_USAGE, opt;
     unsigned long v;
     hwj_error err = {0};
     hwj_err rc;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            decrypt_usage(stdout);
-            return CLI_OK;
-        } else if (strcmp(argv[i], "--key") == 0) {
-            NEED_ARG();
-            uri = argv[++i];
-        } else if (strcmp(argv[i], "--jwk") == 0) {
-            NEED_ARG();
-            jwk_path = argv[++i];
-        } else if (strcmp(argv[i], "--password-file") == 0) {
-            NEED_ARG();
-            pw_path = argv[++i];
-        } else if (strcmp(argv[i], "--alg") == 0) {
-            NEED_ARG();
-            if (nalgs == MAX_LIST || parse_alg(argv[++i], HWJ_ALG_KIND_KM, &algs[nalgs++]) != 0)
-                goto usage;
-        } else if (strcmp(argv[i], "--enc") == 0) {
-            NEED_ARG();
-            if (nencs == MAX_LIST || parse_alg(argv[++i], HWJ_ALG_KIND_ENC, &encs[nencs++]) != 0)
-                goto usage;
-        } else if (strcmp(argv[i], "--crit") == 0) {
-            NEED_ARG();
-            if (ncrit == MAX_LIST)
-                goto usage;
-            crit[ncrit++] = argv[++i];
-        } else if (strcmp(argv[i], "--allow-rsa1_5") == 0) {
-            o.allow_rsa1_5 = 1;
-        } else if (strcmp(argv[i], "--max-p2c") == 0) {
-            NEED_ARG();
-            if (parse_uint(argv[++i], UINT32_MAX, &v) != 0)
-                goto usage;
+    optind = 0;
+    while ((opt = cli_getopt(DECRYPT, argc, argv, decrypt_options)) != -1) {
+        switch (opt) {
+        case 'h': decrypt_usage(stdout); return CLI_OK;
+        case OPT_KEY: uri = optarg; break;
+        case OPT_JWK: jwk_path = optarg; break;
+        case OPT_PASSWORD_FILE: pw_path = optarg; break;
+        case OPT_ALG:
+            if (nalgs == CLI_MAX_LIST ||
+                parse_alg(DECRYPT, "--alg", optarg, HWJ_ALG_KIND_KM, &algs[nalgs++]) != CLI_OK)
+                return cli_usage_error(DECRYPT);
+            break;
+        case OPT_ENC:
+            if (nencs == CLI_MAX_LIST ||
+                parse_alg(DECRYPT, "--enc", optarg, HWJ_ALG_KIND_ENC, &encs[nencs++]) != CLI_OK)
+                return cli_usage_error(DECRYPT);
+            break;
+        case OPT_CRIT:
+            if (ncrit == CLI_MAX_LIST) {
+                cli_say(DECRYPT, "at most %d --crit", CLI_MAX_LIST);
+                return cli_usage_error(DECRYPT);
+            }
+            crit[ncrit++] = optarg;
+            break;
+        case OPT_ALLOW_RSA1_5: o.allow_rsa1_5 = 1; break;
+        case OPT_MAX_P2C:
+            if (cli_uint(DECRYPT, "--max-p2c", optarg, UINT32_MAX, &v) != CLI_OK)
+                return cli_usage_error(DECRYPT);
             o.max_p2c = (uint32_t)v;
-        } else if (strcmp(argv[i], "--max-inflated") == 0) {
-            NEED_ARG();
-            if (parse_uint(argv[++i], 1ul << 30, &v) != 0)
-                goto usage;
+            break;
+        case OPT_MAX_INFLATED:
+            if (cli_uint(DECRYPT, "--max-inflated", optarg, 1ul << 30, &v) != CLI_OK)
+                return cli_usage_error(DECRYPT);
             o.max_inflated = v;
-        } else if (strcmp(argv[i], "--header") == 0) {
-            show_header = 1;
-        } else {
-            fprintf(stderr, "hwjose decrypt: unknown option '%s'\n", argv[i]);
-            goto usage;
+            break;
+        case OPT_HEADER: show_header = 1; break;
+        default: return cli_usage_error(DECRYPT);
         }
     }
+    if (optind < argc) {
+        cli_say(DECRYPT, "unexpected argument '%s' (the JWE is read from stdin)", argv[optind]);
+        return cli_usage_error(DECRYPT);
+    }
     if ((uri != NULL) + (jwk_path != NULL) + (pw_path != NULL) != 1) {
-        fprintf(stderr, "hwjose decrypt: give exactly one of --key, --jwk, --password-file\n");
-        goto usage;
+        cli_say(DECRYPT, "give exactly one of --key, --jwk, --password-file");
+        return cli_usage_error(DECRYPT);
     }
-    if (uri != NULL && ((rc = hwj_ctx_new(&ctx, &err)) != HWJ_OK ||
-                        (rc = hwj_key_open(ctx, uri, NULL, &key, &err)) != HWJ_OK)) {
-        fprintf(stderr, "hwjose decrypt: %s\n", err.message);
-        /* a URI scheme or key type this build cannot use is the user's to fix (docs/cli.md) */
-        ret = rc == HWJ_ERR_UNSUPPORTED ? CLI_USAGE : exit_for(rc);
+    if (uri != NULL && (ret = cli_key_open(DECRYPT, uri, 0, &ctx, &key)) != CLI_OK)
         goto out;
-    }
+    ret = CLI_USAGE;
     if (jwk_path != NULL && (rc = hwj_jwk_read_file(jwk_path, &jwk, &err)) != HWJ_OK) {
-        fprintf(stderr, "hwjose decrypt: %s\n", err.message);
-        goto out;
+        cli_fail(DECRYPT, rc, &err);
+        goto out; /* an unusable key file is an input error */
     }
-    if (pw_path != NULL && (pw = read_secret_file("decrypt", pw_path, &pwlen)) == NULL)
+    if (pw_path != NULL && (pw = read_secret_file(DECRYPT, pw_path, &pwlen)) == NULL)
         goto out;
     if (nalgs == 0)
         nalgs = default_algs(key, jwk, pw != NULL, algs);
     if (nencs == 0)
         for (int e = HWJ_ENC_A128CBC_HS256; e <= HWJ_ENC_A256GCM; e++)
             encs[nencs++] = (hwj_alg)e;
-    if (cli_read_input("decrypt", NULL, &in, &inlen) != CLI_OK)
+    if (cli_read_input(DECRYPT, NULL, &in, &inlen) != CLI_OK)
         goto out;
     o.algs = algs;
     o.nalgs = nalgs;
@@ -298,19 +294,12 @@ int cmd_decrypt(int argc, char **argv)
     o.crit = crit;
     o.ncrit = ncrit;
     if ((rc = hwj_jwe_decrypt((const char *)in, inlen, &o, &res, &err)) != HWJ_OK) {
-        fprintf(stderr, "hwjose decrypt: %s\n", err.message);
-        ret = exit_for(rc);
+        ret = cli_fail(DECRYPT, rc, &err);
         goto out;
     }
     if (show_header)
         fprintf(stderr, "%s\n", res->header_json);
-    if (fwrite(res->plaintext, 1, res->plaintext_len, stdout) != res->plaintext_len ||
-        fflush(stdout) != 0) {
-        fprintf(stderr, "hwjose decrypt: writing stdout failed\n");
-        ret = CLI_INVALID;
-        goto out;
-    }
-    ret = CLI_OK;
+    ret = cli_write(DECRYPT, res->plaintext, res->plaintext_len, 0);
 out:
     hwj_jwe_result_free(res);
     hwj_free_secret(in, inlen);
@@ -319,7 +308,4 @@ out:
     hwj_key_free(key);
     hwj_ctx_free(ctx);
     return ret;
-usage:
-    decrypt_usage(stderr);
-    return CLI_USAGE;
 }

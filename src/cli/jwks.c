@@ -131,8 +131,7 @@ int cmd_jwks(int argc, char **argv)
     int ret = CLI_USAGE, opt;
 
     optind = 0;
-    opterr = 1;
-    while ((opt = getopt_long(argc, argv, "+h", jwks_options, NULL)) != -1) {
+    while ((opt = cli_getopt("jwks", argc, argv, jwks_options)) != -1) {
         switch (opt) {
         case 'h':
             jwks_usage(stdout);
@@ -200,8 +199,7 @@ int cmd_thumbprint(int argc, char **argv)
     int ret, opt;
 
     optind = 0;
-    opterr = 1;
-    while ((opt = getopt_long(argc, argv, "+h", thumbprint_options, NULL)) != -1) {
+    while ((opt = cli_getopt("thumbprint", argc, argv, thumbprint_options)) != -1) {
         switch (opt) {
         case 'h': thumbprint_usage(stdout); return CLI_OK;
         case OPT_JWK: path = optarg; break;

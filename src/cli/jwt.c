@@ -182,8 +182,7 @@ static int jwt_issue(int argc, char **argv)
         return CLI_INVALID;
     }
     optind = 0;
-    opterr = 1;
-    while ((opt = getopt_long(argc, argv, "+h", issue_options, NULL)) != -1) {
+    while ((opt = cli_getopt(ISSUE, argc, argv, issue_options)) != -1) {
         switch (opt) {
         case 'h':
             issue_usage(stdout);
@@ -326,8 +325,7 @@ static int jwt_verify(int argc, char **argv)
     int ret, opt, handled;
 
     optind = 0;
-    opterr = 1;
-    while ((opt = getopt_long(argc, argv, "+h", verify_options, NULL)) != -1) {
+    while ((opt = cli_getopt(VERIFY, argc, argv, verify_options)) != -1) {
         if ((handled = cli_verify_option(VERIFY, &vk, opt, optarg)) < 0)
             return CLI_USAGE;
         if (handled)

@@ -1,6 +1,7 @@
 /* keygen.c: `hwjose keygen` (a key pair generated inside a token or TPM) and `hwjose keys`
  * (what a token or TPM holds). Generic over backends: hwj_key_generate / hwj_keys_list. */
 #include "cli/cli.h"
+#include "cli/util.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -29,11 +30,17 @@ static void keys_usage(FILE *out)
             "  --json prints the list as JSON. The PIN comes from pin-source or $HWJOSE_PIN.\n");
 }
 
-static int fail(const char *cmd, hwj_err rc, const hwj_error *err)
-{
-    fprintf(stderr, "hwjose %s: %s\n", cmd, err->message[0] ? err->message : hwj_err_str(rc));
-    return rc == HWJ_ERR_ARG || rc == HWJ_ERR_PARSE ? CLI_USAGE : CLI_INVALID;
-}
+static const char *const KEYGEN = "keygen", *const KEYS = "keys";
+
+enum { OPT_KEY = CLI_OPT_FIRST_FREE_, OPT_ALG, OPT_BITS, OPT_TOKEN, OPT_JSON };
+
+static const struct option keygen_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"alg", required_argument, NULL, OPT_ALG},
+    {"bits", required_argument, NULL, OPT_BITS},
+    {NULL, 0, NULL, 0},
+};
 
 int cmd_keygen(int argc, char **argv)
 {
@@ -45,53 +52,46 @@ int cmd_keygen(int argc, char **argv)
     hwj_key *key = NULL;
     char *jwk = NULL;
     hwj_err rc;
-    int ret = CLI_INVALID;
+    int ret = CLI_INVALID, opt;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            keygen_usage(stdout);
-            return CLI_OK;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "hwjose keygen: unknown option or missing value '%s'\n", a);
-            keygen_usage(stderr);
-            return CLI_USAGE;
-        }
-        if (strcmp(a, "--key") == 0) {
-            uri = argv[++i];
-        } else if (strcmp(a, "--alg") == 0) {
-            alg_name = argv[++i];
-        } else if (strcmp(a, "--bits") == 0) {
-            char *end = NULL;
-            bits = strtoul(argv[++i], &end, 10);
-            if (end == NULL || *end != '\0' || bits == 0 || bits > 16384) {
-                fprintf(stderr, "hwjose keygen: --bits needs a positive number\n");
-                return CLI_USAGE;
+    optind = 0;
+    while ((opt = cli_getopt(KEYGEN, argc, argv, keygen_options)) != -1) {
+        switch (opt) {
+        case 'h': keygen_usage(stdout); return CLI_OK;
+        case OPT_KEY: uri = optarg; break;
+        case OPT_ALG: alg_name = optarg; break;
+        case OPT_BITS:
+            if (cli_uint(KEYGEN, "--bits", optarg, 16384, &bits) != CLI_OK)
+                return cli_usage_error(KEYGEN);
+            if (bits == 0) {
+                cli_say(KEYGEN, "--bits needs a positive number");
+                return cli_usage_error(KEYGEN);
             }
-        } else {
-            fprintf(stderr, "hwjose keygen: unknown option '%s'\n", a);
-            keygen_usage(stderr);
-            return CLI_USAGE;
+            break;
+        default: return cli_usage_error(KEYGEN);
         }
+    }
+    if (optind < argc) {
+        cli_say(KEYGEN, "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(KEYGEN);
     }
     if (uri == NULL || alg_name == NULL) {
-        fprintf(stderr, "hwjose keygen: --key and --alg are required\n");
-        keygen_usage(stderr);
-        return CLI_USAGE;
+        cli_say(KEYGEN, "--key and --alg are required");
+        return cli_usage_error(KEYGEN);
     }
     if ((opts.alg = hwj_alg_from_name(alg_name)) == HWJ_ALG_UNKNOWN) {
-        fprintf(stderr, "hwjose keygen: unknown alg '%s'\n", alg_name);
-        return CLI_USAGE;
+        cli_say(KEYGEN, "unknown alg '%s'", alg_name);
+        return cli_usage_error(KEYGEN);
     }
     opts.bits = (unsigned)bits;
     if ((rc = hwj_ctx_new(&ctx, &err)) != HWJ_OK ||
         (rc = hwj_key_generate(ctx, uri, &opts, &key, &err)) != HWJ_OK ||
         (rc = hwj_key_public_jwk(key, &jwk, &err)) != HWJ_OK) {
-        ret = fail("keygen", rc, &err);
+        ret = cli_fail(KEYGEN, rc, &err);
         goto out;
     }
-    printf("%s\n", jwk);
+    if ((ret = cli_write(KEYGEN, jwk, strlen(jwk), 1)) != CLI_OK)
+        goto out;
     fprintf(stderr, "hwjose keygen: %s key generated in '%s', kid %s\n", alg_name,
             hwj_key_get0_uri(key), hwj_key_get0_kid(key));
     ret = CLI_OK;
@@ -160,41 +160,47 @@ static void print_table(const json_t *list)
     }
 }
 
+static const struct option keys_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"json", no_argument, NULL, OPT_JSON},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_keys(int argc, char **argv)
 {
     const char *uri = NULL;
-    int as_json = 0, ret = CLI_INVALID;
+    int as_json = 0, ret = CLI_INVALID, opt;
     hwj_error err = {0};
     hwj_ctx *ctx = NULL;
     char *text = NULL;
     json_t *list = NULL;
     hwj_err rc;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            keys_usage(stdout);
-            return CLI_OK;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            as_json = 1;
-        } else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
-            uri = argv[++i];
-        } else {
-            fprintf(stderr, "hwjose keys: unknown option or missing value '%s'\n", argv[i]);
-            keys_usage(stderr);
-            return CLI_USAGE;
+    optind = 0;
+    while ((opt = cli_getopt(KEYS, argc, argv, keys_options)) != -1) {
+        switch (opt) {
+        case 'h': keys_usage(stdout); return CLI_OK;
+        case OPT_JSON: as_json = 1; break;
+        case OPT_TOKEN: uri = optarg; break;
+        default: return cli_usage_error(KEYS);
         }
+    }
+    if (optind < argc) {
+        cli_say(KEYS, "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(KEYS);
     }
     if (uri == NULL) {
 #ifdef HWJ_WITH_PKCS11
         uri = "pkcs11:";
 #else
-        fprintf(stderr, "hwjose keys: --token URI is required in this build\n");
+        cli_say(KEYS, "--token URI is required in this build");
         return CLI_USAGE;
 #endif
     }
     if ((rc = hwj_ctx_new(&ctx, &err)) != HWJ_OK ||
         (rc = hwj_keys_list(ctx, uri, NULL, &text, &err)) != HWJ_OK) {
-        ret = fail("keys", rc, &err);
+        ret = cli_fail(KEYS, rc, &err);
         goto out;
     }
     if (as_json) {
@@ -202,7 +208,7 @@ int cmd_keys(int argc, char **argv)
     } else if ((list = json_loads(text, 0, NULL)) != NULL) {
         print_table(list);
     } else {
-        fprintf(stderr, "hwjose keys: internal error formatting the list\n");
+        cli_say(KEYS, "internal error formatting the list");
         goto out;
     }
     ret = CLI_OK;

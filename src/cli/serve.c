@@ -1,6 +1,7 @@
 /* serve.c: `hwjose serve --config FILE` (the signing service, src/server/) and
  * `hwjose audit verify FILE` (checks the service's audit log hash chain). */
 #include "cli/cli.h"
+#include "cli/util.h"
 
 #include <string.h>
 
@@ -17,66 +18,107 @@ static void serve_usage(FILE *out)
                  "SIGTERM or SIGINT stops.\n");
 }
 
+static const char *const SERVE = "serve", *const AUDIT = "audit";
+
+enum { OPT_CONFIG = CLI_OPT_FIRST_FREE_ };
+
+static const struct option serve_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_serve(int argc, char **argv)
 {
     const char *config = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            serve_usage(stdout);
-            return CLI_OK;
-        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            config = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            config = argv[i] + 9;
-        } else {
-            fprintf(stderr, "hwjose serve: unknown argument '%s'\n", argv[i]);
-            serve_usage(stderr);
-            return CLI_USAGE;
+    int opt;
+
+    optind = 0;
+    while ((opt = cli_getopt(SERVE, argc, argv, serve_options)) != -1) {
+        switch (opt) {
+        case 'h': serve_usage(stdout); return CLI_OK;
+        case OPT_CONFIG: config = optarg; break;
+        default: return cli_usage_error(SERVE);
         }
     }
+    if (optind < argc) {
+        cli_say(SERVE, "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(SERVE);
+    }
     if (!config) {
-        serve_usage(stderr);
-        return CLI_USAGE;
+        cli_say(SERVE, "--config FILE is required");
+        return cli_usage_error(SERVE);
     }
 #ifdef HWJ_WITH_SERVER
     return srv_run(config);
 #else
-    fprintf(stderr, "hwjose serve: this build has no server (configure with -DHWJ_WITH_SERVER=ON "
-                    "and libevent installed)\n");
+    cli_say(SERVE, "this build has no server (configure with -DHWJ_WITH_SERVER=ON and libevent "
+                   "installed)");
     return CLI_USAGE;
 #endif
 }
 
+static void audit_usage(FILE *out)
+{
+    fprintf(out, "usage: hwjose audit verify FILE\n\nChecks the hash chain of a `hwjose serve` "
+                 "audit log. Exit 0 if intact (prints the record count and the head hash to\n"
+                 "compare with an external anchor), 1 naming the first broken record, 2 on usage "
+                 "or read errors.\n");
+}
+
+static const struct option audit_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_audit(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: hwjose audit verify FILE\n\nChecks the hash chain of a `hwjose serve` "
-               "audit log. Exit 0 if intact (prints the record count and the head hash to\n"
-               "compare with an external anchor), 1 naming the first broken record, 2 on usage "
-               "or read errors.\n");
+    int opt;
+
+    /* `audit --help`, or `audit verify [--help] FILE` */
+    optind = 0;
+    while ((opt = cli_getopt(AUDIT, argc, argv, audit_options)) != -1) {
+        if (opt != 'h')
+            return cli_usage_error(AUDIT);
+        audit_usage(stdout);
         return CLI_OK;
     }
-    if (argc != 3 || strcmp(argv[1], "verify") != 0) {
-        fprintf(stderr, "usage: hwjose audit verify FILE\n");
-        return CLI_USAGE;
+    if (optind >= argc || strcmp(argv[optind], "verify") != 0) {
+        cli_say(AUDIT, "the subcommand is verify");
+        return cli_usage_error(AUDIT);
     }
+    argc -= optind;
+    argv += optind;
+    optind = 0;
+    while ((opt = cli_getopt(AUDIT, argc, argv, audit_options)) != -1) {
+        if (opt != 'h')
+            return cli_usage_error(AUDIT);
+        audit_usage(stdout);
+        return CLI_OK;
+    }
+    if (argc - optind != 1) {
+        cli_say(AUDIT, "verify takes one FILE");
+        return cli_usage_error(AUDIT);
+    }
+    const char *path = argv[optind];
 #ifdef HWJ_WITH_SERVER
     size_t records = 0, bad = 0;
     char head[65], msg[512];
-    int rc = srv_audit_verify(argv[2], &records, &bad, head, msg, sizeof(msg));
+    int rc = srv_audit_verify(path, &records, &bad, head, msg, sizeof(msg));
     if (rc < 0) {
-        fprintf(stderr, "hwjose audit: %s\n", msg);
+        cli_say(AUDIT, "%s", msg);
         return CLI_USAGE;
     }
     if (rc > 0) {
-        printf("BROKEN at record %zu of %s: %s\n", bad, argv[2], msg);
+        printf("BROKEN at record %zu of %s: %s\n", bad, path, msg);
         printf("%zu records before it verify\n", records);
         return CLI_INVALID;
     }
     printf("OK: %zu records, chain intact, head sha256 %s\n", records, head);
     return CLI_OK;
 #else
-    fprintf(stderr, "hwjose audit: this build has no server support\n");
+    (void)path;
+    cli_say(AUDIT, "this build has no server support");
     return CLI_USAGE;
 #endif
 }

@@ -58,8 +58,7 @@ int cmd_sign(int argc, char **argv)
     hwj_err rc;
 
     optind = 0;
-    opterr = 1;
-    while ((opt = getopt_long(argc, argv, "+h", sign_options, NULL)) != -1) {
+    while ((opt = cli_getopt(CMD, argc, argv, sign_options)) != -1) {
         switch (opt) {
         case 'h': sign_usage(stdout); return CLI_OK;
         case OPT_KEY: uri = optarg; break;

@@ -80,6 +80,23 @@ void cli_verify_hints(const char *cmd, hwj_err rc)
         cli_hint(cmd, "if the token's alg is expected, accept it with --alg (repeat for several)");
 }
 
+int cli_getopt(const char *cmd, int argc, char **argv, const struct option *options)
+{
+    opterr = 0; /* the CLI words its own errors */
+    int opt = getopt_long(argc, argv, "+:h", options, NULL);
+    if (opt == '?' || opt == ':') {
+        const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+        if (opt == ':')
+            cli_say(cmd, "%s needs a value", arg);
+        else if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+            cli_say(cmd, "unknown option '-%c'", optopt);
+        else
+            cli_say(cmd, "unknown option '%s'", arg);
+        return '?';
+    }
+    return opt;
+}
+
 int cli_usage_error(const char *cmd)
 {
     fprintf(stderr, "run `hwjose %s --help` for the options\n", cmd);
@@ -182,6 +199,20 @@ int cli_duration(const char *cmd, const char *opt, const char *text, int64_t *se
         cli_say(cmd, "%s: %s", opt, err.message);
         return CLI_USAGE;
     }
+    return CLI_OK;
+}
+
+int cli_uint(const char *cmd, const char *opt, const char *text, unsigned long max,
+             unsigned long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v > max || text[0] == '-') {
+        cli_say(cmd, "%s: '%s' is not a whole number from 0 to %lu", opt, text, max);
+        return CLI_USAGE;
+    }
+    *out = v;
     return CLI_OK;
 }
 

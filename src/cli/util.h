@@ -40,6 +40,13 @@ void cli_free_input(uint8_t *buf, size_t len);
 int cli_alg_add(const char *cmd, const char *name, hwj_alg *algs, size_t *n);
 /* Parse a duration ("90", "90s", "15m", "12h", "7d") for `opt`. CLI_OK or CLI_USAGE. */
 int cli_duration(const char *cmd, const char *opt, const char *text, int64_t *seconds);
+/* getopt_long over `options` ("+h" style: options stop at the first operand) with the CLI's
+ * own error wording: an unknown option or a missing value is printed ("unknown option
+ * '--x'", "--key needs a value") and returned as '?'. Set optind = 0 before the first call. */
+int cli_getopt(const char *cmd, int argc, char **argv, const struct option *options);
+/* Parse a whole number from 0 to `max` for `opt`. CLI_OK or CLI_USAGE (printed). */
+int cli_uint(const char *cmd, const char *opt, const char *text, unsigned long max,
+             unsigned long *out);
 
 /* Open a private key: a context and the key from `uri` (the PIN from the URI's pin-source or
  * $HWJOSE_PIN, read by the library). Returns CLI_OK or the failure's exit code (printed). */

@@ -51,8 +51,7 @@ int cmd_verify(int argc, char **argv)
     int ret, opt, handled;
 
     optind = 0;
-    opterr = 1;
-    while ((opt = getopt_long(argc, argv, "+h", verify_options, NULL)) != -1) {
+    while ((opt = cli_getopt(CMD, argc, argv, verify_options)) != -1) {
         if ((handled = cli_verify_option(CMD, &vk, opt, optarg)) < 0)
             return CLI_USAGE;
         if (handled)
