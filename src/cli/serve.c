@@ -71,30 +71,35 @@ static const struct option audit_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-int cmd_audit(int argc, char **argv)
+/* Options at one level of `audit [--help] verify [--help] FILE`: 1 for --help, -1 for a bad
+ * option (printed), 0 when none; optind is then the first operand. */
+static int audit_opts(int argc, char **argv)
 {
     int opt;
+    optind = 0;
+    while ((opt = cli_getopt(AUDIT, argc, argv, audit_options)) != -1)
+        return opt == 'h' ? 1 : -1;
+    return 0;
+}
 
-    /* `audit --help`, or `audit verify [--help] FILE` */
-    optind = 0;
-    while ((opt = cli_getopt(AUDIT, argc, argv, audit_options)) != -1) {
-        if (opt != 'h')
+int cmd_audit(int argc, char **argv)
+{
+    for (int level = 0; level < 2; level++) {
+        int h = audit_opts(argc, argv);
+        if (h != 0) {
+            if (h < 0)
+                return cli_usage_error(AUDIT);
+            audit_usage(stdout);
+            return CLI_OK;
+        }
+        if (level == 0 && (optind >= argc || strcmp(argv[optind], "verify") != 0)) {
+            cli_say(AUDIT, "the subcommand is verify");
             return cli_usage_error(AUDIT);
-        audit_usage(stdout);
-        return CLI_OK;
-    }
-    if (optind >= argc || strcmp(argv[optind], "verify") != 0) {
-        cli_say(AUDIT, "the subcommand is verify");
-        return cli_usage_error(AUDIT);
-    }
-    argc -= optind;
-    argv += optind;
-    optind = 0;
-    while ((opt = cli_getopt(AUDIT, argc, argv, audit_options)) != -1) {
-        if (opt != 'h')
-            return cli_usage_error(AUDIT);
-        audit_usage(stdout);
-        return CLI_OK;
+        }
+        if (level == 0) {
+            argc -= optind;
+            argv += optind;
+        }
     }
     if (argc - optind != 1) {
         cli_say(AUDIT, "verify takes one FILE");
