@@ -116,7 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (!(in = seed_request(flags, data + 1, size - 1, &len))) {
         return 0;
     }
-    srv_http_conn h = {.in = in, .in_len = len, .max_body = 65536};
+    static atomic_size_t max_body = 65536;
+    static const srv_http_handler api = {
+        .handle = srv_handle, .refuse = srv_reply_refused, .max_body = &max_body};
+    srv_http_conn h = {.handler = &api, .in = in, .in_len = len};
     size_t served = srv_http_serve(&h);
     /* Every answer, refusals included, starts with a status line; a request left unanswered
      * is one whose head or body has not all arrived, and only then is nothing queued. */

@@ -1,10 +1,12 @@
 /* test_http1: the service's HTTP/1.1 layer without sockets (src/server/http1.c) — request-head
  * parsing, the framing refusals that keep requests from being smuggled, pipelining,
- * "100 Continue", limits. No config is installed, so every request that gets through to the
- * routes is answered 503 "starting up": these tests are about framing, not routes. */
+ * "100 Continue", limits. The layer is driven with this test's own handler, which answers every
+ * complete request 200 with what it was handed ("METHOD path body-length"); refusals go to the
+ * API's own srv_reply_refused, whose JSON error codes are part of the contract. */
 #include "server/server.h"
 #include "testutil.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,33 @@ static void t_head_end(void **state)
     assert_int_equal(srv_http_head_end("GET / HTTP/1.1\r\nHost: a\r\n", 25, 0), 0);
 }
 
+/* The test's handler: counts the requests it is handed and echoes each. */
+static int handled;
+
+static void echo(void *arg, srv_req *req)
+{
+    static const char *const names[] = {"GET", "HEAD", "POST", "OTHER"};
+    char body[256];
+    (void)arg;
+    handled++;
+    int n = snprintf(body, sizeof(body), "%s %s %zu", names[req->method], srv_req_path(req),
+                     req->body_len);
+    srv_piece p = {body, (size_t)n};
+    assert_int_equal(srv_req_reply(req, 200, "OK", "text/plain", &p, 1), 0);
+}
+
+static atomic_size_t limit;
+static const srv_http_handler handler = {
+    .handle = echo, .refuse = srv_reply_refused, .max_body = &limit};
+
+/* A fresh connection whose body limit is `max_body`. */
+static srv_http_conn conn_with(size_t max_body)
+{
+    atomic_store(&limit, max_body);
+    handled = 0;
+    return (srv_http_conn){.handler = &handler};
+}
+
 /* A connection fed `text`; `h` keeps the state for further input. */
 static void feed(srv_http_conn *h, const char *text, size_t len)
 {
@@ -169,13 +198,16 @@ static void done(srv_http_conn *h)
 static void t_serve_pipelined(void **state)
 {
     (void)state;
-    srv_http_conn h = {.max_body = 100};
+    srv_http_conn h = conn_with(100);
     const char *two = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
                       "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}"
                       "HEAD /.well-known/jwks.json HT";
     feed(&h, two, strlen(two));
     assert_int_equal(srv_http_serve(&h), 2);
-    assert_int_equal(count(&h.out, "HTTP/1.1 503 "), 2);
+    assert_int_equal(count(&h.out, "HTTP/1.1 200 "), 2);
+    assert_int_equal(handled, 2);
+    assert_non_null(memmem(h.out.data, h.out.len, "GET /healthz 0", 14));
+    assert_non_null(memmem(h.out.data, h.out.len, "POST /x 2", 9));
     assert_int_equal(h.closing, 0);
     assert_int_equal(h.in_len, strlen("HEAD /.well-known/jwks.json HT")); /* the rest waits */
     h.out.len = 0;
@@ -191,7 +223,7 @@ static void t_serve_pipelined(void **state)
 static void t_serve_continue(void **state)
 {
     (void)state;
-    srv_http_conn h = {.max_body = 100};
+    srv_http_conn h = conn_with(100);
     const char *head = "POST /v1/keys/k/jwt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
                        "Content-Length: 4\r\n\r\n";
     feed(&h, head, strlen(head));
@@ -202,7 +234,8 @@ static void t_serve_continue(void **state)
     assert_int_equal(count(&h.out, "100 Continue"), 1);
     feed(&h, "  ", 2);
     assert_int_equal(srv_http_serve(&h), 1);
-    assert_int_equal(count(&h.out, "HTTP/1.1 503 "), 1);
+    assert_int_equal(count(&h.out, "HTTP/1.1 200 "), 1);
+    assert_non_null(memmem(h.out.data, h.out.len, "POST /v1/keys/k/jwt 4", 21));
     done(&h);
 }
 
@@ -210,7 +243,7 @@ static void t_serve_refusals(void **state)
 {
     (void)state;
     /* a body over the limit is refused from its head, unread, and the connection closes */
-    srv_http_conn h = {.max_body = 100};
+    srv_http_conn h = conn_with(100);
     const char *big = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n";
     feed(&h, big, strlen(big));
     assert_int_equal(srv_http_serve(&h), 0);
@@ -221,7 +254,7 @@ static void t_serve_refusals(void **state)
     done(&h);
 
     /* a head that never ends */
-    h = (srv_http_conn){.max_body = 100};
+    h = conn_with(100);
     char *junk = malloc(SRV_HTTP_MAX_HEAD + 2);
     assert_non_null(junk);
     memset(junk, 'a', SRV_HTTP_MAX_HEAD + 2);
@@ -236,7 +269,8 @@ static void t_serve_refusals(void **state)
     done(&h);
 
     /* over the connection cap: 503 to the first request, then close */
-    h = (srv_http_conn){.max_body = 100, .over_cap = 1};
+    h = conn_with(100);
+    h.over_cap = 1;
     feed(&h, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", 35);
     assert_int_equal(srv_http_serve(&h), 0);
     assert_int_equal(h.closing, 1);
@@ -244,7 +278,7 @@ static void t_serve_refusals(void **state)
     done(&h);
 
     /* a framing error after a good request: the good one is answered, then the refusal */
-    h = (srv_http_conn){.max_body = 100};
+    h = conn_with(100);
     const char *two = "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nTransfer-Encoding: x\r\n"
                       "Host: a\r\n\r\n";
     feed(&h, two, strlen(two));
@@ -260,7 +294,7 @@ static void t_serve_refusals(void **state)
 static void t_serve_output_cap(void **state)
 {
     (void)state;
-    srv_http_conn h = {.max_body = 100};
+    srv_http_conn h = conn_with(100);
     const char *one = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
     size_t n = 2000;
     for (size_t i = 0; i < n; i++)
@@ -283,18 +317,39 @@ static void t_serve_output_cap(void **state)
 static void t_serve_refused_head(void **state)
 {
     (void)state;
-    srv_http_conn h = {.max_body = 10};
+    srv_http_conn h = conn_with(10);
     const char *head = "HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n";
     feed(&h, head, strlen(head));
     assert_int_equal(srv_http_serve(&h), 0);
     assert_non_null(memmem(h.out.data, h.out.len, "HTTP/1.1 413 ", 13));
     assert_memory_equal(h.out.data + h.out.len - 4, "\r\n\r\n", 4);
     done(&h);
-    h = (srv_http_conn){.max_body = 10};
+    h = conn_with(10);
     feed(&h, "GET / HTTP/1.1\nHost: a\n\n", 24);
     assert_int_equal(srv_http_serve(&h), 0);
     assert_int_equal(h.closing, 1);
     assert_non_null(memmem(h.out.data, h.out.len, "HTTP/1.1 400 ", 13));
+    done(&h);
+}
+
+/* The body limit is the caller's and is read for every request head: a change (a reload)
+ * applies to the next request on the same connection; a refused request never reaches the
+ * handler. */
+static void t_serve_limit_from_caller(void **state)
+{
+    (void)state;
+    srv_http_conn h = conn_with(4);
+    const char *req = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n12345678";
+    atomic_store(&limit, 8);
+    feed(&h, req, strlen(req));
+    assert_int_equal(srv_http_serve(&h), 1);
+    assert_int_equal(handled, 1);
+    atomic_store(&limit, 7);
+    feed(&h, req, strlen(req));
+    assert_int_equal(srv_http_serve(&h), 0);
+    assert_int_equal(handled, 1);
+    assert_int_equal(h.closing, 1);
+    assert_non_null(memmem(h.out.data, h.out.len, "HTTP/1.1 413 ", 13));
     done(&h);
 }
 
@@ -305,7 +360,7 @@ int main(void)
         cmocka_unit_test(t_head_end),           cmocka_unit_test(t_serve_pipelined),
         cmocka_unit_test(t_serve_continue),     cmocka_unit_test(t_serve_refusals),
         cmocka_unit_test(t_host_expect),        cmocka_unit_test(t_serve_output_cap),
-        cmocka_unit_test(t_serve_refused_head),
+        cmocka_unit_test(t_serve_refused_head), cmocka_unit_test(t_serve_limit_from_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

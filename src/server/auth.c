@@ -28,9 +28,8 @@ const srv_client_conf *srv_auth_token(const srv_config *cfg, const char *token, 
     return found;
 }
 
-static const srv_client_conf *auth_mtls(const srv_config *cfg, const srv_req *req)
+static const srv_client_conf *auth_mtls(const srv_config *cfg, SSL *ssl)
 {
-    SSL *ssl = req->ssl;
     X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
     const srv_client_conf *found = NULL;
     char subj[512];
@@ -51,10 +50,10 @@ static const srv_client_conf *auth_mtls(const srv_config *cfg, const srv_req *re
     return found;
 }
 
-const srv_client_conf *srv_auth_client(const srv_state *st, const srv_req *req,
+const srv_client_conf *srv_auth_client(const srv_config *cfg, const char *authorization, SSL *tls,
                                        int *had_credentials)
 {
-    const char *h = srv_req_header(req, "Authorization");
+    const char *h = authorization;
     *had_credentials = 0;
     if (h) {
         *had_credentials = 1;
@@ -63,10 +62,10 @@ const srv_client_conf *srv_auth_client(const srv_state *st, const srv_req *req,
         h += 7;
         while (*h == ' ')
             h++;
-        return srv_auth_token(st->cfg, h, strlen(h));
+        return srv_auth_token(cfg, h, strlen(h));
     }
-    if (st->cfg->mtls != SRV_MTLS_OFF) {
-        const srv_client_conf *c = auth_mtls(st->cfg, req);
+    if (cfg->mtls != SRV_MTLS_OFF) {
+        const srv_client_conf *c = auth_mtls(cfg, tls);
         *had_credentials = c != NULL;
         return c;
     }

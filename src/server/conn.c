@@ -148,7 +148,8 @@ static ssize_t read_in(conn *c, int *full)
     if (c->in_cap - c->h.in_len < 1024) {
         /* Room for a head, the largest body, and the next head; at least for the request
          * whose head was accepted (a reload may have lowered the limit since). */
-        size_t hard = 2 * SRV_HTTP_MAX_HEAD + srv_current_max_body();
+        size_t hard = 2 * SRV_HTTP_MAX_HEAD +
+                      atomic_load_explicit(c->w->lim.handler->max_body, memory_order_relaxed);
         if (c->h.head_len && hard < c->h.head_len + c->h.req.content_length + SRV_HTTP_MAX_HEAD)
             hard = c->h.head_len + c->h.req.content_length + SRV_HTTP_MAX_HEAD;
         size_t cap = c->in_cap ? 2 * c->in_cap : IN_INITIAL;
@@ -292,6 +293,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         goto fail;
     c->w = w;
     c->fd = fd;
+    c->h.handler = w->lim.handler;
     c->h.over_cap = over;
     c->deadline = srv_now_seconds() + (over ? DRAIN_SECONDS : w->lim.timeout);
     if (w->lim.ssl && (!(c->ssl = SSL_new(w->lim.ssl)) || SSL_set_fd(c->ssl, fd) != 1))

@@ -57,10 +57,27 @@ static struct event_base *worker_base(void)
     return b ? b : event_base_new();
 }
 
+/* The HTTP layer's handler: the API's routes, and the running config's body limit, kept in an
+ * atomic so that reading it per request head takes no lock. */
+static atomic_size_t g_max_body;
+static const srv_http_handler g_handler = {
+    .handle = srv_handle, .refuse = srv_reply_refused, .max_body = &g_max_body};
+
+/* The body limit of the state just installed (at start and after each reload). */
+static void limits_apply(void)
+{
+    srv_state *st = srv_state_acquire();
+    if (st)
+        atomic_store_explicit(&g_max_body, st->cfg->max_body, memory_order_relaxed);
+    srv_state_release(st);
+}
+
 static int worker_init(worker *w, const srv_config *cfg, int fd)
 {
-    srv_conn_limits lim = {
-        .timeout = cfg->timeout_seconds, .max_conns = cfg->max_connections, .ssl = g_ssl};
+    srv_conn_limits lim = {.handler = &g_handler,
+                           .timeout = cfg->timeout_seconds,
+                           .max_conns = cfg->max_connections,
+                           .ssl = g_ssl};
     if (!(w->base = worker_base()) || !(w->conns = srv_worker_new(w->base, fd, &lim)))
         return -1;
     return 0;
@@ -164,6 +181,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         char msg[1024];
         int ok = srv_reload(g_ctx, g_config_path, msg, sizeof(msg)) == 0;
         if (ok)
+            limits_apply();
+        if (ok)
             fprintf(stderr, "hwjose serve: reloaded %s\n", g_config_path);
         else
             fprintf(stderr, "hwjose serve: reload rejected, still serving the old config: %s\n",
@@ -218,6 +237,7 @@ int srv_run(const char *config_path)
         goto out;
     }
     srv_state_install(st);
+    limits_apply();
     if (evthread_use_pthreads() != 0 || tls_init(cfg) != 0)
         goto out;
     if ((fd = listen_socket(cfg, where, sizeof(where))) < 0)

@@ -331,7 +331,7 @@ static void refuse(srv_http_conn *h, int status)
     h->req.minor = 1;
     h->req.extra_len = 0;
     h->req.replied = 0;
-    srv_reply_refused(&h->req, status);
+    h->handler->refuse(h->handler->arg, &h->req, status);
     h->closing = 1;
 }
 
@@ -358,8 +358,8 @@ size_t srv_http_serve(srv_http_conn *h)
             int st = end > SRV_HTTP_MAX_HEAD ? 431 : srv_http_parse_head(h->in, end, &h->req);
             if (st == 0 && h->over_cap)
                 st = 503;
-            if (st == 0 &&
-                h->req.content_length > (h->max_body ? h->max_body : srv_current_max_body()))
+            if (st == 0 && h->req.content_length >
+                               atomic_load_explicit(h->handler->max_body, memory_order_relaxed))
                 st = 413;
             if (st) {
                 refuse(h, st);
@@ -380,7 +380,7 @@ size_t srv_http_serve(srv_http_conn *h)
         h->req.base = h->in;
         h->req.body = (const uint8_t *)h->in + h->head_len;
         h->req.body_len = h->req.content_length;
-        srv_handle(&h->req);
+        h->handler->handle(h->handler->arg, &h->req);
         served++;
         if (!h->req.keep_alive || !h->req.replied)
             h->closing = 1;

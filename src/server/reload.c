@@ -45,15 +45,6 @@ srv_state *srv_state_acquire(void)
     return st;
 }
 
-/* The installed config's body limit, read by the HTTP layer on every request head: an atomic
- * beside `cur`, so that read takes no lock (srv_state_acquire's mutex is shared by all workers). */
-static atomic_size_t cur_max_body = 65536;
-
-size_t srv_current_max_body(void)
-{
-    return atomic_load_explicit(&cur_max_body, memory_order_relaxed);
-}
-
 void srv_state_release(srv_state *st)
 {
     if (st && atomic_fetch_sub(&st->refs, 1) == 1)
@@ -65,8 +56,6 @@ void srv_state_install(srv_state *st)
     pthread_mutex_lock(&cur_lock);
     srv_state *old = cur;
     cur = st;
-    if (st)
-        atomic_store_explicit(&cur_max_body, st->cfg->max_body, memory_order_relaxed);
     pthread_mutex_unlock(&cur_lock);
     srv_state_release(old);
 }

@@ -191,34 +191,48 @@ typedef struct srv_piece {
 int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctype,
                   const srv_piece *body, size_t n);
 
+/* What the HTTP layer hands up to its caller (http.c sets the routes here; test_http1 its own):
+ * the answer to a complete request, the answer to a refusal, and the body limit, read for every
+ * request head (the caller updates it when a reload changes limits.max_body_bytes). */
+typedef struct srv_http_handler {
+    /* Answer one complete request (body included) into req->out; must reply. */
+    void (*handle)(void *arg, srv_req *req);
+    /* Answer a request the HTTP layer refuses (a status from srv_http_parse_head, 413, or 503
+     * for the connection cap); the connection closes after it. */
+    void (*refuse)(void *arg, srv_req *req, int status);
+    void *arg;
+    const atomic_size_t *max_body; /* Content-Length above it: 413 unread */
+} srv_http_handler;
+
 /* One connection's protocol state, without I/O: conn.c reads into `in` and writes `out`. */
 typedef struct srv_http_conn {
+    const srv_http_handler *handler;
     char *in;
     size_t in_len;
     size_t scan;     /* where the search for the head's end resumes */
     size_t head_len; /* the current request's head, once parsed */
     srv_req req;
     srv_buf out;
-    size_t max_body;    /* Content-Length above it: 413 unread; 0: the running config's */
     struct ssl_st *ssl; /* given to every request (client certificate) */
     int over_cap;       /* answer the first request 503 */
     int sent_continue;
     int closing; /* the last response is queued: close once `out` is written */
     int paused;  /* stopped with SRV_HTTP_OUT_MAX queued: serve again once `out` is written */
 } srv_http_conn;
-/* Answer every complete request at the front of `in` into `out`, in order, and remove it from
- * `in`; stops at an incomplete one (queuing "100 Continue" if it asked), when the connection
- * must close, or (`paused`) when SRV_HTTP_OUT_MAX bytes are queued — a client that pipelines
- * without reading gets no more than that buffered. Returns the number of requests answered. */
+/* Answer every complete request at the front of `in` into `out` through h->handler, in order,
+ * and remove it from `in`; stops at an incomplete one (queuing "100 Continue" if it asked), when
+ * the connection must close, or (`paused`) when SRV_HTTP_OUT_MAX bytes are queued — a client
+ * that pipelines without reading gets no more than that buffered. Returns the number of
+ * requests answered. */
 size_t srv_http_serve(srv_http_conn *h);
-/* The running config's limits.max_body_bytes (reloads apply at once). */
-size_t srv_current_max_body(void);
 
 /* --- auth.c -------------------------------------------------------------- */
 
-/* The client authenticated by the request (bearer token or mTLS subject), or NULL. */
-const srv_client_conf *srv_auth_client(const srv_state *st, const srv_req *req,
-                                       int *had_credentials);
+/* The client named by the credentials — the Authorization header's value (or NULL) and the TLS
+ * connection whose verified client certificate may name one under mTLS (or NULL) — or NULL;
+ * *had_credentials says whether any were presented. */
+const srv_client_conf *srv_auth_client(const srv_config *cfg, const char *authorization,
+                                       struct ssl_st *tls, int *had_credentials);
 /* Bearer token → client (constant-time compare against every client). */
 const srv_client_conf *srv_auth_token(const srv_config *cfg, const char *token, size_t len);
 
@@ -260,11 +274,10 @@ double srv_now_seconds(void);
 
 /* --- routes.c / http.c --------------------------------------------------- */
 
-/* Answer one complete request (body included) into req->out; always replies. */
-void srv_handle(srv_req *req);
-/* Answer a request the HTTP layer refuses (a status from srv_http_parse_head, 413, or 503 for the
- * connection cap) with the API's JSON error; the connection closes after it. */
-void srv_reply_refused(srv_req *req, int status);
+/* The API (routes*.c), as the HTTP layer's handler: answer one complete request against the
+ * current state; answer an HTTP-level refusal with the API's JSON error. `arg` is unused. */
+void srv_handle(void *arg, srv_req *req);
+void srv_reply_refused(void *arg, srv_req *req, int status);
 /* Run until SIGTERM/SIGINT. `config_path` is re-read on SIGHUP. Returns an exit code. */
 int srv_run(const char *config_path);
 
@@ -272,7 +285,7 @@ int srv_run(const char *config_path);
 
 typedef struct srv_worker srv_worker;
 typedef struct srv_conn_limits {
-    size_t max_body;        /* Content-Length above it: 413 without reading the body */
+    const srv_http_handler *handler; /* requests, refusals and the body limit */
     double timeout;         /* seconds: a whole request, an idle keep-alive, a stalled write */
     unsigned max_conns;     /* across all workers; past it: 503 and close */
     struct ssl_ctx_st *ssl; /* TLS server context, or NULL for plain HTTP */

@@ -1,0 +1,50 @@
+/* routes.h: what the API's files share (routes.c: dispatch, replies, errors; routes_keys.c: the
+ * key operations; routes_public.c: the JWKS, key list, health and metrics). Internal to them. */
+#ifndef HWJ_SERVER_ROUTES_H
+#define HWJ_SERVER_ROUTES_H
+
+#include "server/server.h"
+
+/* One request on its way through the routes. */
+typedef struct rq {
+    srv_req *req;
+    srv_route route;
+    double t0;
+    srv_state *st;
+    const srv_client_conf *client;
+    const srv_key *key;
+    const char *op; /* audited operation: "jwt", "sign", "decrypt" */
+} rq;
+
+/* The reason phrase of an HTTP status. */
+const char *rq_reason(int status);
+/* Reply (body as `n` pieces written one after another) and count the request in the metrics. */
+void rq_finish_pieces(rq *r, int status, const char *reason, const char *ctype,
+                      const srv_piece *body, size_t n);
+void rq_finish(rq *r, int status, const char *reason, const char *ctype, const char *body,
+               size_t len);
+/* Reply with `body` as JSON (consumed). */
+void rq_reply_json(rq *r, int status, json_t *body);
+/* Reply {"error":{"code","message"}}; a denial or, after authentication, a failure of a key
+ * operation is audited first. */
+void rq_reply_error(rq *r, int status, const char *code, const char *fmt, ...) HWJ_PRINTF(4, 5);
+/* An hwj_err from an operation → its HTTP status and error code. */
+void rq_reply_hwj_error(rq *r, hwj_err rc, const hwj_error *err);
+/* The body as a JSON object, or NULL (replied). */
+json_t *rq_read_body(rq *r);
+/* 1 if `obj` has only `allowed` members (NULL-terminated), else 0 (replied 400). */
+int rq_only_members(rq *r, json_t *obj, const char *const *allowed);
+/* Audit a completed operation; 0 (replied 503, result withheld) when the record is not on disk. */
+int rq_audit_ok(rq *r, const uint8_t *payload, size_t len);
+/* The client the request's credentials name, or NULL (replied 401). */
+const srv_client_conf *rq_authenticate(rq *r);
+
+/* POST /v1/keys/{name}/{op} (routes_keys.c). */
+void rq_key_op(rq *r, const char *name, const char *op);
+/* GET routes (routes_public.c). */
+void rq_get_jwks(rq *r);
+void rq_get_keys(rq *r);
+void rq_get_healthz(rq *r);
+void rq_get_metrics(rq *r);
+
+#endif

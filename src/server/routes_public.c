@@ -1,0 +1,166 @@
+/* routes_public.c: GET /.well-known/jwks.json (public), /v1/keys (authenticated), /healthz
+ * (public, cached) and /metrics (authenticated unless metrics_public). */
+#include "server/routes.h"
+
+#include "core/error.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* --- GET routes ---------------------------------------------------------- */
+
+void rq_get_jwks(rq *r)
+{
+    char *body = srv_jwks_json(r->st, (int64_t)time(NULL));
+    char hash[65], etag[72], cc[64];
+    if (!body) {
+        rq_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    srv_sha256_hex(body, strlen(body), hash);
+    snprintf(etag, sizeof(etag), "\"%.32s\"", hash);
+    snprintf(cc, sizeof(cc), "public, max-age=%d", r->st->cfg->jwks_max_age);
+    srv_req_add_header(r->req, "ETag", etag);
+    srv_req_add_header(r->req, "Cache-Control", cc);
+    const char *inm = srv_req_header(r->req, "If-None-Match");
+    if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0))
+        rq_finish(r, 304, "Not Modified", NULL, NULL, 0);
+    else
+        rq_finish(r, 200, "OK", "application/jwk-set+json", body, strlen(body));
+    free(body);
+}
+
+static json_t *tri(int v)
+{
+    return v < 0 ? json_null() : json_boolean(v);
+}
+
+void rq_get_keys(rq *r)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (!rq_authenticate(r))
+        return;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < r->st->nkeys; i++) {
+        const srv_key *k = &r->st->keys[i];
+        const hwj_custody *c = hwj_key_get0_custody(k->ref->key);
+        json_t *perm = json_array();
+        unsigned p = r->client->perms[i];
+        if (p & SRV_PERM_JWT)
+            json_array_append_new(perm, json_string("jwt"));
+        if (p & SRV_PERM_SIGN)
+            json_array_append_new(perm, json_string("sign"));
+        if (p & SRV_PERM_DECRYPT)
+            json_array_append_new(perm, json_string("decrypt"));
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:s?,s:s,s:b,s:I,s:I,s:o,s:{s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:s}}", "name",
+            k->conf->name, "state", srv_key_state_name(k->conf->state), "alg",
+            hwj_alg_name(k->conf->alg), "kid", k->kid, "uri", hwj_key_get0_uri(k->ref->key),
+            "in_jwks", srv_key_published(k, now), "ttl", (json_int_t)k->conf->ttl, "max_ttl",
+            (json_int_t)k->conf->max_ttl, "permissions", perm, "custody", "backend",
+            c ? c->backend : NULL, "hardware", tri(c ? c->hardware : -1), "sensitive",
+            tri(c ? c->sensitive : -1), "always_sensitive", tri(c ? c->always_sensitive : -1),
+            "extractable", tri(c ? c->extractable : -1), "never_extractable",
+            tri(c ? c->never_extractable : -1), "local", tri(c ? c->local : -1), "notes",
+            c ? c->notes : "");
+        if (o && k->conf->state == SRV_KEY_RETIRING)
+            json_object_set_new(o, "jwks_until",
+                                json_integer(k->retiring_since + k->conf->max_ttl));
+        json_array_append_new(arr, o);
+    }
+    rq_reply_json(r, 200, json_pack("{s:o}", "keys", arr));
+}
+
+/* Token reachability, cached briefly: this endpoint is public and must not turn
+ * into a way to drive the token. */
+static pthread_mutex_t health_lock = PTHREAD_MUTEX_INITIALIZER;
+static double health_at;
+static json_t *health_body;
+static int health_status;
+
+static const uint8_t health_probe[] = "hwjose-healthz";
+
+/* One token operation per key: a signature, or for a decryption key a JWE to its own public
+ * key decrypted (RSA unwrap or ECDH inside the token) and compared. */
+static hwj_err probe_key(const srv_key *k, hwj_error *err)
+{
+    hwj_alg alg = k->conf->alg, enc = HWJ_ENC_A128GCM;
+    if (hwj_alg_get_kind(alg) == HWJ_ALG_KIND_JWS) {
+        uint8_t sig[HWJ_SIG_MAX];
+        size_t siglen = sizeof(sig);
+        return hwj_key_sign(k->ref->key, alg, health_probe, sizeof(health_probe) - 1, sig, &siglen,
+                            err);
+    }
+    hwj_jwk *jwk = NULL;
+    char *jwe = NULL;
+    hwj_jwe_result *res = NULL;
+    hwj_err rc = hwj_jwk_parse(k->ref->jwk_json, strlen(k->ref->jwk_json), &jwk, err);
+    if (rc != HWJ_OK)
+        goto out;
+    hwj_jwe_recipient to = {.alg = alg, .jwk = jwk};
+    hwj_jwe_encrypt_opts eo = {.enc = enc};
+    if ((rc = hwj_jwe_encrypt(&to, 1, health_probe, sizeof(health_probe) - 1, &eo, &jwe, err)) !=
+        HWJ_OK)
+        goto out;
+    hwj_jwe_decrypt_opts o = {
+        .algs = &alg, .nalgs = 1, .encs = &enc, .nencs = 1, .key = k->ref->key};
+    if ((rc = hwj_jwe_decrypt(jwe, strlen(jwe), &o, &res, err)) != HWJ_OK)
+        goto out;
+    if (res->plaintext_len != sizeof(health_probe) - 1 ||
+        memcmp(res->plaintext, health_probe, res->plaintext_len) != 0)
+        rc = hwj_error_set(err, HWJ_ERR_DECRYPT, "the probe decrypted to something else");
+out:
+    hwj_jwe_result_free(res);
+    hwj_free(jwe);
+    hwj_jwk_free(jwk);
+    return rc;
+}
+
+void rq_get_healthz(rq *r)
+{
+    pthread_mutex_lock(&health_lock);
+    double now = srv_now_seconds();
+    if (!health_body || now - health_at > 2.0) {
+        json_t *keys = json_object();
+        int ok = 1;
+        for (size_t i = 0; i < r->st->nkeys; i++) {
+            const srv_key *k = &r->st->keys[i];
+            const char *res = "ok";
+            hwj_error err = {0};
+            double t = srv_now_seconds();
+            hwj_err rc = probe_key(k, &err);
+            srv_metrics_token_op("health", srv_now_seconds() - t, rc == HWJ_OK);
+            if (rc != HWJ_OK) {
+                res = "unavailable";
+                ok = 0;
+                fprintf(stderr, "hwjose serve: healthz: key '%s': %s\n", k->conf->name,
+                        err.message);
+            }
+            json_object_set_new(keys, k->conf->name, json_string(res));
+        }
+        json_decref(health_body);
+        health_body = json_pack("{s:s,s:o}", "status", ok ? "ok" : "unavailable", "keys", keys);
+        health_status = ok ? 200 : 503;
+        health_at = now;
+    }
+    json_t *body = json_incref(health_body);
+    int status = health_status;
+    pthread_mutex_unlock(&health_lock);
+    rq_reply_json(r, status, body);
+}
+
+void rq_get_metrics(rq *r)
+{
+    if (!r->st->cfg->metrics_public && !rq_authenticate(r))
+        return;
+    char *text = srv_metrics_render();
+    if (!text) {
+        rq_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    rq_finish(r, 200, "OK", "text/plain; version=0.0.4", text, strlen(text));
+    free(text);
+}
