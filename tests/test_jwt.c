@@ -213,6 +213,54 @@ static void test_issue_aud_array(void **state)
     hwj_free(jwt);
 }
 
+/* hwj_jwt_issue_claims hands back exactly the payload it signed; refuse_registered turns every
+ * registered claim in claims_json into an error (nothing written). */
+static void test_issue_claims_out(void **state)
+{
+    (void)state;
+    int64_t now = T0;
+    const char *aud[] = {AUD};
+    hwj_jwt_issue_opts o = {.iss = ISS,
+                            .sub = "alice",
+                            .aud = aud,
+                            .naud = 1,
+                            .ttl = 900,
+                            .claims_json = "{\"scope\":\"read\"}",
+                            .clock = fixed_clock,
+                            .clock_arg = &now,
+                            .refuse_registered = 1};
+    char *jwt = NULL, *claims = NULL;
+    uint8_t *payload = NULL;
+    size_t plen = 0;
+    hwj_error err;
+    tu_ok(hwj_jwt_issue_claims(hs, &o, &jwt, &claims, &err), &err);
+    const char *d1 = strchr(jwt, '.'), *d2 = strchr(d1 + 1, '.');
+    tu_ok(hwj_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &payload, &plen, "payload", &err), &err);
+    assert_int_equal(plen, strlen(claims));
+    assert_memory_equal(payload, claims, plen);
+    json_t *c = json_loads(claims, 0, NULL);
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "sub")), "alice");
+    assert_int_equal(json_integer_value(json_object_get(c, "exp")), T0 + 900);
+    assert_true(json_is_string(json_object_get(c, "jti")));
+    json_decref(c);
+    hwj_free(payload);
+    hwj_free(claims);
+    hwj_free(jwt);
+
+    static const char *const registered[] = {"iss", "sub", "aud", "exp", "nbf", "iat", "jti"};
+    for (size_t i = 0; i < sizeof(registered) / sizeof(registered[0]); i++) {
+        char extra[64];
+        snprintf(extra, sizeof(extra), "{\"%s\":\"x\"}", registered[i]);
+        o.claims_json = extra;
+        jwt = claims = NULL;
+        assert_int_equal(hwj_jwt_issue_claims(hs, &o, &jwt, &claims, &err), HWJ_ERR_ARG);
+        assert_null(jwt);
+        assert_null(claims);
+        assert_non_null(strstr(err.message, registered[i]));
+    }
+}
+
 static void test_issue_options_win(void **state)
 {
     (void)state;
@@ -782,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_issue_claims),
         cmocka_unit_test(test_issue_jti_unique),
         cmocka_unit_test(test_issue_aud_array),
+        cmocka_unit_test(test_issue_claims_out),
         cmocka_unit_test(test_issue_options_win),
         cmocka_unit_test(test_issue_typ_kid_header),
         cmocka_unit_test(test_issue_refusals),

@@ -23,20 +23,35 @@ typedef struct hwj_jwt_issue_opts {
     const char *sub;
     const char *const *aud; /* required: one is written as a string, several as an array */
     size_t naud;
-    int64_t ttl;              /* seconds until exp; required, > 0 */
-    int64_t nbf_offset;       /* nbf = iat + nbf_offset (0: nbf = iat) */
-    int no_jti;               /* by default a random 128-bit jti is added */
-    const char *claims_json;  /* extra claims, a JSON object; registered ones set above win */
-    const char *typ;          /* NULL: "JWT" */
-    hwj_alg alg;              /* 0: the key's default */
-    const char *kid;          /* NULL: the key's kid */
-    const char *header_json;  /* extra protected header members */
+    int64_t ttl;             /* seconds until exp; required, > 0 */
+    int64_t nbf_offset;      /* nbf = iat + nbf_offset (0: nbf = iat) */
+    int no_jti;              /* by default a random 128-bit jti is added */
+    const char *claims_json; /* extra claims, a JSON object; registered ones set above win
+                                (or are refused: refuse_registered) */
+    const char *typ;         /* NULL: "JWT" */
+    hwj_alg alg;             /* 0: the key's default */
+    const char *kid;         /* NULL: the key's kid */
+    const char *header_json; /* extra protected header members */
     hwj_clock_fn clock;
     void *clock_arg;
+    int refuse_registered; /* refuse a registered claim (iss, sub, aud, exp, nbf, iat, jti) in
+                              claims_json instead of letting the members above win: for claims
+                              that come from someone else (a CLI user, a service's client) */
 } hwj_jwt_issue_opts;
 
+/*
+ * Issue a JWT: the claims (iss, sub, aud, iat, nbf, exp, jti from the options, then claims_json's
+ * others) signed with `key` as a compact JWS typed "JWT". `*jwt` is freed with hwj_free.
+ */
 HWJ_EXPORT hwj_err hwj_jwt_issue(hwj_key *key, const hwj_jwt_issue_opts *opts, char **jwt,
                                  hwj_error *err);
+/*
+ * hwj_jwt_issue, and when `claims_json` is not NULL also the claims set exactly as it was signed
+ * (the JWS payload, compact JSON; hwj_free): what an issuer records in its audit trail (jti, sub,
+ * exp) without decoding its own token. Both outputs are written only on success.
+ */
+HWJ_EXPORT hwj_err hwj_jwt_issue_claims(hwj_key *key, const hwj_jwt_issue_opts *opts, char **jwt,
+                                        char **claims_json, hwj_error *err);
 
 typedef struct hwj_jwt_verify_opts {
     hwj_verify_policy policy; /* alg allow-list (required), crit, size limit */

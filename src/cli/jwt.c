@@ -118,8 +118,6 @@ static const struct option issue_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static const char *const registered[] = {"iss", "sub", "aud", "exp", "nbf", "iat", "jti"};
-
 /* Add "--claim NAME=JSON" to `claims`. CLI_OK or CLI_USAGE (printed). */
 static int add_claim(json_t *claims, const char *arg)
 {
@@ -134,14 +132,6 @@ static int add_claim(json_t *claims, const char *arg)
     }
     memcpy(name, arg, (size_t)(eq - arg));
     name[eq - arg] = '\0';
-    for (size_t i = 0; i < sizeof(registered) / sizeof(registered[0]); i++)
-        if (strcmp(name, registered[i]) == 0) {
-            cli_say(ISSUE,
-                    "--claim %s: hwjose sets %s itself (use --iss, --sub, --aud, --exp; iat, nbf "
-                    "and jti are set when signing)",
-                    name, name);
-            return CLI_USAGE;
-        }
     if (json_object_get(claims, name) != NULL) {
         cli_say(ISSUE, "--claim %s is given twice", name);
         return CLI_USAGE;
@@ -164,7 +154,7 @@ static int add_claim(json_t *claims, const char *arg)
 static int jwt_issue(int argc, char **argv)
 {
     const char *uri = NULL, *aud[CLI_MAX_LIST];
-    hwj_jwt_issue_opts io = {.aud = aud, .ttl = 15 * 60};
+    hwj_jwt_issue_opts io = {.aud = aud, .ttl = 15 * 60, .refuse_registered = 1};
     const char *encrypt_to = NULL;
     hwj_jwe_recipient to = {0};
     hwj_jwe_encrypt_opts eo = {0};
@@ -275,7 +265,11 @@ static int jwt_issue(int argc, char **argv)
     }
     if (rc != HWJ_OK) {
         ret = cli_fail(ISSUE, rc, &err);
-        cli_sign_hints(ISSUE, rc, key, io.alg, allow_extractable);
+        if (rc == HWJ_ERR_ARG && strstr(err.message, "registered claim") != NULL)
+            cli_hint(ISSUE, "set iss, sub, aud and exp with --iss, --sub, --aud and --exp; iat, "
+                            "nbf and jti are set when signing");
+        else
+            cli_sign_hints(ISSUE, rc, key, io.alg, allow_extractable);
         goto out;
     }
     ret = cli_write(ISSUE, jwt, strlen(jwt), 1);

@@ -117,6 +117,18 @@ static hwj_err new_jti(json_t **out, hwj_error *err)
     return HWJ_OK;
 }
 
+/* The registered claims of RFC 7519 §4.1 that the issuer sets: with refuse_registered, a
+ * claims_json naming one is refused rather than overridden (the one rule the CLI's --claim and
+ * the service's request claims both rely on). */
+static int is_registered(const char *name)
+{
+    static const char *const registered[] = {"iss", "sub", "aud", "exp", "nbf", "iat", "jti"};
+    for (size_t i = 0; i < sizeof(registered) / sizeof(registered[0]); i++)
+        if (strcmp(name, registered[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* The claims set: the registered claims the options set, then claims_json's others. */
 static hwj_err issue_claims(const hwj_jwt_issue_opts *o, json_t **out, hwj_error *err)
 {
@@ -158,6 +170,14 @@ static hwj_err issue_claims(const hwj_jwt_issue_opts *o, json_t **out, hwj_error
         goto out;
     json_object_foreach(extra, name, v)
     {
+        if (o->refuse_registered && is_registered(name)) {
+            rc = hwj_error_set(err, HWJ_ERR_ARG,
+                               "claim \"%s\" is a registered claim the issuer sets itself "
+                               "(iss, sub, aud, exp and nbf from its settings; iat and jti when "
+                               "signing)",
+                               name);
+            goto out;
+        }
         if (json_object_get(c, name) != NULL)
             continue; /* the options win */
         if ((strcmp(name, "sub") == 0 || strcmp(name, "jti") == 0) && !json_is_string(v)) {
@@ -203,8 +223,8 @@ static hwj_err issue_header(const hwj_jwt_issue_opts *o, char **out, hwj_error *
     return rc;
 }
 
-HWJ_EXPORT hwj_err hwj_jwt_issue(hwj_key *key, const hwj_jwt_issue_opts *opts, char **jwt,
-                                 hwj_error *err)
+HWJ_EXPORT hwj_err hwj_jwt_issue_claims(hwj_key *key, const hwj_jwt_issue_opts *opts, char **jwt,
+                                        char **claims_json, hwj_error *err)
 {
     hwj_jws_sign_opts so = {0};
     json_t *claims = NULL;
@@ -223,12 +243,24 @@ HWJ_EXPORT hwj_err hwj_jwt_issue(hwj_key *key, const hwj_jwt_issue_opts *opts, c
     so.kid = opts->kid;
     so.header_json = header;
     so.format = HWJ_JWS_COMPACT;
-    rc = hwj_jws_sign(key, (const uint8_t *)payload, strlen(payload), &so, jwt, err);
+    if ((rc = hwj_jws_sign(key, (const uint8_t *)payload, strlen(payload), &so, jwt, err)) !=
+        HWJ_OK)
+        goto out;
+    if (claims_json != NULL) {
+        *claims_json = payload; /* exactly the bytes signed */
+        payload = NULL;
+    }
 out:
     free(header);
     free(payload);
     json_decref(claims);
     return rc;
+}
+
+HWJ_EXPORT hwj_err hwj_jwt_issue(hwj_key *key, const hwj_jwt_issue_opts *opts, char **jwt,
+                                 hwj_error *err)
+{
+    return hwj_jwt_issue_claims(key, opts, jwt, NULL, err);
 }
 
 /* --- validating ------------------------------------------------------------------------ */

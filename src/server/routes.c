@@ -17,9 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-    void
-    rq_finish_pieces(rq *r, int status, const char *reason, const char *ctype,
-                     const srv_piece *body, size_t n)
+void rq_finish_pieces(rq *r, int status, const char *reason, const char *ctype,
+                      const srv_piece *body, size_t n)
 {
     /* Out of memory: the HTTP layer closes the connection instead of answering. */
     (void)srv_req_reply(r->req, status, reason, ctype, body, n);

@@ -16,12 +16,11 @@
 static void op_jwt(rq *r, json_t *body)
 {
     static const char *const allowed[] = {"claims", "ttl", NULL};
-    static const char *const server_set[] = {"iat", "exp", "nbf", "jti"};
     const srv_key_conf *kc = r->key->conf;
     json_t *claims = json_object_get(body, "claims");
     json_t *extra = NULL;
     const char **aud = NULL;
-    char *extra_json = NULL, *jwt = NULL;
+    char *extra_json = NULL, *jwt = NULL, *signed_claims = NULL;
     hwj_error err = {0};
     if (!rq_only_members(r, body, allowed))
         return;
@@ -40,11 +39,6 @@ static void op_jwt(rq *r, json_t *body)
         }
         ttl = json_integer_value(jttl);
     }
-    for (size_t i = 0; i < sizeof(server_set) / sizeof(server_set[0]); i++)
-        if (json_object_get(claims, server_set[i])) {
-            rq_reply_error(r, 400, "bad_request", "claim '%s' is set by the server", server_set[i]);
-            return;
-        }
     json_t *jiss = json_object_get(claims, "iss");
     const char *iss = kc->iss;
     if (jiss && !json_is_string(jiss)) {
@@ -110,26 +104,17 @@ static void op_jwt(rq *r, json_t *body)
                             .naud = naud,
                             .ttl = ttl,
                             .claims_json = extra_json,
-                            .alg = kc->alg};
+                            .alg = kc->alg,
+                            .refuse_registered = 1};
     double t = srv_now_seconds();
-    hwj_err rc = hwj_jwt_issue(r->key->ref->key, &o, &jwt, &err);
+    hwj_err rc = hwj_jwt_issue_claims(r->key->ref->key, &o, &jwt, &signed_claims, &err);
     srv_metrics_token_op("sign", srv_now_seconds() - t, rc == HWJ_OK);
     if (rc != HWJ_OK) {
         rq_reply_hwj_error(r, rc, &err);
         goto out;
     }
-    /* Audit the signed payload: the JWT's claims as they were signed. */
-    const char *p1 = strchr(jwt, '.');
-    const char *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
-    uint8_t *payload = NULL;
-    size_t plen = 0;
-    if (!p2 || hwj_b64url_decode(p1 + 1, (size_t)(p2 - p1 - 1), &payload, &plen, "payload", &err) !=
-                   HWJ_OK) {
-        rq_reply_error(r, 500, "internal", "issued JWT is malformed");
-        goto out;
-    }
-    int ok = rq_audit_ok(r, payload, plen);
-    hwj_free(payload);
+    /* Audit the signed payload: the JWT's claims exactly as they were signed. */
+    int ok = rq_audit_ok(r, (const uint8_t *)signed_claims, strlen(signed_claims));
     if (ok) {
         /* A compact JWT is base64url and dots: it needs no JSON escaping, so the hot path
          * formats its answer without building a JSON object. */
@@ -137,6 +122,7 @@ static void op_jwt(rq *r, json_t *body)
         rq_finish_pieces(r, 200, rq_reason(200), "application/json", answer, 3);
     }
 out:
+    hwj_free(signed_claims);
     hwj_free(jwt);
     free(extra_json);
     json_decref(extra);
@@ -265,13 +251,24 @@ static void op_decrypt(rq *r, json_t *body)
         rq_reply_hwj_error(r, rc, &err);
         return;
     }
-    /* The audit records the hash of the JWE, never of the plaintext. */
-    if (hwj_b64url_encode(res->plaintext, res->plaintext_len, &pt, &err) != HWJ_OK)
+    /* The audit records the hash of the JWE, never of the plaintext. The answer is written in
+     * pieces straight into the connection's buffer (wiped once sent): no JSON library copy of
+     * the plaintext is made. alg and enc are names from the alg table (ASCII, nothing to
+     * escape); the plaintext is base64url. */
+    if (hwj_b64url_encode(res->plaintext, res->plaintext_len, &pt, &err) != HWJ_OK) {
         rq_reply_error(r, 500, "internal", "out of memory");
-    else if (rq_audit_ok(r, (const uint8_t *)jwe, json_string_length(jj)))
-        rq_reply_json(r, 200,
-                      json_pack("{s:s,s:s,s:s}", "plaintext", pt, "alg", hwj_alg_name(res->alg),
-                                "enc", hwj_alg_name(res->enc)));
+    } else if (rq_audit_ok(r, (const uint8_t *)jwe, json_string_length(jj))) {
+        const char *alg_name = hwj_alg_name(res->alg), *enc_name = hwj_alg_name(res->enc);
+        const srv_piece answer[] = {{"{\"plaintext\":\"", 14},
+                                    {pt, strlen(pt)},
+                                    {"\",\"alg\":\"", 9},
+                                    {alg_name, strlen(alg_name)},
+                                    {"\",\"enc\":\"", 9},
+                                    {enc_name, strlen(enc_name)},
+                                    {"\"}", 2}};
+        rq_finish_pieces(r, 200, rq_reason(200), "application/json", answer,
+                         sizeof(answer) / sizeof(answer[0]));
+    }
     if (pt)
         hwj_free_secret(pt, strlen(pt));
     hwj_jwe_result_free(res);
