@@ -5,6 +5,7 @@
 
 #include <hwjose/jws.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Depth check before parsing: brackets outside strings, so a deeply nested
  * input is refused before Jansson recurses into it. */
@@ -47,8 +48,8 @@ hwj_err hwj_json_parse(const char *text, size_t len, size_t max_depth, const cha
                              max_depth);
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (j == NULL)
-        return hwj_error_set(err, HWJ_ERR_PARSE, "%s: invalid JSON at line %d column %d: %s",
-                             what, jerr.line, jerr.column, jerr.text);
+        return hwj_error_set(err, HWJ_ERR_PARSE, "%s: invalid JSON at line %d column %d: %s", what,
+                             jerr.line, jerr.column, jerr.text);
     *out = j;
     return HWJ_OK;
 }
@@ -77,8 +78,7 @@ hwj_err hwj_json_dump(const json_t *json, char **out, hwj_error *err)
     return HWJ_OK;
 }
 
-hwj_err hwj_json_merge_disjoint(json_t *dst, const json_t *src, const char **dup,
-                                hwj_error *err)
+hwj_err hwj_json_merge_disjoint(json_t *dst, const json_t *src, const char **dup, hwj_error *err)
 {
     const char *k;
     json_t *v;
@@ -96,8 +96,8 @@ hwj_err hwj_json_merge_disjoint(json_t *dst, const json_t *src, const char **dup
     return HWJ_OK;
 }
 
-hwj_err hwj_json_get_string(const json_t *obj, const char *name, const char *what,
-                            const char **out, hwj_error *err)
+hwj_err hwj_json_get_string(const json_t *obj, const char *name, const char *what, const char **out,
+                            hwj_error *err)
 {
     json_t *v = json_object_get(obj, name);
     if (v == NULL) {
@@ -108,4 +108,19 @@ hwj_err hwj_json_get_string(const json_t *obj, const char *name, const char *wha
         return hwj_error_set(err, HWJ_ERR_PARSE, "%s: \"%s\" must be a string", what, name);
     *out = json_string_value(v);
     return HWJ_OK;
+}
+
+const char *hwj_json_unknown_member(const json_t *obj, const char *const *allowed)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        size_t i = 0;
+        while (allowed[i] != NULL && strcmp(k, allowed[i]) != 0)
+            i++;
+        if (allowed[i] == NULL)
+            return k;
+    }
+    return NULL;
 }

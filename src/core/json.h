@@ -19,12 +19,15 @@ hwj_err hwj_json_dump(const json_t *json, char **out, hwj_error *err);
 /* Copy src's members into dst (src may be NULL). A name already in dst stops the copy:
  * HWJ_ERR_PARSE with *dup naming it (borrowed from src) and no message set, so the caller
  * words the error for its own headers. HWJ_ERR_NOMEM (with message) on allocation failure. */
-hwj_err hwj_json_merge_disjoint(json_t *dst, const json_t *src, const char **dup,
-                                hwj_error *err);
+hwj_err hwj_json_merge_disjoint(json_t *dst, const json_t *src, const char **dup, hwj_error *err);
+
+/* The first member of `obj` whose name is not in `allowed` (NULL-terminated), or NULL when there
+ * is none; borrowed from obj. The caller words the error for its own input. */
+const char *hwj_json_unknown_member(const json_t *obj, const char *const *allowed);
 
 /* A member that must be a string if present: HWJ_OK with *out NULL when absent,
  * HWJ_ERR_PARSE when present with another type. */
-hwj_err hwj_json_get_string(const json_t *obj, const char *name, const char *what,
-                            const char **out, hwj_error *err);
+hwj_err hwj_json_get_string(const json_t *obj, const char *name, const char *what, const char **out,
+                            hwj_error *err);
 
 #endif

@@ -3,6 +3,8 @@
  * members are rejected so that a typo never silently weakens a control. */
 #include "server/server.h"
 
+#include "core/json.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -47,17 +49,8 @@ int srv_host_is_loopback(const char *host)
 static int check_members(json_t *obj, const char *where, const char *const *allowed, char *msg,
                          size_t msglen)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach(obj, k, v)
-    {
-        int ok = 0;
-        for (size_t i = 0; allowed[i]; i++)
-            ok |= strcmp(k, allowed[i]) == 0;
-        if (!ok)
-            return PERR("config %s%s%s: unknown member", where, *where ? "." : "", k);
-    }
-    return 0;
+    const char *k = hwj_json_unknown_member(obj, allowed);
+    return k ? PERR("config %s%s%s: unknown member", where, *where ? "." : "", k) : 0;
 }
 
 static int get_str(json_t *obj, const char *name, const char *where, int required, char **out,

@@ -145,19 +145,10 @@ json_t *rq_read_body(rq *r)
 
 int rq_only_members(rq *r, json_t *obj, const char *const *allowed)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach(obj, k, v)
-    {
-        int ok = 0;
-        for (size_t i = 0; allowed[i]; i++)
-            ok |= strcmp(k, allowed[i]) == 0;
-        if (!ok) {
-            rq_reply_error(r, 400, "bad_request", "unknown member '%s'", k);
-            return 0;
-        }
-    }
-    return 1;
+    const char *k = hwj_json_unknown_member(obj, allowed);
+    if (k)
+        rq_reply_error(r, 400, "bad_request", "unknown member '%s'", k);
+    return k == NULL;
 }
 
 /* Audit a completed operation; on failure the result is withheld (fail closed). */
