@@ -1,5 +1,6 @@
-/* routes.h: what the API's files share (routes.c: dispatch, replies, errors; routes_keys.c: the
- * key operations; routes_public.c: the JWKS, key list, health and metrics). Internal to them. */
+/* routes.h: what the API's files share. routes.c dispatches to routes_keys.c (the key operations)
+ * and routes_public.c (JWKS, key list, health, metrics); all three answer through
+ * routes_reply.c. Calls run down only: routes → routes_keys|routes_public → routes_reply. */
 #ifndef HWJ_SERVER_ROUTES_H
 #define HWJ_SERVER_ROUTES_H
 

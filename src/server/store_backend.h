@@ -9,8 +9,8 @@
 
 #include "server/store.h"
 
-/* Schema migrations, shared by the backends (SQL both dialects accept): migration i brings the
- * schema to version i + 1. Append only; never edit one that has shipped. */
+/* Schema migrations (store_schema.c), shared by the backends (SQL both dialects accept):
+ * migration i brings the schema to version i + 1. Append only; never edit one that has shipped. */
 extern const char *const srv_store_migrations[];
 extern const size_t srv_store_nmigrations;
 

@@ -1,0 +1,170 @@
+/* routes_reply.c: how the API answers (docs/api.md): JSON bodies, the error shape
+ * {"error":{"code","message"}} with a stable code, hwj_err → HTTP status, the body and member
+ * checks, authentication and the audit of key operations — shared by routes.c, routes_keys.c
+ * and routes_public.c, below all three. Once a client is authenticated against a key, every
+ * answer is audited before it is sent: "ok", "denied:<code>" or "error:<code>". */
+#include "server/routes.h"
+
+#include "core/error.h"
+#include "core/json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rq_finish_pieces(rq *r, int status, const char *reason, const char *ctype,
+                      const srv_piece *body, size_t n)
+{
+    /* Out of memory: the HTTP layer closes the connection instead of answering. */
+    (void)srv_req_reply(r->req, status, reason, ctype, body, n);
+    srv_metrics_request(r->route, status, srv_now_seconds() - r->t0);
+}
+
+void rq_finish(rq *r, int status, const char *reason, const char *ctype, const char *body,
+               size_t len)
+{
+    srv_piece p = {body, len};
+    rq_finish_pieces(r, status, reason, ctype, &p, body ? 1 : 0);
+}
+
+const char *rq_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Internal Server Error";
+    }
+}
+
+void rq_reply_json(rq *r, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (!text) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        rq_finish(r, 500, rq_reason(500), "application/json", oom, sizeof(oom) - 1);
+    } else {
+        rq_finish(r, status, rq_reason(status), "application/json", text, strlen(text));
+    }
+    free(text);
+    json_decref(body);
+}
+
+static void audit_refusal(rq *r, const char *result)
+{
+    /* A failure to write the record is reported on stderr; the refusal stands anyway. */
+    if (srv_audit_record(r->client ? r->client->name : NULL, r->key ? r->key->conf->name : NULL,
+                         r->key ? r->key->kid : NULL,
+                         r->key ? hwj_alg_name(r->key->conf->alg) : NULL, r->op, NULL, 0,
+                         result) != 0)
+        fprintf(stderr, "hwjose serve: audit log write failed for a refusal\n");
+}
+
+void rq_reply_error(rq *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (status == 401)
+        srv_req_add_header(r->req, "WWW-Authenticate", "Bearer realm=\"hwjose\"");
+    /* Key operations: denials always; after authentication, every failure too (a failed
+     * decrypt is what an oracle attack looks like). Not a failure to audit itself. */
+    int denied = status == 401 || status == 403 || status == 409;
+    if (r->op && (denied || (r->client && strcmp(code, "audit_unavailable") != 0))) {
+        char res[64];
+        snprintf(res, sizeof(res), "%s:%s", denied ? "denied" : "error", code);
+        audit_refusal(r, res);
+    }
+    srv_metrics_error(code);
+    rq_reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+/* An hwj_err from an operation → HTTP status and error code. */
+void rq_reply_hwj_error(rq *r, hwj_err rc, const hwj_error *err)
+{
+    switch (rc) {
+    case HWJ_ERR_TOKEN:
+    case HWJ_ERR_AUTH:
+        fprintf(stderr, "hwjose serve: key '%s': %s\n", r->key->conf->name, err->message);
+        rq_reply_error(r, 503, "token_unavailable", "the key's token is unavailable; try again");
+        return;
+    case HWJ_ERR_ARG:
+    case HWJ_ERR_PARSE:
+    case HWJ_ERR_LIMIT:
+    case HWJ_ERR_UNSUPPORTED:
+    case HWJ_ERR_CLAIMS: rq_reply_error(r, 400, "bad_request", "%s", err->message); return;
+    case HWJ_ERR_POLICY:
+    case HWJ_ERR_CAPABILITY: rq_reply_error(r, 400, "bad_request", "%s", err->message); return;
+    case HWJ_ERR_DECRYPT: rq_reply_error(r, 400, "decryption_failed", "decryption failed"); return;
+    default:
+        fprintf(stderr, "hwjose serve: key '%s': %s\n", r->key->conf->name, err->message);
+        rq_reply_error(r, 500, "internal", "the operation failed");
+    }
+}
+
+/* Parse the body as a JSON object; replies and returns NULL on failure. */
+json_t *rq_read_body(rq *r)
+{
+    size_t len = r->req->body_len;
+    hwj_error err = {0};
+    json_t *obj = NULL;
+    if (len > r->st->cfg->max_body) {
+        rq_reply_error(r, 413, "payload_too_large", "the body exceeds %zu bytes",
+                       r->st->cfg->max_body);
+        return NULL;
+    }
+    const char *text = (const char *)r->req->body;
+    if (len == 0 || !text ||
+        hwj_json_parse_object(text, len, 0, "request body", &obj, &err) != HWJ_OK) {
+        rq_reply_error(r, 400, "invalid_json", "%s",
+                       len == 0 ? "the body must be a JSON object" : err.message);
+        return NULL;
+    }
+    return obj;
+}
+
+int rq_only_members(rq *r, json_t *obj, const char *const *allowed)
+{
+    const char *k = hwj_json_unknown_member(obj, allowed);
+    if (k)
+        rq_reply_error(r, 400, "bad_request", "unknown member '%s'", k);
+    return k == NULL;
+}
+
+/* Audit a completed operation; on failure the result is withheld (fail closed). */
+int rq_audit_ok(rq *r, const uint8_t *payload, size_t len)
+{
+    if (srv_audit_record(r->client->name, r->key->conf->name, r->key->kid,
+                         hwj_alg_name(r->key->conf->alg), r->op, payload, len, "ok") == 0)
+        return 1;
+    fprintf(stderr, "hwjose serve: audit log write failed; withholding the result\n");
+    rq_reply_error(r, 503, "audit_unavailable", "the audit log cannot be written");
+    return 0;
+}
+
+const srv_client_conf *rq_authenticate(rq *r)
+{
+    int had = 0;
+    r->client =
+        srv_auth_client(r->st->cfg, srv_req_header(r->req, "Authorization"), r->req->ssl, &had);
+    if (!r->client)
+        rq_reply_error(r, 401, "unauthorized",
+                       had ? "the credentials are not valid" : "a bearer token is required");
+    return r->client;
+}
