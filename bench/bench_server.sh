@@ -90,7 +90,7 @@ start() {
   rm -f "$dir/audit.log"
   cat >"$dir/config.json" <<JSON
 {"listen": "127.0.0.1:0", "workers": $workers,
- "keys": [{"name": "bench", "uri": "$uri", "alg": "ES256", "state": "active", "iss": "https://bench"}],
+ "keys": [{"name": "bench", "uri": "$uri", "alg": "ES256", "iss": "https://bench"}],
  "clients": [{"name": "bench", "token_sha256": "$(printf %s "$tok" | sha256sum | cut -d' ' -f1)",
               "permissions": {"bench": ["jwt"]}}],
  "limits": {"max_connections": 1024},

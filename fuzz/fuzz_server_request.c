@@ -28,7 +28,6 @@ static void init(void)
     hwj_error err = {0};
     hwj_ctx *ctx = NULL;
     srv_config *cfg = NULL;
-    srv_state *st = NULL;
     char *in = fz_path("fuzz/server/config.json.in");
     char *data = fz_path("tests/data");
     FILE *f = fopen(in, "rb");
@@ -58,11 +57,21 @@ static void init(void)
     unlink(tmpl);
     if (hwj_ctx_new(&ctx, &err) != HWJ_OK)
         fz_die("context", &err);
-    if (srv_state_build(ctx, cfg, NULL, &st, msg, sizeof(msg)) != 0) {
+    /* The key versions live in a scratch SQLite store (each key's uri imported as version 1). */
+    char db[] = "/tmp/hwj-fuzz-store-XXXXXX";
+    int dfd = mkstemp(db);
+    if (dfd < 0)
+        fz_die("store file", NULL);
+    close(dfd);
+    free(cfg->store_url);
+    if (!(cfg->store_url = malloc(strlen(db) + 8)))
+        fz_die("out of memory", NULL);
+    sprintf(cfg->store_url, "sqlite:%s", db);
+    if (srv_versions_start(ctx, cfg, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "%s\n", msg);
         fz_die("keys", NULL);
     }
-    srv_state_install(st);
+    unlink(db);
     /* HWJ_FUZZ_AUDIT=FILE keeps the audit records, to see which inputs reach an operation. */
     const char *audit = getenv("HWJ_FUZZ_AUDIT");
     if (srv_audit_open(audit ? audit : "/dev/null", 0, msg, sizeof(msg)) != 0) {

@@ -67,9 +67,9 @@ cat >"$dir/config.json" <<JSON
 {
   "listen": "127.0.0.1:0",
   "workers": 2,
-  "keys": [{"name": "x", "uri": "$pkey", "alg": "ES256", "state": "active", "ttl": 60,
+  "keys": [{"name": "x", "uri": "$pkey", "alg": "ES256", "ttl": 60,
             "iss": "https://issuer.test", "aud": ["svc"]},
-           {"name": "t", "uri": "$tkey", "alg": "ES256", "state": "active", "ttl": 60,
+           {"name": "t", "uri": "$tkey", "alg": "ES256", "ttl": 60,
             "iss": "https://issuer.test", "aud": ["svc"]}],
   "clients": [{"name": "c", "token_sha256": "$(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)",
                "permissions": {"x": ["jwt"], "t": ["jwt"]}}],

@@ -69,7 +69,7 @@ cat >"$state/config.json" <<JSON
   "listen": "$listen",
   "workers": 2,
   "keys": [
-    {"name": "demo", "uri": "$uri", "alg": "ES256", "state": "active",
+    {"name": "demo", "uri": "$uri", "alg": "ES256",
      "ttl": "15m", "max_ttl": "1h", "iss": "http://$listen", "aud": ["demo-api"]}
   ],
   "clients": [

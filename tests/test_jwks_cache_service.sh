@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_jwks_cache_service.sh: the receiver side against the real `hwjose serve`: tokens the
 # service issues are verified by `hwjose jwt verify --jwks-uri` / `hwjose verify --jwks-uri`
-# against its /.well-known/jwks.json, across a key rotation (k1 active → k2 published →
-# k2 active, k1 retiring), and the CLI's refusals and failures are clear.
+# against its /.well-known/jwks.json, across a key rotation (a key made outside the service
+# imported as the next version with `hwjose keys rotate --uri`), and the CLI's refusals and
+# failures are clear.
 # Env: HWJOSE (the CLI), HWJ_TEST_STATE.
 set -euo pipefail
 
@@ -29,26 +30,26 @@ chmod 600 "$dir"/*.pem
 tok=$(openssl rand -hex 32)
 tok_hash=$(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)
 
-# write_config K1_STATE K2_STATE|none
+# write_config: key k1 (k1.pem imported as its version 1); times short enough to watch a
+# rotation (JWKS max-age 1 s, propagation 1 s, refresh 1 s: a new version signs ~8 s after it
+# is added).
 write_config() {
-  local k2=""
-  [ "$2" != none ] && k2=",{\"name\":\"k2\",\"uri\":\"file:$dir/k2.pem\",\"alg\":\"ES256\",\"state\":\"$2\",\"ttl\":60,\"iss\":\"https://issuer.test\",\"aud\":[\"svc-a\"]}"
   cat >"$dir/config.json.new" <<JSON
 {
   "listen": "127.0.0.1:0",
   "workers": 2,
   "keys": [
-    {"name": "k1", "uri": "file:$dir/k1.pem", "alg": "ES256", "state": "$1", "ttl": 60,
-     "iss": "https://issuer.test", "aud": ["svc-a"]}$k2
+    {"name": "k1", "uri": "file:$dir/k1.pem", "alg": "ES256", "ttl": 60, "propagation": 1,
+     "iss": "https://issuer.test", "aud": ["svc-a"]}
   ],
   "clients": [{"name": "alice", "token_sha256": "$tok_hash", "permissions": {"*": ["jwt", "sign"]}}],
   "audit": {"path": "$dir/audit.log", "fsync": false},
-  "jwks_max_age": 60
+  "store_refresh": 1,
+  "jwks_max_age": 1
 }
 JSON
   mv "$dir/config.json.new" "$dir/config.json"
 }
-
 
 issue() { # issue KEY → a JWT for svc-a
   curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
@@ -69,7 +70,7 @@ jwt_verify() {
   err=$(cat "$dir/err")
 }
 
-write_config active none
+write_config
 start_server && jwks="$base/.well-known/jwks.json"
 
 jwt1=$(issue k1)
@@ -86,20 +87,20 @@ payload=$("$HWJOSE" verify --jwks-uri "$jwks" --alg ES256 <<<"$jws" 2>"$dir/err"
 set -e
 check "hwjose verify --jwks-uri prints the JWS payload" [ "$vrc" = 0 -a "$payload" = hello ]
 
-# --- rotation -------------------------------------------------------------------
-write_config active published
-reload
+# --- rotation: k2.pem, made outside the service, imported as k1's version 2 -----------------
+out=$("$HWJOSE" keys rotate --config "$dir/config.json" --key k1 --uri "file:$dir/k2.pem")
+act_at=$(jq -r .activate_at <<<"$out")
+check "hwjose keys rotate imports k2.pem as version 2" jq -e '.version == 2 and .origin == "imported"' <<<"$out"
 jwt_verify "$jwt1"
-check "k1's JWT still verifies once k2 is published" [ "$rc" = 0 ]
-write_config retiring active
-reload
-jwt2=$(issue k2)
+check "k1's JWT still verifies once version 2 is added" [ "$rc" = 0 ]
+while [ "$(date +%s)" -le "$act_at" ]; do sleep 0.2; done
+jwt2=$(issue k1)
 check "the JWT after rotation names another kid" \
   [ "$(cut -d. -f1 <<<"$jwt2" | base64 -d 2>/dev/null | jq -r .kid)" != "$(cut -d. -f1 <<<"$jwt1" | base64 -d 2>/dev/null | jq -r .kid)" ]
 jwt_verify "$jwt2"
-check "k2's JWT verifies after the rotation" [ "$rc" = 0 ]
+check "version 2's JWT verifies after the rotation" [ "$rc" = 0 ]
 jwt_verify "$jwt1"
-check "k1's JWT (retiring key) still verifies" [ "$rc" = 0 ]
+check "version 1's JWT (retiring) still verifies" [ "$rc" = 0 ]
 
 # --- bad tokens and bad options -------------------------------------------------------
 tampered="${jwt2%.*}.$(cut -d. -f3 <<<"$jwt1")"

@@ -26,6 +26,8 @@ int cmd_jwks(int argc, char **argv);
 int cmd_thumbprint(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+/* `keys rotate` and `keys versions` (argv[0] is the subcommand). */
+int cmd_keys_store(int argc, char **argv);
 int cmd_encrypt(int argc, char **argv);
 int cmd_decrypt(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

@@ -23,11 +23,13 @@ static void keygen_usage(FILE *out)
 
 static void keys_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: hwjose keys [--token URI] [--json]\n"
-            "  Lists the private keys of a token (default: every token of the default PKCS#11\n"
-            "  module, URI 'pkcs11:') or TPM: URI, kid, type, usable algs, custody and notes.\n"
-            "  --json prints the list as JSON. The PIN comes from pin-source or $HWJOSE_PIN.\n");
+    fprintf(
+        out,
+        "usage: hwjose keys [--token URI] [--json]\n"
+        "       hwjose keys rotate|versions --config FILE --key NAME (see `keys rotate --help`)\n"
+        "  Lists the private keys of a token (default: every token of the default PKCS#11\n"
+        "  module, URI 'pkcs11:') or TPM: URI, kid, type, usable algs, custody and notes.\n"
+        "  --json prints the list as JSON. The PIN comes from pin-source or $HWJOSE_PIN.\n");
 }
 
 static const char *const KEYGEN = "keygen", *const KEYS = "keys";
@@ -171,6 +173,8 @@ int cmd_keys(int argc, char **argv)
 {
     const char *uri = NULL;
     int as_json = 0, ret = CLI_INVALID, opt;
+    if (argc > 1 && (strcmp(argv[1], "rotate") == 0 || strcmp(argv[1], "versions") == 0))
+        return cmd_keys_store(argc - 1, argv + 1);
     hwj_error err = {0};
     hwj_ctx *ctx = NULL;
     char *text = NULL;

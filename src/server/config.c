@@ -1,6 +1,6 @@
 /* config.c: the service's JSON config, validated with errors that name the member
- * ("config keys[2].state: must be one of published|active|retiring"). Unknown
- * members are rejected so that a typo never silently weakens a control. */
+ * ("config keys[2].alg: ..."). Unknown members are rejected so that a typo never silently
+ * weakens a control. A key here is a policy; its versions live in the state store. */
 #include "server/server.h"
 
 #include "core/json.h"
@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 static int perr(char *msg, size_t msglen, const char *fmt, ...) HWJ_PRINTF(3, 4);
 static int perr(char *msg, size_t msglen, const char *fmt, ...)
@@ -23,16 +25,6 @@ static int perr(char *msg, size_t msglen, const char *fmt, ...)
     return -1;
 }
 #define PERR(...) perr(msg, msglen, __VA_ARGS__)
-
-const char *srv_key_state_name(srv_key_state s)
-{
-    switch (s) {
-    case SRV_KEY_PUBLISHED: return "published";
-    case SRV_KEY_ACTIVE: return "active";
-    case SRV_KEY_RETIRING: return "retiring";
-    }
-    return "?";
-}
 
 int srv_host_is_loopback(const char *host)
 {
@@ -205,23 +197,47 @@ static int parse_tls(srv_config *cfg, json_t *root, char *msg, size_t msglen)
     return rc;
 }
 
-static int parse_key(srv_key_conf *k, json_t *o, const char *where, char *msg, size_t msglen)
+/* A key URI (or URI template) from the config: no pin-value in any letter case. */
+static int check_uri(const char *uri, const char *where, const char *name, char *msg, size_t msglen)
 {
-    static const char *const allowed[] = {"name",    "uri", "alg", "state", "ttl",
-                                          "max_ttl", "iss", "aud", NULL};
-    char *alg = NULL, *state = NULL;
+    for (const char *p = uri; *p; p++)
+        if (strncasecmp(p, "pin-value", 9) == 0)
+            return PERR("config %s.%s: pin-value is refused (use pin-source=file:... or "
+                        "HWJOSE_PIN)",
+                        where, name);
+    return 0;
+}
+
+static int parse_key(srv_key_conf *k, json_t *o, const char *where, int64_t jwks_max_age, char *msg,
+                     size_t msglen)
+{
+    static const char *const allowed[] = {
+        "name",        "uri",    "generate", "alg", "ttl", "max_ttl", "rotation_period",
+        "propagation", "leeway", "iss",      "aud", NULL};
+    char *alg = NULL;
     int rc = -1;
     if (!json_is_object(o))
         return PERR("config %s: must be an object", where);
+    if (json_object_get(o, "state"))
+        return PERR("config %s.state: key states now come from versions in the store; remove "
+                    "\"state\" (the key's uri becomes its version 1) and rotate with POST "
+                    "/v1/keys/NAME/rotate or `hwjose keys rotate` (docs/rotation.md)",
+                    where);
     if (check_members(o, where, allowed, msg, msglen) ||
         get_str(o, "name", where, 1, &k->name, msg, msglen) ||
-        get_str(o, "uri", where, 1, &k->uri, msg, msglen) ||
+        get_str(o, "uri", where, 0, &k->uri, msg, msglen) ||
+        get_str(o, "generate", where, 0, &k->generate, msg, msglen) ||
         get_str(o, "alg", where, 1, &alg, msg, msglen) ||
-        get_str(o, "state", where, 1, &state, msg, msglen) ||
         get_str(o, "iss", where, 0, &k->iss, msg, msglen) ||
         get_duration(o, "ttl", where, 900, &k->ttl, msg, msglen))
         goto out;
-    if (get_duration(o, "max_ttl", where, k->ttl, &k->max_ttl, msg, msglen))
+    if (get_duration(o, "max_ttl", where, k->ttl, &k->max_ttl, msg, msglen) ||
+        get_duration(o, "propagation", where, jwks_max_age > 0 ? jwks_max_age : 1, &k->propagation,
+                     msg, msglen) ||
+        get_duration(o, "leeway", where, 60, &k->leeway, msg, msglen))
+        goto out;
+    if (json_object_get(o, "rotation_period") &&
+        get_duration(o, "rotation_period", where, 0, &k->rotation_period, msg, msglen))
         goto out;
     if (k->max_ttl < k->ttl) {
         PERR("config %s.max_ttl: must be at least ttl", where);
@@ -232,24 +248,30 @@ static int parse_key(srv_key_conf *k, json_t *o, const char *where, char *msg, s
             PERR("config %s.name: only letters, digits, '-', '_' and '.' are allowed", where);
             goto out;
         }
-    if (strstr(k->uri, "pin-value")) {
-        PERR("config %s.uri: pin-value is refused (use pin-source=file:... or HWJOSE_PIN)", where);
+    if (!k->uri && !k->generate) {
+        PERR("config %s: give \"generate\" (where new versions are made, e.g. "
+             "\"pkcs11:token=T;object=%s-v{version}?pin-source=file:PIN\") or \"uri\" (an "
+             "existing key, imported as version 1)",
+             where, k->name);
+        goto out;
+    }
+    if (k->rotation_period && !k->generate) {
+        PERR("config %s.rotation_period: needs \"generate\" (where new versions are made)", where);
+        goto out;
+    }
+    if ((k->uri && check_uri(k->uri, where, "uri", msg, msglen)) ||
+        (k->generate && check_uri(k->generate, where, "generate", msg, msglen)))
+        goto out;
+    if (k->generate && !strstr(k->generate, "{version}")) {
+        PERR("config %s.generate: must contain {version}, so that each version gets its own "
+             "object",
+             where);
         goto out;
     }
     k->alg = hwj_alg_from_name(alg);
     if (hwj_alg_get_kind(k->alg) != HWJ_ALG_KIND_JWS &&
         hwj_alg_get_kind(k->alg) != HWJ_ALG_KIND_KM) {
         PERR("config %s.alg: '%s' is not a JWS or JWE key-management algorithm", where, alg);
-        goto out;
-    }
-    if (strcmp(state, "published") == 0)
-        k->state = SRV_KEY_PUBLISHED;
-    else if (strcmp(state, "active") == 0)
-        k->state = SRV_KEY_ACTIVE;
-    else if (strcmp(state, "retiring") == 0)
-        k->state = SRV_KEY_RETIRING;
-    else {
-        PERR("config %s.state: must be one of published|active|retiring", where);
         goto out;
     }
     json_t *aud = json_object_get(o, "aud");
@@ -280,7 +302,6 @@ static int parse_key(srv_key_conf *k, json_t *o, const char *where, char *msg, s
     rc = 0;
 out:
     free(alg);
-    free(state);
     return rc;
 }
 
@@ -352,7 +373,7 @@ static int parse_client(srv_config *cfg, srv_client_conf *c, json_t *o, const ch
             }
         }
         if (!json_is_array(list)) {
-            PERR("config %s: must be an array of jwt|sign|decrypt", sub);
+            PERR("config %s: must be an array of jwt|sign|decrypt|rotate", sub);
             goto out;
         }
         unsigned bits = 0;
@@ -367,8 +388,10 @@ static int parse_client(srv_config *cfg, srv_client_conf *c, json_t *o, const ch
                 bits |= SRV_PERM_SIGN;
             else if (s && strcmp(s, "decrypt") == 0)
                 bits |= SRV_PERM_DECRYPT;
+            else if (s && strcmp(s, "rotate") == 0)
+                bits |= SRV_PERM_ROTATE;
             else {
-                PERR("config %s[%zu]: must be one of jwt|sign|decrypt", sub, i);
+                PERR("config %s[%zu]: must be one of jwt|sign|decrypt|rotate", sub, i);
                 goto out;
             }
         }
@@ -414,12 +437,62 @@ out:
     return rc;
 }
 
+/* The state store and this replica's name. The store defaults to SQLite beside the audit log. */
+static int parse_store(srv_config *cfg, json_t *root, char *msg, size_t msglen)
+{
+    char host[256];
+    if (get_str(root, "store", "", 0, &cfg->store_url, msg, msglen) ||
+        get_str(root, "instance", "", 0, &cfg->instance, msg, msglen) ||
+        get_duration(root, "store_refresh", "", 5, &cfg->store_refresh, msg, msglen))
+        return -1;
+    if (!cfg->store_url) {
+        const char *slash = strrchr(cfg->audit_path, '/');
+        size_t n = strlen(cfg->audit_path) + 32;
+        if (!(cfg->store_url = malloc(n)))
+            return PERR("out of memory");
+        if (slash)
+            snprintf(cfg->store_url, n, "sqlite:%.*s/hwjose-state.db",
+                     (int)(slash - cfg->audit_path), cfg->audit_path);
+        else
+            snprintf(cfg->store_url, n, "sqlite:hwjose-state.db");
+    }
+    if (!cfg->instance) {
+        if (gethostname(host, sizeof(host)) != 0)
+            snprintf(host, sizeof(host), "hwjose");
+        host[sizeof(host) - 1] = '\0';
+        if (!(cfg->instance = strdup(host)))
+            return PERR("out of memory");
+    }
+    return 0;
+}
+
+/* A key's times keep lifecycle.h's promises for this config's refresh and JWKS max-age. */
+static int check_timing(const srv_config *cfg, const srv_key_conf *k, const char *where, char *msg,
+                        size_t msglen)
+{
+    srv_timing tm = srv_key_timing(cfg, k);
+    char why[256];
+    if (srv_lc_check_timing(&tm, cfg->store_refresh, cfg->jwks_max_age, why, sizeof(why)) != 0)
+        return PERR("config %s: %s", where, why);
+    return 0;
+}
+
+srv_timing srv_key_timing(const srv_config *cfg, const srv_key_conf *k)
+{
+    return (srv_timing){.publish_delay = 2 * cfg->store_refresh + SRV_LC_MARGIN,
+                        .propagation = k->propagation,
+                        .max_ttl = k->max_ttl,
+                        .leeway = k->leeway,
+                        .rotation_period = k->rotation_period};
+}
+
 static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
 {
     static const char *const allowed[] = {"listen",       "tls",   "allow_plain_http_non_loopback",
                                           "workers",      "keys",  "clients",
                                           "limits",       "audit", "metrics_public",
-                                          "jwks_max_age", NULL};
+                                          "jwks_max_age", "store", "store_refresh",
+                                          "instance",     NULL};
     static const char *const audit_allowed[] = {"path", "fsync", NULL};
     long long v;
     char where[64];
@@ -453,6 +526,8 @@ static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
         get_bool(audit, "fsync", "audit", 1, &cfg->audit_fsync, msg, msglen))
         return -1;
 
+    if (parse_store(cfg, root, msg, msglen))
+        return -1;
     json_t *keys = json_object_get(root, "keys");
     if (!json_is_array(keys) || json_array_size(keys) == 0)
         return PERR("config keys: required, a non-empty array");
@@ -462,7 +537,9 @@ static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
     for (size_t i = 0; i < json_array_size(keys); i++) {
         snprintf(where, sizeof(where), "keys[%zu]", i);
         cfg->nkeys = i + 1;
-        if (parse_key(&cfg->keys[i], json_array_get(keys, i), where, msg, msglen))
+        if (parse_key(&cfg->keys[i], json_array_get(keys, i), where, cfg->jwks_max_age, msg,
+                      msglen) ||
+            check_timing(cfg, &cfg->keys[i], where, msg, msglen))
             return -1;
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->keys[j].name, cfg->keys[i].name) == 0)
@@ -507,6 +584,7 @@ int srv_config_load(const char *path, srv_config **out, char *msg, size_t msglen
         json_decref(root);
         return PERR("out of memory");
     }
+    atomic_init(&cfg->refs, 1);
     int rc = parse_root(cfg, root, msg, msglen);
     json_decref(root);
     if (rc) {
@@ -517,14 +595,21 @@ int srv_config_load(const char *path, srv_config **out, char *msg, size_t msglen
     return 0;
 }
 
+srv_config *srv_config_ref(srv_config *cfg)
+{
+    atomic_fetch_add(&cfg->refs, 1);
+    return cfg;
+}
+
 void srv_config_free(srv_config *cfg)
 {
-    if (!cfg)
+    if (!cfg || atomic_fetch_sub(&cfg->refs, 1) != 1)
         return;
     for (size_t i = 0; i < cfg->nkeys; i++) {
         srv_key_conf *k = &cfg->keys[i];
         free(k->name);
         free(k->uri);
+        free(k->generate);
         free(k->iss);
         for (size_t j = 0; j < k->naud; j++)
             free(k->aud[j]);
@@ -542,5 +627,7 @@ void srv_config_free(srv_config *cfg)
     free(cfg->tls_key);
     free(cfg->tls_client_ca);
     free(cfg->audit_path);
+    free(cfg->store_url);
+    free(cfg->instance);
     free(cfg);
 }

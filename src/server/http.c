@@ -226,18 +226,21 @@ int srv_run(const char *config_path)
         srv_config_free(cfg);
         return 1;
     }
-    if (srv_state_build(g_ctx, cfg, NULL, &st, msg, sizeof(msg))) {
+    if (srv_audit_open(cfg->audit_path, cfg->audit_fsync, msg, sizeof(msg))) {
         fprintf(stderr, "hwjose serve: %s\n", msg);
         srv_config_free(cfg);
         goto out;
     }
-    if (srv_audit_open(cfg->audit_path, cfg->audit_fsync, msg, sizeof(msg))) {
+    /* The store is needed to start (there is no cache yet); later it may come and go. */
+    if (srv_versions_start(g_ctx, cfg, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "hwjose serve: %s\n", msg);
-        srv_state_release(st);
         goto out;
     }
-    srv_state_install(st);
+    st = srv_state_acquire(); /* its config, for what only a restart changes */
+    cfg = st->cfg;
     limits_apply();
+    if (srv_versions_run() != 0)
+        goto out;
     if (evthread_use_pthreads() != 0 || tls_init(cfg) != 0)
         goto out;
     if ((fd = listen_socket(cfg, where, sizeof(where))) < 0)
@@ -281,6 +284,8 @@ out:
         event_base_free(main_base);
     if (fd >= 0)
         close(fd);
+    srv_versions_stop();
+    srv_state_release(st);
     srv_state_install(NULL);
     srv_audit_close();
     SSL_CTX_free(g_ssl);

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const route_names[SRV_ROUTE_COUNT_] = {"jwt",  "sign",    "decrypt", "jwks",
-                                                          "keys", "healthz", "metrics", "other"};
+static const char *const route_names[SRV_ROUTE_COUNT_] = {
+    "jwt", "sign", "decrypt", "jwks", "keys", "healthz", "metrics", "other", "rotate", "discovery"};
 static const int statuses[] = {200, 304, 400, 401, 403, 404, 405, 409, 413, 500, 503};
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

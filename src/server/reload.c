@@ -28,9 +28,13 @@ static void keyref_release(srv_keyref *r)
 
 static void state_free(srv_state *st)
 {
-    for (size_t i = 0; i < st->nkeys; i++)
-        keyref_release(st->keys[i].ref);
+    for (size_t i = 0; i < st->nkeys; i++) {
+        for (size_t j = 0; j < st->keys[i].nv; j++)
+            keyref_release(st->keys[i].v[j].ref);
+        free(st->keys[i].v);
+    }
     free(st->keys);
+    srv_versions_free(st->versions, st->nversions);
     srv_config_free(st->cfg);
     free(st);
 }
@@ -71,16 +75,28 @@ const srv_key *srv_state_find(const srv_state *st, const char *name, size_t *ind
     return NULL;
 }
 
-int srv_key_published(const srv_key *k, int64_t now)
+const srv_kver *srv_key_signing(const srv_key *k, int64_t now)
 {
-    if (k->conf->state != SRV_KEY_RETIRING)
-        return 1;
-    /* A token issued just before retirement lives at most max_ttl. */
-    return now < k->retiring_since + k->conf->max_ttl;
+    const srv_kver *best = NULL;
+    for (size_t i = 0; i < k->nv; i++)
+        if (k->v[i].rec->activate_at <= now && !srv_lc_removed(k->v[i].rec, now))
+            best = &k->v[i];
+    return best;
 }
 
-/* Each published key with the alg it is configured for and its use, so that verifiers and
- * encrypters need not be told out of band (RFC 7517 §4.2, §4.4). */
+const srv_kver *srv_key_decrypting(const srv_key *k, const char *kid, int64_t now)
+{
+    const srv_kver *found = NULL;
+    for (size_t i = 0; i < k->nv; i++)
+        if (srv_lc_can_decrypt(k->v[i].rec, now) &&
+            (kid == NULL || strcmp(k->v[i].rec->kid, kid) == 0))
+            found = &k->v[i]; /* with no kid: the newest */
+    return found;
+}
+
+/* Each version in the JWKS with the alg its key is configured for and its use, so that
+ * verifiers and encrypters need not be told out of band (RFC 7517 §4.2, §4.4). Built from the
+ * store's records (not from process state), so every replica's body is the same. */
 char *srv_jwks_json(const srv_state *st, int64_t now)
 {
     json_t *keys = json_array(), *set = json_pack("{s:o}", "keys", keys);
@@ -89,15 +105,17 @@ char *srv_jwks_json(const srv_state *st, int64_t now)
         return NULL;
     for (size_t i = 0; i < st->nkeys; i++) {
         const srv_key *k = &st->keys[i];
-        if (!srv_key_published(k, now))
-            continue;
-        json_t *jwk = json_loads(k->ref->jwk_json, JSON_REJECT_DUPLICATES, NULL);
         int sig = hwj_alg_get_kind(k->conf->alg) == HWJ_ALG_KIND_JWS;
-        if (!jwk || json_object_set_new(jwk, "alg", json_string(hwj_alg_name(k->conf->alg))) ||
-            json_object_set_new(jwk, "use", json_string(sig ? "sig" : "enc")) ||
-            json_array_append_new(keys, jwk)) {
-            json_decref(set);
-            return NULL;
+        for (size_t j = 0; j < k->nv; j++) {
+            if (!srv_lc_in_jwks(k->v[j].rec, now))
+                continue;
+            json_t *jwk = json_loads(k->v[j].rec->jwk, JSON_REJECT_DUPLICATES, NULL);
+            if (!jwk || json_object_set_new(jwk, "alg", json_string(k->v[j].rec->alg)) ||
+                json_object_set_new(jwk, "use", json_string(sig ? "sig" : "enc")) ||
+                json_array_append_new(keys, jwk)) {
+                json_decref(set);
+                return NULL;
+            }
         }
     }
     out = json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -105,27 +123,28 @@ char *srv_jwks_json(const srv_state *st, int64_t now)
     return out;
 }
 
-static srv_keyref *keyref_open(hwj_ctx *ctx, const srv_key_conf *kc, const srv_state *prev,
-                               char *msg, size_t msglen)
+static srv_keyref *keyref_open(hwj_ctx *ctx, const char *name, const char *uri,
+                               const srv_state *prev, char *msg, size_t msglen)
 {
     for (size_t i = 0; prev && i < prev->nkeys; i++)
-        if (strcmp(prev->keys[i].ref->uri, kc->uri) == 0) {
-            atomic_fetch_add(&prev->keys[i].ref->refs, 1);
-            return prev->keys[i].ref;
-        }
+        for (size_t j = 0; j < prev->keys[i].nv; j++)
+            if (strcmp(prev->keys[i].v[j].ref->uri, uri) == 0) {
+                atomic_fetch_add(&prev->keys[i].v[j].ref->refs, 1);
+                return prev->keys[i].v[j].ref;
+            }
     srv_keyref *r = calloc(1, sizeof(*r));
     hwj_error err = {0};
-    if (!r || !(r->uri = strdup(kc->uri))) {
+    if (!r || !(r->uri = strdup(uri))) {
         snprintf(msg, msglen, "out of memory");
         goto fail;
     }
     atomic_init(&r->refs, 1);
-    if (hwj_key_open(ctx, kc->uri, NULL, &r->key, &err) != HWJ_OK) {
-        snprintf(msg, msglen, "key '%s': %s", kc->name, err.message);
+    if (hwj_key_open(ctx, uri, NULL, &r->key, &err) != HWJ_OK) {
+        snprintf(msg, msglen, "key '%s': %s", name, err.message);
         goto fail;
     }
     if (hwj_key_public_jwk(r->key, &r->jwk_json, &err) != HWJ_OK) {
-        snprintf(msg, msglen, "key '%s': public JWK: %s", kc->name, err.message);
+        snprintf(msg, msglen, "key '%s': public JWK: %s", name, err.message);
         goto fail;
     }
     return r;
@@ -138,8 +157,50 @@ fail:
     return NULL;
 }
 
-int srv_state_build(hwj_ctx *ctx, srv_config *cfg, const srv_state *prev, srv_state **out,
-                    char *msg, size_t msglen)
+/* Open the versions of `kc` found in versions[0..n) that are not removed at `now`. */
+static int key_build(hwj_ctx *ctx, const srv_key_conf *kc, const srv_version *versions, size_t n,
+                     const srv_state *prev, int64_t now, srv_key *k, char *msg, size_t msglen)
+{
+    k->conf = kc;
+    if (!(k->v = calloc(n ? n : 1, sizeof(*k->v)))) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const srv_version *rec = &versions[i];
+        if (strcmp(rec->key_name, kc->name) != 0 || srv_lc_removed(rec, now))
+            continue;
+        if (hwj_alg_from_name(rec->alg) != kc->alg) {
+            snprintf(msg, msglen,
+                     "key '%s' version %lld is %s in the store, but the config says %s; a key's "
+                     "alg cannot change (configure a new key name)",
+                     kc->name, (long long)rec->version, rec->alg, hwj_alg_name(kc->alg));
+            return -1;
+        }
+        srv_keyref *ref = keyref_open(ctx, kc->name, rec->uri, prev, msg, msglen);
+        if (!ref)
+            return -1;
+        k->v[k->nv++] = (srv_kver){.rec = rec, .ref = ref};
+        const char *kid = hwj_key_get0_kid(ref->key);
+        if (!kid || strcmp(kid, rec->kid) != 0) {
+            snprintf(msg, msglen,
+                     "key '%s' version %lld: the key at its URI has kid '%s', the store says '%s' "
+                     "(was the token object replaced?)",
+                     kc->name, (long long)rec->version, kid ? kid : "?", rec->kid);
+            return -1;
+        }
+        if (!hwj_key_can(ref->key, kc->alg)) {
+            snprintf(msg, msglen, "key '%s' version %lld (%s) cannot perform %s", kc->name,
+                     (long long)rec->version, rec->uri, hwj_alg_name(kc->alg));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int srv_state_build(hwj_ctx *ctx, srv_config *cfg, srv_version *versions, size_t nversions,
+                    int64_t generation, const srv_state *prev, srv_state **out, char *msg,
+                    size_t msglen)
 {
     int64_t now = (int64_t)time(NULL);
     srv_state *st = calloc(1, sizeof(*st));
@@ -151,29 +212,19 @@ int srv_state_build(hwj_ctx *ctx, srv_config *cfg, const srv_state *prev, srv_st
     atomic_init(&st->refs, 1);
     st->cfg = cfg;
     st->loaded_at = now;
+    st->generation = generation;
     for (size_t i = 0; i < cfg->nkeys; i++) {
-        const srv_key_conf *kc = &cfg->keys[i];
-        srv_key *k = &st->keys[i];
-        k->conf = kc;
-        if (!(k->ref = keyref_open(ctx, kc, prev, msg, msglen)))
-            goto fail;
         st->nkeys = i + 1;
-        k->kid = hwj_key_get0_kid(k->ref->key);
-        if (!hwj_key_can(k->ref->key, kc->alg)) {
-            snprintf(msg, msglen, "config keys[%zu]: key '%s' (%s) cannot perform %s", i, kc->name,
-                     kc->uri, hwj_alg_name(kc->alg));
+        if (key_build(ctx, &cfg->keys[i], versions, nversions, prev, now, &st->keys[i], msg,
+                      msglen))
             goto fail;
-        }
-        k->retiring_since = now;
-        const srv_key *old = prev ? srv_state_find(prev, kc->name, NULL) : NULL;
-        if (old && old->conf->state == SRV_KEY_RETIRING && kc->state == SRV_KEY_RETIRING &&
-            old->kid && k->kid && strcmp(old->kid, k->kid) == 0)
-            k->retiring_since = old->retiring_since;
     }
+    st->versions = versions; /* owned from here on */
+    st->nversions = nversions;
     *out = st;
     return 0;
 fail:
-    st->cfg = NULL; /* the caller still owns cfg */
+    st->cfg = NULL; /* the caller still owns cfg and versions */
     state_free(st);
     return -1;
 }
@@ -181,7 +232,6 @@ fail:
 int srv_reload(hwj_ctx *ctx, const char *path, char *msg, size_t msglen)
 {
     srv_config *cfg = NULL;
-    srv_state *st = NULL;
     if (srv_config_load(path, &cfg, msg, msglen))
         return -1;
     srv_state *prev = srv_state_acquire();
@@ -195,21 +245,13 @@ int srv_reload(hwj_ctx *ctx, const char *path, char *msg, size_t msglen)
         snprintf(msg, msglen, "config audit.path: changing the audit log needs a restart");
         goto fail;
     }
-    if (srv_state_build(ctx, cfg, prev, &st, msg, msglen))
+    if (prev && strcmp(prev->cfg->store_url, cfg->store_url) != 0) {
+        snprintf(msg, msglen, "config store: changing the state store needs a restart");
         goto fail;
-    /* Warn about keys whose tokens may still be in use leaving the JWKS early. */
-    for (size_t i = 0; prev && i < prev->nkeys; i++) {
-        const srv_key *o = &prev->keys[i];
-        if (!srv_state_find(st, o->conf->name, NULL) && o->conf->state != SRV_KEY_PUBLISHED &&
-            srv_key_published(o, (int64_t)time(NULL)))
-            fprintf(stderr,
-                    "hwjose serve: warning: key '%s' removed while its tokens may still be "
-                    "valid; retire it for max_ttl (%llds) before removing it\n",
-                    o->conf->name, (long long)o->conf->max_ttl);
     }
     srv_state_release(prev);
-    srv_state_install(st);
-    return 0;
+    (void)ctx;
+    return srv_versions_install(cfg, msg, msglen); /* consumes cfg */
 fail:
     srv_state_release(prev);
     srv_config_free(cfg);

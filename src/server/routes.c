@@ -7,57 +7,78 @@
 
 #include <string.h>
 
+/* A GET route: GET and HEAD only. */
+static void get_route(rq *r, srv_route route, void (*fn)(rq *))
+{
+    r->route = route;
+    if (r->req->method != SRV_METHOD_GET && r->req->method != SRV_METHOD_HEAD) {
+        srv_req_add_header(r->req, "Allow", "GET, HEAD");
+        rq_reply_error(r, 405, "method_not_allowed", "use GET");
+        return;
+    }
+    fn(r);
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+/* /v1/keys/{name} and /v1/keys/{name}/{op}. */
+static void key_route(rq *r, const char *rest)
+{
+    char name[128];
+    const char *slash = strchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (n == 0 || n >= sizeof(name)) {
+        rq_reply_error(r, 404, "not_found", "no such route");
+        return;
+    }
+    memcpy(name, rest, n);
+    name[n] = '\0';
+    r->name = name;
+    if (!slash)
+        get_route(r, SRV_ROUTE_KEYS, rq_get_key);
+    else if (strcmp(slash + 1, "rotate") == 0)
+        rq_rotate(r);
+    else if (strcmp(slash + 1, "jwt") == 0 || strcmp(slash + 1, "sign") == 0 ||
+             strcmp(slash + 1, "decrypt") == 0)
+        rq_key_op(r, name, slash + 1);
+    else
+        rq_reply_error(r, 404, "not_found", "no such route");
+}
+
 void srv_handle(void *arg, srv_req *req)
 {
     (void)arg;
     rq r = {.req = req, .route = SRV_ROUTE_OTHER, .t0 = srv_now_seconds()};
     const char *path = srv_req_path(req);
-    int is_get = req->method == SRV_METHOD_GET || req->method == SRV_METHOD_HEAD;
     static const char prefix[] = "/v1/keys/";
-    char name[128], op[16];
+    static const struct {
+        const char *path;
+        srv_route route;
+        void (*fn)(rq *);
+    } gets[] = {{"/.well-known/jwks.json", SRV_ROUTE_JWKS, rq_get_jwks},
+                {"/v1/keys", SRV_ROUTE_KEYS, rq_get_keys},
+                {"/healthz", SRV_ROUTE_HEALTHZ, rq_get_healthz},
+                {"/metrics", SRV_ROUTE_METRICS, rq_get_metrics}};
 
     if (!(r.st = srv_state_acquire())) {
         rq_reply_error(&r, 503, "internal", "starting up");
         return;
     }
-    if (strncmp(path, prefix, sizeof(prefix) - 1) == 0) {
-        const char *rest = path + sizeof(prefix) - 1;
-        const char *slash = strchr(rest, '/');
-        size_t n = slash ? (size_t)(slash - rest) : 0;
-        if (!slash || n == 0 || n >= sizeof(name) || strlen(slash + 1) >= sizeof(op) ||
-            (strcmp(slash + 1, "jwt") != 0 && strcmp(slash + 1, "sign") != 0 &&
-             strcmp(slash + 1, "decrypt") != 0)) {
-            rq_reply_error(&r, 404, "not_found", "no such route");
-        } else {
-            memcpy(name, rest, n);
-            name[n] = '\0';
-            strcpy(op, slash + 1);
-            rq_key_op(&r, name, op);
-        }
-    } else {
-        static const struct {
-            const char *path;
-            srv_route route;
-            void (*fn)(rq *);
-        } gets[] = {{"/.well-known/jwks.json", SRV_ROUTE_JWKS, rq_get_jwks},
-                    {"/v1/keys", SRV_ROUTE_KEYS, rq_get_keys},
-                    {"/healthz", SRV_ROUTE_HEALTHZ, rq_get_healthz},
-                    {"/metrics", SRV_ROUTE_METRICS, rq_get_metrics}};
-        size_t i = 0;
-        while (i < sizeof(gets) / sizeof(gets[0]) && strcmp(gets[i].path, path) != 0)
-            i++;
-        if (i == sizeof(gets) / sizeof(gets[0])) {
-            rq_reply_error(&r, 404, "not_found", "no such route");
-        } else {
-            r.route = gets[i].route;
-            if (!is_get) {
-                srv_req_add_header(req, "Allow", "GET, HEAD");
-                rq_reply_error(&r, 405, "method_not_allowed", "use GET");
-            } else {
-                gets[i].fn(&r);
-            }
-        }
-    }
+    size_t i = 0;
+    while (i < sizeof(gets) / sizeof(gets[0]) && strcmp(gets[i].path, path) != 0)
+        i++;
+    if (i < sizeof(gets) / sizeof(gets[0]))
+        get_route(&r, gets[i].route, gets[i].fn);
+    else if (strncmp(path, prefix, sizeof(prefix) - 1) == 0)
+        key_route(&r, path + sizeof(prefix) - 1);
+    else if (ends_with(path, "/.well-known/openid-configuration"))
+        get_route(&r, SRV_ROUTE_DISCOVERY, rq_get_discovery);
+    else
+        rq_reply_error(&r, 404, "not_found", "no such route");
     srv_state_release(r.st);
 }
 

@@ -14,7 +14,9 @@ typedef struct rq {
     srv_state *st;
     const srv_client_conf *client;
     const srv_key *key;
-    const char *op; /* audited operation: "jwt", "sign", "decrypt" */
+    const srv_kver *ver; /* the version the operation used */
+    const char *name;    /* the key named in the path */
+    const char *op;      /* audited operation: "jwt", "sign", "decrypt", "rotate" */
 } rq;
 
 /* The reason phrase of an HTTP status. */
@@ -40,8 +42,18 @@ int rq_audit_ok(rq *r, const uint8_t *payload, size_t len);
 /* The client the request's credentials name, or NULL (replied 401). */
 const srv_client_conf *rq_authenticate(rq *r);
 
-/* POST /v1/keys/{name}/{op} (routes_keys.c). */
+/* A key's custody facts as JSON (nulls for unknown; all null without a key). */
+json_t *rq_custody_json(const hwj_key *key);
+/* A client's permissions on a key as a JSON array of names. */
+json_t *rq_perms_json(unsigned perms);
+
+/* POST /v1/keys/{name}/{jwt,sign,decrypt} (routes_keys.c). */
 void rq_key_op(rq *r, const char *name, const char *op);
+/* POST /v1/keys/{name}/rotate and GET /v1/keys/{name} (routes_versions.c). */
+void rq_rotate(rq *r);
+void rq_get_key(rq *r);
+/* GET [issuer path]/.well-known/openid-configuration (routes_versions.c). */
+void rq_get_discovery(rq *r);
 /* GET routes (routes_public.c). */
 void rq_get_jwks(rq *r);
 void rq_get_keys(rq *r);

@@ -6,10 +6,12 @@
 
 #include "core/b64url.h"
 #include "core/error.h"
+#include "core/json.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* --- POST /v1/keys/{name}/jwt -------------------------------------------- */
 
@@ -107,7 +109,7 @@ static void op_jwt(rq *r, json_t *body)
                             .alg = kc->alg,
                             .refuse_registered = 1};
     double t = srv_now_seconds();
-    hwj_err rc = hwj_jwt_issue_claims(r->key->ref->key, &o, &jwt, &signed_claims, &err);
+    hwj_err rc = hwj_jwt_issue_claims(r->ver->ref->key, &o, &jwt, &signed_claims, &err);
     srv_metrics_token_op("sign", srv_now_seconds() - t, rc == HWJ_OK);
     if (rc != HWJ_OK) {
         rq_reply_hwj_error(r, rc, &err);
@@ -207,7 +209,7 @@ static void op_sign(rq *r, json_t *body)
     }
     hwj_jws_sign_opts o = {.alg = r->key->conf->alg, .header_json = hdr};
     double t = srv_now_seconds();
-    hwj_err rc = hwj_jws_sign(r->key->ref->key, payload, plen, &o, &jws, &err);
+    hwj_err rc = hwj_jws_sign(r->ver->ref->key, payload, plen, &o, &jws, &err);
     srv_metrics_token_op("sign", srv_now_seconds() - t, rc == HWJ_OK);
     if (rc != HWJ_OK)
         rq_reply_hwj_error(r, rc, &err);
@@ -219,6 +221,29 @@ static void op_sign(rq *r, json_t *body)
 }
 
 /* --- POST /v1/keys/{name}/decrypt ---------------------------------------- */
+
+/* The kid in a compact JWE's protected header, if it has one that fits. Nothing is trusted
+ * from it but the choice of which of this key's own versions to try. */
+static int jwe_kid(const char *jwe, char *out, size_t cap)
+{
+    const char *dot = strchr(jwe, '.');
+    uint8_t *hdr = NULL;
+    size_t len = 0;
+    json_t *h = NULL;
+    hwj_error err = {0};
+    int found = 0;
+    if (dot && hwj_b64url_decode(jwe, (size_t)(dot - jwe), &hdr, &len, "header", &err) == HWJ_OK &&
+        hwj_json_parse_object((const char *)hdr, len, 0, "JWE header", &h, &err) == HWJ_OK) {
+        const char *kid = json_string_value(json_object_get(h, "kid"));
+        if (kid && strlen(kid) < cap) {
+            strcpy(out, kid);
+            found = 1;
+        }
+    }
+    json_decref(h);
+    hwj_free(hdr);
+    return found;
+}
 
 static void op_decrypt(rq *r, json_t *body)
 {
@@ -237,12 +262,19 @@ static void op_decrypt(rq *r, json_t *body)
         rq_reply_error(r, 400, "bad_request", "\"jwe\" (compact serialization) is required");
         return;
     }
+    /* The version named by the JWE's kid (any not yet removed), or the newest without one. */
+    char kid[128];
+    int has_kid = jwe_kid(jwe, kid, sizeof(kid));
+    if (!(r->ver = srv_key_decrypting(r->key, has_kid ? kid : NULL, (int64_t)time(NULL)))) {
+        rq_reply_error(r, 400, "decryption_failed", "decryption failed");
+        return;
+    }
     hwj_alg alg = r->key->conf->alg;
     hwj_jwe_decrypt_opts o = {.algs = &alg,
                               .nalgs = 1,
                               .encs = encs,
                               .nencs = sizeof(encs) / sizeof(encs[0]),
-                              .key = r->key->ref->key,
+                              .key = r->ver->ref->key,
                               .max_size = r->st->cfg->max_body};
     double t = srv_now_seconds();
     hwj_err rc = hwj_jwe_decrypt(jwe, json_string_length(jj), &o, &res, &err);
@@ -301,16 +333,15 @@ void rq_key_op(rq *r, const char *name, const char *op)
                        op, name);
         return;
     }
-    srv_key_state s = r->key->conf->state;
-    if (!(s == SRV_KEY_ACTIVE || (need == SRV_PERM_DECRYPT && s == SRV_KEY_RETIRING))) {
-        rq_reply_error(r, 409, "key_not_active", "key '%s' is %s, not active", name,
-                       srv_key_state_name(s));
-        return;
-    }
     int km = hwj_alg_get_kind(r->key->conf->alg) == HWJ_ALG_KIND_KM;
     if (km != (need == SRV_PERM_DECRYPT)) {
         rq_reply_error(r, 400, "bad_request", "key '%s' (%s) is not a %s key", name,
                        hwj_alg_name(r->key->conf->alg), km ? "signing" : "decryption");
+        return;
+    }
+    /* Signing uses the version active now (the decrypting one is chosen by the JWE's kid). */
+    if (need != SRV_PERM_DECRYPT && !(r->ver = srv_key_signing(r->key, (int64_t)time(NULL)))) {
+        rq_reply_error(r, 409, "key_not_active", "key '%s' has no active version yet", name);
         return;
     }
     json_t *body = rq_read_body(r);

@@ -33,11 +33,6 @@ void rq_get_jwks(rq *r)
     free(body);
 }
 
-static json_t *tri(int v)
-{
-    return v < 0 ? json_null() : json_boolean(v);
-}
-
 void rq_get_keys(rq *r)
 {
     int64_t now = (int64_t)time(NULL);
@@ -46,29 +41,16 @@ void rq_get_keys(rq *r)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < r->st->nkeys; i++) {
         const srv_key *k = &r->st->keys[i];
-        const hwj_custody *c = hwj_key_get0_custody(k->ref->key);
-        json_t *perm = json_array();
-        unsigned p = r->client->perms[i];
-        if (p & SRV_PERM_JWT)
-            json_array_append_new(perm, json_string("jwt"));
-        if (p & SRV_PERM_SIGN)
-            json_array_append_new(perm, json_string("sign"));
-        if (p & SRV_PERM_DECRYPT)
-            json_array_append_new(perm, json_string("decrypt"));
+        const srv_kver *sv = srv_key_signing(k, now);
+        const srv_kver *shown = sv ? sv : k->nv ? &k->v[k->nv - 1] : NULL;
         json_t *o = json_pack(
-            "{s:s,s:s,s:s,s:s?,s:s,s:b,s:I,s:I,s:o,s:{s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:s}}", "name",
-            k->conf->name, "state", srv_key_state_name(k->conf->state), "alg",
-            hwj_alg_name(k->conf->alg), "kid", k->kid, "uri", hwj_key_get0_uri(k->ref->key),
-            "in_jwks", srv_key_published(k, now), "ttl", (json_int_t)k->conf->ttl, "max_ttl",
-            (json_int_t)k->conf->max_ttl, "permissions", perm, "custody", "backend",
-            c ? c->backend : NULL, "hardware", tri(c ? c->hardware : -1), "sensitive",
-            tri(c ? c->sensitive : -1), "always_sensitive", tri(c ? c->always_sensitive : -1),
-            "extractable", tri(c ? c->extractable : -1), "never_extractable",
-            tri(c ? c->never_extractable : -1), "local", tri(c ? c->local : -1), "notes",
-            c ? c->notes : "");
-        if (o && k->conf->state == SRV_KEY_RETIRING)
-            json_object_set_new(o, "jwks_until",
-                                json_integer(k->retiring_since + k->conf->max_ttl));
+            "{s:s,s:s,s:s,s:o,s:s?,s:s?,s:I,s:I,s:I,s:o,s:o}", "name", k->conf->name, "state",
+            shown ? srv_lc_state(shown->rec, now) : "none", "alg", hwj_alg_name(k->conf->alg),
+            "version", sv ? json_integer(sv->rec->version) : json_null(), "kid",
+            sv ? sv->rec->kid : NULL, "uri", shown ? shown->rec->uri : NULL, "versions",
+            (json_int_t)k->nv, "ttl", (json_int_t)k->conf->ttl, "max_ttl",
+            (json_int_t)k->conf->max_ttl, "permissions", rq_perms_json(r->client->perms[i]),
+            "custody", rq_custody_json(shown ? shown->ref->key : NULL));
         json_array_append_new(arr, o);
     }
     rq_reply_json(r, 200, json_pack("{s:o}", "keys", arr));
@@ -83,11 +65,18 @@ static int health_status;
 
 static const uint8_t health_probe[] = "hwjose-healthz";
 
-/* One token operation per key: a signature, or for a decryption key a JWE to its own public
- * key decrypted (RSA unwrap or ECDH inside the token) and compared. */
-static hwj_err probe_key(const srv_key *k, hwj_error *err)
+/* One token operation per key, with the version that serves now: a signature, or for a
+ * decryption key a JWE to its own public key decrypted (RSA unwrap or ECDH inside the token) and
+ * compared. */
+static hwj_err probe_key(const srv_key *key, hwj_error *err)
 {
-    hwj_alg alg = k->conf->alg, enc = HWJ_ENC_A128GCM;
+    int64_t now = (int64_t)time(NULL);
+    hwj_alg alg = key->conf->alg, enc = HWJ_ENC_A128GCM;
+    const srv_kver *k = hwj_alg_get_kind(alg) == HWJ_ALG_KIND_JWS
+                            ? srv_key_signing(key, now)
+                            : srv_key_decrypting(key, NULL, now);
+    if (!k)
+        return hwj_error_set(err, HWJ_ERR_KEY_NOT_FOUND, "no version of the key is active");
     if (hwj_alg_get_kind(alg) == HWJ_ALG_KIND_JWS) {
         uint8_t sig[HWJ_SIG_MAX];
         size_t siglen = sizeof(sig);
@@ -142,7 +131,15 @@ void rq_get_healthz(rq *r)
             json_object_set_new(keys, k->conf->name, json_string(res));
         }
         json_decref(health_body);
-        health_body = json_pack("{s:s,s:o}", "status", ok ? "ok" : "unavailable", "keys", keys);
+        int64_t gen = 0;
+        int store = srv_versions_store_ok(&gen);
+        /* A store outage stops only rotation: still 200, so a balancer keeps the replica. */
+        health_body = json_pack("{s:s,s:o,s:s,s:I}", "status",
+                                !ok     ? "unavailable"
+                                : store ? "ok"
+                                        : "degraded",
+                                "keys", keys, "store", store ? "ok" : "unavailable", "generation",
+                                (json_int_t)gen);
         health_status = ok ? 200 : 503;
         health_at = now;
     }

@@ -68,7 +68,7 @@ static void audit_refusal(rq *r, const char *result)
 {
     /* A failure to write the record is reported on stderr; the refusal stands anyway. */
     if (srv_audit_record(r->client ? r->client->name : NULL, r->key ? r->key->conf->name : NULL,
-                         r->key ? r->key->kid : NULL,
+                         r->ver ? r->ver->rec->kid : NULL,
                          r->key ? hwj_alg_name(r->key->conf->alg) : NULL, r->op, NULL, 0,
                          result) != 0)
         fprintf(stderr, "hwjose serve: audit log write failed for a refusal\n");
@@ -150,7 +150,7 @@ int rq_only_members(rq *r, json_t *obj, const char *const *allowed)
 /* Audit a completed operation; on failure the result is withheld (fail closed). */
 int rq_audit_ok(rq *r, const uint8_t *payload, size_t len)
 {
-    if (srv_audit_record(r->client->name, r->key->conf->name, r->key->kid,
+    if (srv_audit_record(r->client->name, r->key->conf->name, r->ver ? r->ver->rec->kid : NULL,
                          hwj_alg_name(r->key->conf->alg), r->op, payload, len, "ok") == 0)
         return 1;
     fprintf(stderr, "hwjose serve: audit log write failed; withholding the result\n");

@@ -12,6 +12,8 @@
 #ifndef HWJ_SERVER_H
 #define HWJ_SERVER_H
 
+#include "server/store.h"
+
 #include <hwjose/hwjose.h>
 #include <jansson.h>
 #include <stdatomic.h>
@@ -24,25 +26,24 @@ struct event_base;
 
 /* --- config.c -------------------------------------------------------------- */
 
-typedef enum srv_key_state {
-    SRV_KEY_PUBLISHED = 0, /* in the JWKS, signs nothing yet */
-    SRV_KEY_ACTIVE = 1,    /* signs and is in the JWKS */
-    SRV_KEY_RETIRING = 2,  /* signs nothing; stays in the JWKS until max_ttl has passed */
-} srv_key_state;
-
-enum { SRV_PERM_JWT = 1u, SRV_PERM_SIGN = 2u, SRV_PERM_DECRYPT = 4u };
+enum { SRV_PERM_JWT = 1u, SRV_PERM_SIGN = 2u, SRV_PERM_DECRYPT = 4u, SRV_PERM_ROTATE = 8u };
 
 typedef enum srv_mtls { SRV_MTLS_OFF = 0, SRV_MTLS_OPTIONAL = 1, SRV_MTLS_REQUIRED = 2 } srv_mtls;
 
+/* A key's policy. Its versions (which object in which token, and when each is published,
+ * signs, retires and leaves) live in the state store (docs/rotation.md). */
 typedef struct srv_key_conf {
     char *name;
-    char *uri;
+    char *uri;      /* an existing key, imported as version 1 when the key has none; or NULL */
+    char *generate; /* URI template for new versions ({name}, {version}); or NULL */
     hwj_alg alg;
-    srv_key_state state;
-    int64_t ttl;     /* lifetime of the JWTs it issues */
-    int64_t max_ttl; /* the longest lifetime a client may ask for (>= ttl) */
-    char *iss;       /* pinned issuer, or NULL (then the client's iss is used) */
-    char **aud;      /* allowed audiences; naud 0 = any the client names */
+    int64_t ttl;             /* lifetime of the JWTs it issues */
+    int64_t max_ttl;         /* the longest lifetime a client may ask for (>= ttl) */
+    int64_t rotation_period; /* 0: rotate only on request */
+    int64_t propagation;     /* a new version is published this long before it signs */
+    int64_t leeway;          /* verifiers' clock leeway: added before a retired version leaves */
+    char *iss;               /* pinned issuer, or NULL (then the client's iss is used) */
+    char **aud;              /* allowed audiences; naud 0 = any the client names */
     size_t naud;
 } srv_key_conf;
 
@@ -55,6 +56,7 @@ typedef struct srv_client_conf {
 } srv_client_conf;
 
 typedef struct srv_config {
+    atomic_int refs; /* states built from it share it; srv_config_free drops one */
     char *listen_host;
     unsigned short port;
     char *tls_cert, *tls_key, *tls_client_ca;
@@ -72,12 +74,18 @@ typedef struct srv_config {
     int audit_fsync;
     int metrics_public;
     int jwks_max_age;
+    char *store_url;       /* sqlite:PATH or postgresql://... */
+    int64_t store_refresh; /* seconds between polls of the store */
+    char *instance;        /* this replica's name */
 } srv_config;
 
 /* Parse and validate; on failure `msg` says where ("config keys[2].state: must be ..."). */
 int srv_config_load(const char *path, srv_config **out, char *msg, size_t msglen);
 void srv_config_free(srv_config *cfg);
-const char *srv_key_state_name(srv_key_state s);
+/* Another reference to `cfg` (released with srv_config_free). */
+srv_config *srv_config_ref(srv_config *cfg);
+/* The lifecycle timing of key `k` under `cfg` (publish delay from the store refresh). */
+srv_timing srv_key_timing(const srv_config *cfg, const srv_key_conf *k);
 int srv_host_is_loopback(const char *host);
 
 /* --- reload.c: the running state --------------------------------------------- */
@@ -89,11 +97,16 @@ typedef struct srv_keyref {
     char *jwk_json; /* public JWK, compact */
 } srv_keyref;
 
+/* One version of a key, opened. */
+typedef struct srv_kver {
+    const srv_version *rec; /* borrowed from srv_state.versions */
+    srv_keyref *ref;
+} srv_kver;
+
 typedef struct srv_key {
     const srv_key_conf *conf;
-    srv_keyref *ref;
-    const char *kid;
-    int64_t retiring_since; /* when this process first saw it retiring */
+    srv_kver *v; /* ascending version order; every version the store holds that is not removed */
+    size_t nv;
 } srv_key;
 
 typedef struct srv_state {
@@ -101,23 +114,65 @@ typedef struct srv_state {
     srv_config *cfg;
     srv_key *keys;
     size_t nkeys;
+    srv_version *versions; /* as the store listed them (owned) */
+    size_t nversions;
+    int64_t generation; /* the store's change counter they were read at */
     int64_t loaded_at;
 } srv_state;
 
-/* Open every key of `cfg` (reusing keys of `prev` with the same URI) into a new state. */
-int srv_state_build(hwj_ctx *ctx, srv_config *cfg, const srv_state *prev, srv_state **out,
-                    char *msg, size_t msglen);
+/* Open the versions of every key of `cfg` (reusing keys of `prev` with the same URI) into a new
+ * state; takes ownership of `versions` on success only. */
+int srv_state_build(hwj_ctx *ctx, srv_config *cfg, srv_version *versions, size_t nversions,
+                    int64_t generation, const srv_state *prev, srv_state **out, char *msg,
+                    size_t msglen);
 srv_state *srv_state_acquire(void); /* the current state, referenced */
 void srv_state_release(srv_state *st);
-/* Install `st` as current (takes the reference); returns 0. */
+/* Install `st` as current (takes the reference). */
 void srv_state_install(srv_state *st);
 /* Re-read config at `path`; keeps the old state on any failure. 0 on success. */
 int srv_reload(hwj_ctx *ctx, const char *path, char *msg, size_t msglen);
 const srv_key *srv_state_find(const srv_state *st, const char *name, size_t *index);
-/* Whether the key belongs in the JWKS at time `now`. */
-int srv_key_published(const srv_key *k, int64_t now);
-/* {"keys":[...]}; caller frees. */
+/* The version of `k` that signs at `now`, or NULL. */
+const srv_kver *srv_key_signing(const srv_key *k, int64_t now);
+/* The version of `k` that decrypts a JWE naming `kid` (NULL: the newest) at `now`, or NULL. */
+const srv_kver *srv_key_decrypting(const srv_key *k, const char *kid, int64_t now);
+/* {"keys":[...]}: the versions in the JWKS at `now`, keys in config order, versions ascending;
+ * a function of the store's versions and the clock only. Caller frees. */
 char *srv_jwks_json(const srv_state *st, int64_t now);
+
+/* --- versions.c: the store behind the state ------------------------------------ */
+
+typedef enum srv_rotate_result {
+    SRV_ROTATE_OK = 0,
+    SRV_ROTATE_PENDING,     /* a newer version is not active yet */
+    SRV_ROTATE_BUSY,        /* another replica holds the rotation lease */
+    SRV_ROTATE_UNAVAILABLE, /* the store is unreachable */
+    SRV_ROTATE_BAD,         /* the request cannot work: no generate, a bad uri, a key mismatch */
+    SRV_ROTATE_FAILED,      /* the token failed, or the store refused the record */
+} srv_rotate_result;
+
+/* Open the store named by the config, create the first version of each key that has none
+ * (import `uri`, or generate), read every version and install the first state. */
+int srv_versions_start(hwj_ctx *ctx, srv_config *cfg, char *msg, size_t msglen);
+/* Install a state of `cfg` (consumed) read from the store, creating missing first versions (a
+ * reload). 0, or -1 with msg (cfg freed; the old state keeps serving). */
+int srv_versions_install(srv_config *cfg, char *msg, size_t msglen);
+/* Start the refresher thread (poll, rebuild on change, automatic rotation). */
+int srv_versions_run(void);
+/* Stop the thread and close the store. */
+void srv_versions_stop(void);
+/* Poll the store now and install a new state if it changed. 0, or -1 (msg) when unreachable. */
+int srv_versions_refresh(char *msg, size_t msglen);
+/* The store was reachable at the last poll; its generation then. */
+int srv_versions_store_ok(int64_t *generation);
+/* The next version of `kc`: generated from its template, or the key at `uri` imported. Under
+ * the store's lease; the new record in *out (free with srv_versions_free(out, 1)). */
+srv_rotate_result srv_rotate(const srv_config *cfg, const srv_key_conf *kc, const char *uri,
+                             int64_t now, srv_version **out, char *msg, size_t msglen);
+/* The same, against a store the caller opened (the CLI). */
+srv_rotate_result srv_rotate_in(srv_store *store, hwj_ctx *ctx, const srv_config *cfg,
+                                const srv_key_conf *kc, const char *uri, int64_t now,
+                                srv_version **out, char *msg, size_t msglen);
 
 /* --- http1.c: one request and its response, without I/O ------------------ */
 
@@ -263,6 +318,8 @@ typedef enum srv_route {
     SRV_ROUTE_HEALTHZ,
     SRV_ROUTE_METRICS,
     SRV_ROUTE_OTHER,
+    SRV_ROUTE_ROTATE,
+    SRV_ROUTE_DISCOVERY,
     SRV_ROUTE_COUNT_
 } srv_route;
 

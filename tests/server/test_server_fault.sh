@@ -34,7 +34,7 @@ cat >"$dir/config.json" <<JSON
 {
   "listen": "127.0.0.1:0",
   "workers": 2,
-  "keys": [{"name": "x", "uri": "$key", "alg": "ES256", "state": "active", "ttl": 60,
+  "keys": [{"name": "x", "uri": "$key", "alg": "ES256", "ttl": 60,
             "iss": "https://issuer.test", "aud": ["svc"]}],
   "clients": [{"name": "c", "token_sha256": "$(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)",
                "permissions": {"x": ["jwt"]}}],

@@ -2,7 +2,8 @@
 # test_server_http.sh: the HTTP/1.1 contract of `hwjose serve`, black-box, plain and TLS.
 #
 # Every key lives in a SoftHSM token this script creates (keys made by `hwjose keygen`):
-# sig (ES256: /jwt, /sign), pub (ES256, published), rsa (RSA-OAEP-256) and ec (ECDH-ES: /decrypt).
+# sig (ES256: /jwt, /sign), pub (ES256, rotated: a pending version), rsa (RSA-OAEP-256) and ec
+# (ECDH-ES: /decrypt).
 # Per scheme (http, then https) three servers run one after the other:
 #   main     — the operations against the token, keep-alive, pipelining, HEAD, HTTP/1.0,
 #              Connection: close, Expect: 100-continue, chunked, duplicate Content-Length,
@@ -75,15 +76,15 @@ write_config() {
   "listen": "127.0.0.1:0", $tls
   "workers": 2,
   "keys": [
-    {"name": "sig", "uri": "$(uri sig)", "alg": "ES256", "state": "active", "ttl": 60,
+    {"name": "sig", "uri": "$(uri sig)", "alg": "ES256", "ttl": 60,
      "iss": "https://issuer.test", "aud": ["svc-a", "svc-b"]},
-    {"name": "pub", "uri": "$(uri pub)", "alg": "ES256", "state": "published"},
-    {"name": "rsa", "uri": "$(uri rsa)", "alg": "RSA-OAEP-256", "state": "active"},
-    {"name": "ec", "uri": "$(uri ec)", "alg": "ECDH-ES", "state": "active"}
+    {"name": "pub", "uri": "$(uri pub)", "generate": "$(uri 'pub-v{version}')", "alg": "ES256"},
+    {"name": "rsa", "uri": "$(uri rsa)", "alg": "RSA-OAEP-256"},
+    {"name": "ec", "uri": "$(uri ec)", "alg": "ECDH-ES"}
   ],
   "clients": [
     {"name": "alice", "token_sha256": "$(hash "$tok_a")",
-     "permissions": {"*": ["jwt", "sign", "decrypt"]}},
+     "permissions": {"*": ["jwt", "sign", "decrypt"], "pub": ["jwt", "rotate"]}},
     {"name": "bob", "token_sha256": "$(hash "$tok_b")", "permissions": {"sig": ["sign"]}}
   ],
   "limits": {"max_body_bytes": 8192, "timeout_seconds": $2, "max_connections": $3},
@@ -308,6 +309,8 @@ http_checks() {
   check "$s ... as a JSON error payload_too_large" code_is 413 payload_too_large
   still_serving "$s after oversize bodies"
 
+  # a rotation of pub leaves a version that is not active for a while: a second one is 409
+  rq POST /v1/keys/pub/rotate "{}" "$tok_a"
   # every 4xx from our routes is {"error":{"code","message"}} as JSON
   local c
   while IFS='|' read -r want method path body tok; do
@@ -333,7 +336,7 @@ http_checks() {
 404|POST|/v1/keys/nope/jwt|$claims|a
 405|GET|/v1/keys/sig/jwt||a
 405|POST|/healthz|{}|
-409|POST|/v1/keys/pub/jwt|$claims|a
+409|POST|/v1/keys/pub/rotate|{}|a
 413|POST|/v1/keys/sig/jwt|@$dir/b413|a
 EOF
 }
