@@ -11,6 +11,7 @@
       Writes everything to FILE as JSON. Loopback only; stdlib only.
 
   load.py check FILE [--hwjose BIN --iss ISS --aud AUD] [--node-verify SCRIPT] [--sample N]
+                [--expect-kids KID,...]
       Exit 1 unless: every answer was 2xx; every JWT's kid is in the JWKS of every replica
       sampled from its iat until min(its exp, the end of the load); a sample of JWTs verifies
       with `hwjose jwt verify --jwks` and with panva/jose (SCRIPT) against a JWKS sampled in its
@@ -275,6 +276,11 @@ def check(a):
         {jwt_parts(j)[0].get("kid") for j in jwts}), seconds=round(d["end"] - d["start"], 1))
     rep.check("every JWT header has alg ES256 and a kid",
               all(jwt_parts(j)[0].get("alg") == "ES256" and jwt_parts(j)[0].get("kid") for j in jwts))
+    if a.expect_kids:
+        seen = set(rep.facts["kids"])
+        want = [k for k in a.expect_kids.split(",") if k]
+        rep.check(f"each of the {len(want)} expected kids signed JWTs under load",
+                  all(k in seen for k in want), f"missing {[k for k in want if k not in seen]}")
     by_window = windows(d, jwts, good, rep)
     rounds(good, rep)
     pairs = pick(by_window, good, a.sample)
@@ -308,6 +314,7 @@ def main():
     c.add_argument("--iss")
     c.add_argument("--aud", default="svc-a")
     c.add_argument("--sample", type=int, default=20)
+    c.add_argument("--expect-kids", help="comma-separated kids that must each have signed")
     a = p.parse_args()
     if a.mode == "run":
         if not (0 < a.workers <= 16 and 0 < a.seconds <= 120 and 0 < a.max_requests <= 100000
