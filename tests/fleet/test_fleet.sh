@@ -265,7 +265,7 @@ at 3
 curl -s --max-time 10 -o "$dir/rotate1.json" -w '%{http_code}' -X POST \
   -H "Authorization: Bearer $tok_ops" -H 'Content-Type: application/json' --data '{}' \
   "$lb/v1/keys/issuer/rotate" >"$dir/rotate1.status" || true
-check "rotation 1 through the balancer: 200 with version 2" \
+check "rotation 1 (POST /rotate): 200 with version 2" \
   jq -e '.version == 2 and (.kid | length) > 0 and .activate_at > .publish_at' "$dir/rotate1.json"
 check "rotation 1 answered 200" [ "$(cat "$dir/rotate1.status")" = 200 ]
 curl -s --max-time 10 -o "$dir/rotate1b.json" -w '%{http_code}' -X POST \
