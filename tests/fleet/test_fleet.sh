@@ -92,7 +92,7 @@ printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR
 openssl rand -hex 16 >"$dir/user.pin"
 chmod 600 "$dir/user.pin"
 so=$(openssl rand -hex 16)
-p11() { p11tool --provider "$module" "$@" </dev/null >/dev/null 2>&1; }
+p11() { timeout 30 p11tool --provider "$module" "$@" </dev/null >/dev/null 2>&1; }
 GNUTLS_SO_PIN=$so p11 --initialize --label hwj-fleet "pkcs11:model=SoftHSM%20v2" || die "token init"
 GNUTLS_SO_PIN=$so GNUTLS_PIN=$(cat "$dir/user.pin") p11 --initialize-pin "pkcs11:token=hwj-fleet" || die "token pin"
 token_uri="pkcs11:token=hwj-fleet?module-path=$module&pin-source=file:$dir/user.pin"
