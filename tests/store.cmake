@@ -14,8 +14,6 @@ if(TARGET hwjose_server AND HWJ_WITH_SQLITE)
     ENVIRONMENT "HWJ_TEST_STATE=${CMAKE_CURRENT_BINARY_DIR}/state")
 endif()
 if(TARGET hwjose_server AND HWJ_WITH_POSTGRESQL)
-  set(hwj_pg_dir ${CMAKE_CURRENT_BINARY_DIR}/state/postgres)
-  set(hwj_pg_script ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/postgres.sh)
   add_test(NAME postgres_setup COMMAND bash -c
     "bash '${hwj_pg_script}' destroy '${hwj_pg_dir}' && bash '${hwj_pg_script}' start '${hwj_pg_dir}'")
   set_tests_properties(postgres_setup PROPERTIES FIXTURES_SETUP postgres TIMEOUT 120)
