@@ -15,8 +15,9 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: hwjose keys rotate --config FILE --key NAME [--uri URI]\n"
-            "       hwjose keys versions --config FILE --key NAME\n"
+            "usage: hwjose keys rotate --config FILE NAME [--uri URI]\n"
+            "       hwjose keys versions --config FILE NAME\n"
+            "  (NAME may also be given as --key NAME)\n"
             "  rotate: adds the next version of the service's key NAME — generated inside the\n"
             "  token from the key's \"generate\" template, or the existing key at URI — to the\n"
             "  state store the config names, with its publish and activate times; every\n"
@@ -136,8 +137,10 @@ int cmd_keys_store(int argc, char **argv)
         default: return cli_usage_error(cmd);
         }
     }
+    if (!name && optind < argc)
+        name = argv[optind++];
     if (optind < argc || !cfg || !name || (uri && !rotate)) {
-        cli_say(cmd, "--config FILE and --key NAME are required%s",
+        cli_say(cmd, "--config FILE and the key's NAME are required%s",
                 rotate ? "; --uri URI is optional" : "");
         return cli_usage_error(cmd);
     }
