@@ -6,14 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "hwjose <cmd>: <what><message>\n" on stderr. */
+static void say(const char *cmd, const char *what, const char *fmt, va_list ap) HWJ_PRINTF(3, 0);
+static void say(const char *cmd, const char *what, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "hwjose %s: %s", cmd, what);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_say(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "hwjose %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(cmd, "", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_exit_code(hwj_err rc)
@@ -41,11 +48,9 @@ int cli_fail(const char *cmd, hwj_err rc, const hwj_error *err)
 void cli_hint(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "hwjose %s: hint: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(cmd, "hint: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 /* A key that is missing, ambiguous or cannot do something: `hwjose keys` shows what is there. */
