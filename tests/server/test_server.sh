@@ -63,6 +63,8 @@ write_config() {
   if [ "${1:-}" = rot ]; then
     max_age=1
     rot=",{\"name\":\"rot\",\"generate\":\"$rot_tmpl\",\"alg\":\"ES256\",\"ttl\":5,\"max_ttl\":5,\"leeway\":1,\"propagation\":1,\"iss\":\"https://issuer.test\",\"aud\":[\"svc-a\"]}"
+    # auto: rotated by the service itself every 8 s (the shortest period these times allow)
+    rot+=",{\"name\":\"auto\",\"generate\":\"${rot_tmpl/rot-v/auto-v}\",\"alg\":\"ES256\",\"rotation_period\":8,\"ttl\":2,\"max_ttl\":2,\"leeway\":1,\"propagation\":1}"
   fi
   cat >"$dir/config.json.new" <<JSON
 {
@@ -256,6 +258,9 @@ check "hwjose keys rotate adds version 3 (exit $rc)" jq -e '.version == 3 and .o
 wait_until "$rm_at"
 sleep 0.3
 check "version 1 leaves the JWKS at remove_at" jwks_lacks "$v1"
+req GET /v1/keys/auto "" "$tok_a"
+check "automatic rotation: key auto got version 2 from the service itself after rotation_period" \
+  jq -e '(.versions | length) >= 2 and .versions[1].origin == "generated" and .versions[1].created_at - .versions[0].created_at >= 8' "$dir/body"
 req GET /.well-known/openid-configuration
 check "OpenID configuration of the pinned issuer" \
   jq -e '.issuer == "https://issuer.test" and .jwks_uri == "https://issuer.test/.well-known/jwks.json" and .id_token_signing_alg_values_supported == ["ES256"]' "$dir/body"
