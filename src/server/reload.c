@@ -1,10 +1,11 @@
-/* reload.c: the running state and its atomic replacement on SIGHUP.
+/* reload.c: the running state — built from a config and the store's versions, and replaced
+ * atomically (versions.c decides when: a SIGHUP, a change in the store).
  *
- * A state is built completely (config parsed, every key opened and checked against
- * its alg) before it replaces the current one; any failure leaves the old state
- * serving. Requests hold a reference to the state they started with, so a reload
- * never pulls a key out from under an operation in flight. Keys whose URI did not
- * change are carried over open (no new login). */
+ * A state is built completely (every version's key opened and checked against its alg and
+ * kid) before it replaces the current one; any failure leaves the old state serving.
+ * Requests hold a reference to the state they started with, so a new one never pulls a key
+ * out from under an operation in flight. Keys whose URI did not change are carried over open
+ * (no new login). */
 #include "server/server.h"
 
 #include <pthread.h>
@@ -226,34 +227,5 @@ int srv_state_build(hwj_ctx *ctx, srv_config *cfg, srv_version *versions, size_t
 fail:
     st->cfg = NULL; /* the caller still owns cfg and versions */
     state_free(st);
-    return -1;
-}
-
-int srv_reload(hwj_ctx *ctx, const char *path, char *msg, size_t msglen)
-{
-    srv_config *cfg = NULL;
-    if (srv_config_load(path, &cfg, msg, msglen))
-        return -1;
-    srv_state *prev = srv_state_acquire();
-    if (prev && (strcmp(prev->cfg->listen_host, cfg->listen_host) != 0 ||
-                 prev->cfg->port != cfg->port || prev->cfg->workers != cfg->workers ||
-                 !!prev->cfg->tls_cert != !!cfg->tls_cert || prev->cfg->mtls != cfg->mtls)) {
-        snprintf(msg, msglen, "config: listen, workers and tls take effect only on restart");
-        goto fail;
-    }
-    if (prev && strcmp(prev->cfg->audit_path, cfg->audit_path) != 0) {
-        snprintf(msg, msglen, "config audit.path: changing the audit log needs a restart");
-        goto fail;
-    }
-    if (prev && strcmp(prev->cfg->store_url, cfg->store_url) != 0) {
-        snprintf(msg, msglen, "config store: changing the state store needs a restart");
-        goto fail;
-    }
-    srv_state_release(prev);
-    (void)ctx;
-    return srv_versions_install(cfg, msg, msglen); /* consumes cfg */
-fail:
-    srv_state_release(prev);
-    srv_config_free(cfg);
     return -1;
 }

@@ -42,7 +42,7 @@ int rq_audit_ok(rq *r, const uint8_t *payload, size_t len);
 /* The client the request's credentials name, or NULL (replied 401). */
 const srv_client_conf *rq_authenticate(rq *r);
 
-/* A key's custody facts as JSON (nulls for unknown; all null without a key). */
+/* (routes_reply.c) A key's custody facts as JSON (nulls for unknown; all null without a key). */
 json_t *rq_custody_json(const hwj_key *key);
 /* A client's permissions on a key as a JSON array of names. */
 json_t *rq_perms_json(unsigned perms);

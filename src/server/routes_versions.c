@@ -10,38 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-static json_t *tri(int v)
-{
-    return v < 0 ? json_null() : json_boolean(v);
-}
-
-json_t *rq_custody_json(const hwj_key *key)
-{
-    const hwj_custody *c = key ? hwj_key_get0_custody(key) : NULL;
-    return json_pack("{s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "backend", c ? c->backend : NULL,
-                     "hardware", tri(c ? c->hardware : -1), "sensitive", tri(c ? c->sensitive : -1),
-                     "always_sensitive", tri(c ? c->always_sensitive : -1), "extractable",
-                     tri(c ? c->extractable : -1), "never_extractable",
-                     tri(c ? c->never_extractable : -1), "local", tri(c ? c->local : -1), "notes",
-                     c ? c->notes : "");
-}
-
-json_t *rq_perms_json(unsigned perms)
-{
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } names[] = {{SRV_PERM_JWT, "jwt"},
-                 {SRV_PERM_SIGN, "sign"},
-                 {SRV_PERM_DECRYPT, "decrypt"},
-                 {SRV_PERM_ROTATE, "rotate"}};
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < sizeof(names) / sizeof(names[0]); i++)
-        if (perms & names[i].bit)
-            json_array_append_new(a, json_string(names[i].name));
-    return a;
-}
-
 static json_t *time_or_null(int64_t t)
 {
     return t ? json_integer(t) : json_null();

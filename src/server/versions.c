@@ -392,3 +392,34 @@ void srv_versions_stop(void)
     srv_store_close(g_store);
     g_store = NULL;
 }
+
+/* SIGHUP: a new config, checked against what only a restart may change, installed with its
+ * versions read from the store. */
+int srv_reload(hwj_ctx *ctx, const char *path, char *msg, size_t msglen)
+{
+    srv_config *cfg = NULL;
+    if (srv_config_load(path, &cfg, msg, msglen))
+        return -1;
+    srv_state *prev = srv_state_acquire();
+    if (prev && (strcmp(prev->cfg->listen_host, cfg->listen_host) != 0 ||
+                 prev->cfg->port != cfg->port || prev->cfg->workers != cfg->workers ||
+                 !!prev->cfg->tls_cert != !!cfg->tls_cert || prev->cfg->mtls != cfg->mtls)) {
+        snprintf(msg, msglen, "config: listen, workers and tls take effect only on restart");
+        goto fail;
+    }
+    if (prev && strcmp(prev->cfg->audit_path, cfg->audit_path) != 0) {
+        snprintf(msg, msglen, "config audit.path: changing the audit log needs a restart");
+        goto fail;
+    }
+    if (prev && strcmp(prev->cfg->store_url, cfg->store_url) != 0) {
+        snprintf(msg, msglen, "config store: changing the state store needs a restart");
+        goto fail;
+    }
+    srv_state_release(prev);
+    (void)ctx;
+    return srv_versions_install(cfg, msg, msglen); /* consumes cfg */
+fail:
+    srv_state_release(prev);
+    srv_config_free(cfg);
+    return -1;
+}
