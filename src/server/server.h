@@ -161,7 +161,8 @@ int srv_versions_install(srv_config *cfg, char *msg, size_t msglen);
 int srv_versions_run(void);
 /* Stop the thread and close the store. */
 void srv_versions_stop(void);
-/* Poll the store now and install a new state if it changed. 0, or -1 (msg) when unreachable. */
+/* Poll the store now and install a new state if it changed. 0; -1 (msg) when the store is
+ * unreachable; -2 (msg) when it answered but a new version's key could not be opened. */
 int srv_versions_refresh(char *msg, size_t msglen);
 /* The store was reachable at the last poll; its generation then. */
 int srv_versions_store_ok(int64_t *generation);

@@ -35,6 +35,7 @@ static int g_running;
 static pthread_mutex_t g_stop_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_stop_cv = PTHREAD_COND_INITIALIZER;
 static int g_stop;
+static char g_build_error[512]; /* the refresher's last build failure, said once */
 
 static int64_t now_s(void)
 {
@@ -298,8 +299,10 @@ int srv_versions_refresh(char *msg, size_t msglen)
         srv_state *cur = srv_state_acquire();
         srv_config *cfg = srv_config_ref(cur->cfg);
         srv_state_release(cur);
-        if ((rc = rebuild(cfg, 0, msg, msglen)) != 0)
+        if (rebuild(cfg, 0, msg, msglen) != 0) {
             srv_config_free(cfg);
+            rc = -2; /* the store answered; a new version's key did not open (tried again) */
+        }
     }
     pthread_mutex_unlock(&g_build);
     return rc;
@@ -357,7 +360,7 @@ static void *refresher(void *arg)
         if (stop)
             return NULL;
         char msg[512];
-        int ok = srv_versions_refresh(msg, sizeof(msg)) == 0;
+        int rc = srv_versions_refresh(msg, sizeof(msg)), ok = rc != -1;
         /* Said once per outage and once on recovery, not on every poll. */
         if (ok != atomic_exchange(&g_store_ok, ok))
             fprintf(stderr,
@@ -365,7 +368,13 @@ static void *refresher(void *arg)
                        : "hwjose serve: the state store is unreachable (serving from the "
                          "cache; rotation waits): %s\n",
                     msg);
-        if (ok)
+        if (rc == -2 && strcmp(msg, g_build_error) != 0)
+            fprintf(stderr,
+                    "hwjose serve: new key versions cannot be used yet (still serving the "
+                    "current ones; retried every poll): %s\n",
+                    msg);
+        snprintf(g_build_error, sizeof(g_build_error), "%s", rc == -2 ? msg : "");
+        if (rc == 0)
             rotate_due();
     }
 }
