@@ -121,6 +121,28 @@ set +e
 set -e
 check "--jwks-uri with --jwks → exit 2" [ "$rc" = 2 ]
 
+# --- receivers find the keys from the issuer alone (OpenID Connect Discovery) -------------
+# The service pins its own URL as iss, so it is the issuer's host: a fixed free port.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+iss="http://127.0.0.1:$port"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+sed -e "s|\"listen\": \"127.0.0.1:0\"|\"listen\": \"127.0.0.1:$port\"|" \
+  -e "s|\"iss\": \"https://issuer.test\"|\"iss\": \"$iss\"|" "$dir/config.json" >"$dir/config2.json"
+mv "$dir/config2.json" "$dir/config.json"
+start_server
+jwt3=$(issue k1)
+set +e
+out=$("$HWJOSE" jwt verify --issuer "$iss" --aud svc-a <<<"$jwt3" 2>"$dir/err"); rc=$?
+set -e
+check "jwt verify --issuer finds the jwks_uri by discovery and verifies (exit $rc)" \
+  jq -e --arg i "$iss" '.iss == $i' <<<"${out:-null}"
+set +e
+"$HWJOSE" jwt verify --issuer "$iss/other" --aud svc-a <<<"$jwt3" 2>"$dir/err"; rc=$?
+set -e
+check "an issuer the service does not pin → exit 1, the document not found" \
+  bash -c '[ "$1" = 1 ] && grep -q "OpenID configuration" "$2"' _ "$rc" "$dir/err"
+jwks="$base/.well-known/jwks.json"
+
 # --- the issuer goes away ---------------------------------------------------------------
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 jwt_verify "$jwt2"
