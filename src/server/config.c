@@ -1,7 +1,7 @@
 /* config.c: the service's JSON config, validated with errors that name the member
  * ("config keys[2].alg: ..."). Unknown members are rejected so that a typo never silently
  * weakens a control. A key here is a policy; its versions live in the state store. */
-#include "server/server.h"
+#include "server/config_read.h"
 
 #include "core/json.h"
 
@@ -15,17 +15,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-static int perr(char *msg, size_t msglen, const char *fmt, ...) HWJ_PRINTF(3, 4);
-static int perr(char *msg, size_t msglen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-#define PERR(...) perr(msg, msglen, __VA_ARGS__)
-
 int srv_host_is_loopback(const char *host)
 {
     struct in_addr a4;
@@ -38,108 +27,10 @@ int srv_host_is_loopback(const char *host)
 }
 
 /* Members of `obj` must all be in the NULL-terminated `allowed` list. */
-static int check_members(json_t *obj, const char *where, const char *const *allowed, char *msg,
-                         size_t msglen)
-{
-    const char *k = hwj_json_unknown_member(obj, allowed);
-    return k ? PERR("config %s%s%s: unknown member", where, *where ? "." : "", k) : 0;
-}
-
-static int get_str(json_t *obj, const char *name, const char *where, int required, char **out,
-                   char *msg, size_t msglen)
-{
-    json_t *v = json_object_get(obj, name);
-    *out = NULL;
-    if (!v) {
-        if (required)
-            return PERR("config %s%s%s: required", where, *where ? "." : "", name);
-        return 0;
-    }
-    if (!json_is_string(v) || json_string_length(v) == 0)
-        return PERR("config %s%s%s: must be a non-empty string", where, *where ? "." : "", name);
-    *out = strdup(json_string_value(v));
-    return *out ? 0 : PERR("out of memory");
-}
-
-static int get_bool(json_t *obj, const char *name, const char *where, int dflt, int *out, char *msg,
-                    size_t msglen)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (!json_is_boolean(v))
-        return PERR("config %s%s%s: must be true or false", where, *where ? "." : "", name);
-    *out = json_is_true(v);
-    return 0;
-}
-
-static int get_int(json_t *obj, const char *name, const char *where, long long dflt, long long min,
-                   long long max, long long *out, char *msg, size_t msglen)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-        return PERR("config %s%s%s: must be an integer from %lld to %lld", where, *where ? "." : "",
-                    name, min, max);
-    *out = json_integer_value(v);
-    return 0;
-}
-
-/* A duration: an integer of seconds or "90s", "15m", "12h", "7d". */
-static int get_duration(json_t *obj, const char *name, const char *where, int64_t dflt,
-                        int64_t *out, char *msg, size_t msglen)
-{
-    json_t *v = json_object_get(obj, name);
-    const int64_t max = 366LL * 86400;
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-    } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        char *end;
-        errno = 0;
-        if (!isdigit((unsigned char)s[0]))
-            goto bad;
-        long long n = strtoll(s, &end, 10);
-        int64_t mul = 1;
-        if (errno || n > max)
-            goto bad;
-        if (*end) {
-            switch (*end) {
-            case 's': mul = 1; break;
-            case 'm': mul = 60; break;
-            case 'h': mul = 3600; break;
-            case 'd': mul = 86400; break;
-            default: goto bad;
-            }
-            if (end[1])
-                goto bad;
-        }
-        *out = n * mul;
-    } else {
-        goto bad;
-    }
-    if (*out <= 0 || *out > max)
-        goto bad;
-    return 0;
-bad:
-    return PERR("config %s.%s: must be a duration from 1s to 366d (seconds, or \"90s\", "
-                "\"15m\", \"12h\", \"7d\")",
-                where, name);
-}
-
 static int parse_listen(srv_config *cfg, json_t *root, char *msg, size_t msglen)
 {
     char *listen = NULL;
-    if (get_str(root, "listen", "", 1, &listen, msg, msglen))
+    if (cfg_get_str(root, "listen", "", 1, &listen, msg, msglen))
         return -1;
     char *colon = strrchr(listen, ':');
     char *host = listen;
@@ -176,11 +67,11 @@ static int parse_tls(srv_config *cfg, json_t *root, char *msg, size_t msglen)
         return 0;
     if (!json_is_object(tls))
         return PERR("config tls: must be an object");
-    if (check_members(tls, "tls", allowed, msg, msglen) ||
-        get_str(tls, "cert", "tls", 1, &cfg->tls_cert, msg, msglen) ||
-        get_str(tls, "key", "tls", 1, &cfg->tls_key, msg, msglen) ||
-        get_str(tls, "client_ca", "tls", 0, &cfg->tls_client_ca, msg, msglen) ||
-        get_str(tls, "mtls", "tls", 0, &mtls, msg, msglen))
+    if (cfg_check_members(tls, "tls", allowed, msg, msglen) ||
+        cfg_get_str(tls, "cert", "tls", 1, &cfg->tls_cert, msg, msglen) ||
+        cfg_get_str(tls, "key", "tls", 1, &cfg->tls_key, msg, msglen) ||
+        cfg_get_str(tls, "client_ca", "tls", 0, &cfg->tls_client_ca, msg, msglen) ||
+        cfg_get_str(tls, "mtls", "tls", 0, &mtls, msg, msglen))
         return -1;
     int rc = 0;
     if (!mtls || strcmp(mtls, "off") == 0)
@@ -194,114 +85,6 @@ static int parse_tls(srv_config *cfg, json_t *root, char *msg, size_t msglen)
     free(mtls);
     if (!rc && cfg->mtls != SRV_MTLS_OFF && !cfg->tls_client_ca)
         rc = PERR("config tls.client_ca: required when tls.mtls is on");
-    return rc;
-}
-
-/* A key URI (or URI template) from the config: no pin-value in any letter case. */
-static int check_uri(const char *uri, const char *where, const char *name, char *msg, size_t msglen)
-{
-    for (const char *p = uri; *p; p++)
-        if (strncasecmp(p, "pin-value", 9) == 0)
-            return PERR("config %s.%s: pin-value is refused (use pin-source=file:... or "
-                        "HWJOSE_PIN)",
-                        where, name);
-    return 0;
-}
-
-static int parse_key(srv_key_conf *k, json_t *o, const char *where, int64_t jwks_max_age, char *msg,
-                     size_t msglen)
-{
-    static const char *const allowed[] = {
-        "name",        "uri",    "generate", "alg", "ttl", "max_ttl", "rotation_period",
-        "propagation", "leeway", "iss",      "aud", NULL};
-    char *alg = NULL;
-    int rc = -1;
-    if (!json_is_object(o))
-        return PERR("config %s: must be an object", where);
-    if (json_object_get(o, "state"))
-        return PERR("config %s.state: key states now come from versions in the store; remove "
-                    "\"state\" (the key's uri becomes its version 1) and rotate with POST "
-                    "/v1/keys/NAME/rotate or `hwjose keys rotate` (docs/rotation.md)",
-                    where);
-    if (check_members(o, where, allowed, msg, msglen) ||
-        get_str(o, "name", where, 1, &k->name, msg, msglen) ||
-        get_str(o, "uri", where, 0, &k->uri, msg, msglen) ||
-        get_str(o, "generate", where, 0, &k->generate, msg, msglen) ||
-        get_str(o, "alg", where, 1, &alg, msg, msglen) ||
-        get_str(o, "iss", where, 0, &k->iss, msg, msglen) ||
-        get_duration(o, "ttl", where, 900, &k->ttl, msg, msglen))
-        goto out;
-    if (get_duration(o, "max_ttl", where, k->ttl, &k->max_ttl, msg, msglen) ||
-        get_duration(o, "propagation", where, jwks_max_age > 0 ? jwks_max_age : 1, &k->propagation,
-                     msg, msglen) ||
-        get_duration(o, "leeway", where, 60, &k->leeway, msg, msglen))
-        goto out;
-    if (json_object_get(o, "rotation_period") &&
-        get_duration(o, "rotation_period", where, 0, &k->rotation_period, msg, msglen))
-        goto out;
-    if (k->max_ttl < k->ttl) {
-        PERR("config %s.max_ttl: must be at least ttl", where);
-        goto out;
-    }
-    for (const char *c = k->name; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.') {
-            PERR("config %s.name: only letters, digits, '-', '_' and '.' are allowed", where);
-            goto out;
-        }
-    if (!k->uri && !k->generate) {
-        PERR("config %s: give \"generate\" (where new versions are made, e.g. "
-             "\"pkcs11:token=T;object=%s-v{version}?pin-source=file:PIN\") or \"uri\" (an "
-             "existing key, imported as version 1)",
-             where, k->name);
-        goto out;
-    }
-    if (k->rotation_period && !k->generate) {
-        PERR("config %s.rotation_period: needs \"generate\" (where new versions are made)", where);
-        goto out;
-    }
-    if ((k->uri && check_uri(k->uri, where, "uri", msg, msglen)) ||
-        (k->generate && check_uri(k->generate, where, "generate", msg, msglen)))
-        goto out;
-    if (k->generate && !strstr(k->generate, "{version}")) {
-        PERR("config %s.generate: must contain {version}, so that each version gets its own "
-             "object",
-             where);
-        goto out;
-    }
-    k->alg = hwj_alg_from_name(alg);
-    if (hwj_alg_get_kind(k->alg) != HWJ_ALG_KIND_JWS &&
-        hwj_alg_get_kind(k->alg) != HWJ_ALG_KIND_KM) {
-        PERR("config %s.alg: '%s' is not a JWS or JWE key-management algorithm", where, alg);
-        goto out;
-    }
-    json_t *aud = json_object_get(o, "aud");
-    if (aud) {
-        if (!json_is_array(aud) || json_array_size(aud) == 0) {
-            PERR("config %s.aud: must be a non-empty array of strings", where);
-            goto out;
-        }
-        k->aud = calloc(json_array_size(aud), sizeof(char *));
-        if (!k->aud) {
-            PERR("out of memory");
-            goto out;
-        }
-        size_t i;
-        json_t *v;
-        json_array_foreach(aud, i, v)
-        {
-            if (!json_is_string(v) || json_string_length(v) == 0) {
-                PERR("config %s.aud[%zu]: must be a non-empty string", where, i);
-                goto out;
-            }
-            if (!(k->aud[k->naud++] = strdup(json_string_value(v)))) {
-                PERR("out of memory");
-                goto out;
-            }
-        }
-    }
-    rc = 0;
-out:
-    free(alg);
     return rc;
 }
 
@@ -329,10 +112,10 @@ static int parse_client(srv_config *cfg, srv_client_conf *c, json_t *o, const ch
     char sub[160];
     if (!json_is_object(o))
         return PERR("config %s: must be an object", where);
-    if (check_members(o, where, allowed, msg, msglen) ||
-        get_str(o, "name", where, 1, &c->name, msg, msglen) ||
-        get_str(o, "token_sha256", where, 0, &tok, msg, msglen) ||
-        get_str(o, "mtls_subject", where, 0, &c->mtls_subject, msg, msglen))
+    if (cfg_check_members(o, where, allowed, msg, msglen) ||
+        cfg_get_str(o, "name", where, 1, &c->name, msg, msglen) ||
+        cfg_get_str(o, "token_sha256", where, 0, &tok, msg, msglen) ||
+        cfg_get_str(o, "mtls_subject", where, 0, &c->mtls_subject, msg, msglen))
         goto out;
     if (tok) {
         if (parse_hex32(tok, c->token_sha256)) {
@@ -421,69 +204,20 @@ static int parse_limits(srv_config *cfg, json_t *root, char *msg, size_t msglen)
     else
         json_incref(l);
     int rc = -1;
-    if (check_members(l, "limits", allowed, msg, msglen) ||
-        get_int(l, "max_body_bytes", "limits", 65536, 256, 1 << 24, &v, msg, msglen))
+    if (cfg_check_members(l, "limits", allowed, msg, msglen) ||
+        cfg_get_int(l, "max_body_bytes", "limits", 65536, 256, 1 << 24, &v, msg, msglen))
         goto out;
     cfg->max_body = (size_t)v;
-    if (get_int(l, "timeout_seconds", "limits", 10, 1, 3600, &v, msg, msglen))
+    if (cfg_get_int(l, "timeout_seconds", "limits", 10, 1, 3600, &v, msg, msglen))
         goto out;
     cfg->timeout_seconds = (int)v;
-    if (get_int(l, "max_connections", "limits", 512, 1, 1000000, &v, msg, msglen))
+    if (cfg_get_int(l, "max_connections", "limits", 512, 1, 1000000, &v, msg, msglen))
         goto out;
     cfg->max_connections = (unsigned)v;
     rc = 0;
 out:
     json_decref(l);
     return rc;
-}
-
-/* The state store and this replica's name. The store defaults to SQLite beside the audit log. */
-static int parse_store(srv_config *cfg, json_t *root, char *msg, size_t msglen)
-{
-    char host[256];
-    if (get_str(root, "store", "", 0, &cfg->store_url, msg, msglen) ||
-        get_str(root, "instance", "", 0, &cfg->instance, msg, msglen) ||
-        get_duration(root, "store_refresh", "", 5, &cfg->store_refresh, msg, msglen))
-        return -1;
-    if (!cfg->store_url) {
-        const char *slash = strrchr(cfg->audit_path, '/');
-        size_t n = strlen(cfg->audit_path) + 32;
-        if (!(cfg->store_url = malloc(n)))
-            return PERR("out of memory");
-        if (slash)
-            snprintf(cfg->store_url, n, "sqlite:%.*s/hwjose-state.db",
-                     (int)(slash - cfg->audit_path), cfg->audit_path);
-        else
-            snprintf(cfg->store_url, n, "sqlite:hwjose-state.db");
-    }
-    if (!cfg->instance) {
-        if (gethostname(host, sizeof(host)) != 0)
-            snprintf(host, sizeof(host), "hwjose");
-        host[sizeof(host) - 1] = '\0';
-        if (!(cfg->instance = strdup(host)))
-            return PERR("out of memory");
-    }
-    return 0;
-}
-
-/* A key's times keep lifecycle.h's promises for this config's refresh and JWKS max-age. */
-static int check_timing(const srv_config *cfg, const srv_key_conf *k, const char *where, char *msg,
-                        size_t msglen)
-{
-    srv_timing tm = srv_key_timing(cfg, k);
-    char why[256];
-    if (srv_lc_check_timing(&tm, cfg->store_refresh, cfg->jwks_max_age, why, sizeof(why)) != 0)
-        return PERR("config %s: %s", where, why);
-    return 0;
-}
-
-srv_timing srv_key_timing(const srv_config *cfg, const srv_key_conf *k)
-{
-    return (srv_timing){.publish_delay = 2 * cfg->store_refresh + SRV_LC_MARGIN,
-                        .propagation = k->propagation,
-                        .max_ttl = k->max_ttl,
-                        .leeway = k->leeway,
-                        .rotation_period = k->rotation_period};
 }
 
 static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
@@ -498,15 +232,15 @@ static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
     char where[64];
     if (!json_is_object(root))
         return PERR("config: must be a JSON object");
-    if (check_members(root, "", allowed, msg, msglen) || parse_listen(cfg, root, msg, msglen) ||
+    if (cfg_check_members(root, "", allowed, msg, msglen) || parse_listen(cfg, root, msg, msglen) ||
         parse_tls(cfg, root, msg, msglen) ||
-        get_bool(root, "allow_plain_http_non_loopback", "", 0, &cfg->allow_plain_http_non_loopback,
-                 msg, msglen) ||
-        get_bool(root, "metrics_public", "", 0, &cfg->metrics_public, msg, msglen) ||
-        get_int(root, "workers", "", 2, 1, 256, &v, msg, msglen))
+        cfg_get_bool(root, "allow_plain_http_non_loopback", "", 0,
+                     &cfg->allow_plain_http_non_loopback, msg, msglen) ||
+        cfg_get_bool(root, "metrics_public", "", 0, &cfg->metrics_public, msg, msglen) ||
+        cfg_get_int(root, "workers", "", 2, 1, 256, &v, msg, msglen))
         return -1;
     cfg->workers = (unsigned)v;
-    if (get_int(root, "jwks_max_age", "", 300, 0, 86400, &v, msg, msglen))
+    if (cfg_get_int(root, "jwks_max_age", "", 300, 0, 86400, &v, msg, msglen))
         return -1;
     cfg->jwks_max_age = (int)v;
     if (!cfg->tls_cert && !cfg->allow_plain_http_non_loopback &&
@@ -521,12 +255,12 @@ static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
     json_t *audit = json_object_get(root, "audit");
     if (!audit || !json_is_object(audit))
         return PERR("config audit: required, an object {\"path\": FILE}");
-    if (check_members(audit, "audit", audit_allowed, msg, msglen) ||
-        get_str(audit, "path", "audit", 1, &cfg->audit_path, msg, msglen) ||
-        get_bool(audit, "fsync", "audit", 1, &cfg->audit_fsync, msg, msglen))
+    if (cfg_check_members(audit, "audit", audit_allowed, msg, msglen) ||
+        cfg_get_str(audit, "path", "audit", 1, &cfg->audit_path, msg, msglen) ||
+        cfg_get_bool(audit, "fsync", "audit", 1, &cfg->audit_fsync, msg, msglen))
         return -1;
 
-    if (parse_store(cfg, root, msg, msglen))
+    if (cfg_parse_store(cfg, root, msg, msglen))
         return -1;
     json_t *keys = json_object_get(root, "keys");
     if (!json_is_array(keys) || json_array_size(keys) == 0)
@@ -537,9 +271,9 @@ static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
     for (size_t i = 0; i < json_array_size(keys); i++) {
         snprintf(where, sizeof(where), "keys[%zu]", i);
         cfg->nkeys = i + 1;
-        if (parse_key(&cfg->keys[i], json_array_get(keys, i), where, cfg->jwks_max_age, msg,
-                      msglen) ||
-            check_timing(cfg, &cfg->keys[i], where, msg, msglen))
+        if (cfg_parse_key(&cfg->keys[i], json_array_get(keys, i), where, cfg->jwks_max_age, msg,
+                          msglen) ||
+            cfg_check_timing(cfg, &cfg->keys[i], where, msg, msglen))
             return -1;
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->keys[j].name, cfg->keys[i].name) == 0)
