@@ -239,6 +239,14 @@ const char *srv_req_header(const srv_req *req, const char *name)
     return NULL;
 }
 
+size_t srv_req_header_count(const srv_req *req, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->nfields; i++)
+        n += strcasecmp(req->base + req->field_off[i][0], name) == 0;
+    return n;
+}
+
 int srv_req_add_header(srv_req *req, const char *name, const char *value)
 {
     size_t room = sizeof(req->extra) - req->extra_len;

@@ -161,6 +161,12 @@ int rq_audit_ok(rq *r, const uint8_t *payload, size_t len)
 const srv_client_conf *rq_authenticate(rq *r)
 {
     int had = 0;
+    /* Two Authorization fields could be read differently by a proxy in front (first or last
+     * wins): refuse rather than pick one. */
+    if (srv_req_header_count(r->req, "Authorization") > 1) {
+        rq_reply_error(r, 400, "bad_request", "more than one Authorization header");
+        return NULL;
+    }
     r->client =
         srv_auth_client(r->st->cfg, srv_req_header(r->req, "Authorization"), r->req->ssl, &had);
     if (!r->client)

@@ -236,6 +236,8 @@ size_t srv_http_head_end(const char *buf, size_t len, size_t from);
 const char *srv_req_path(const srv_req *req);
 /* The first field named `name` (case-insensitive), or NULL. */
 const char *srv_req_header(const srv_req *req, const char *name);
+/* How many fields are named `name` (case-insensitive). */
+size_t srv_req_header_count(const srv_req *req, const char *name);
 /* Add a response header line; -1 if the line does not fit (never for the routes' headers). */
 int srv_req_add_header(srv_req *req, const char *name, const char *value);
 /* Format the whole response into req->out (HEAD: without the body), the body given as `n`

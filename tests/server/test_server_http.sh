@@ -309,6 +309,9 @@ http_checks() {
   check "$s ... as a JSON error payload_too_large" code_is 413 payload_too_large
   still_serving "$s after oversize bodies"
 
+  # two Authorization fields: refused, whichever a proxy in front would have read
+  rq POST /v1/keys/sig/jwt "$claims" "$tok_a" -H "Authorization: Bearer $tok_b"
+  check "$s a repeated Authorization header → 400 bad_request" code_is 400 bad_request
   # a rotation of pub leaves a version that is not active for a while: a second one is 409
   rq POST /v1/keys/pub/rotate "{}" "$tok_a"
   # every 4xx from our routes is {"error":{"code","message"}} as JSON
