@@ -53,6 +53,13 @@ static atomic_ullong op_fail[NOPS];
 #define BUMP(c) atomic_fetch_add_explicit(&(c), 1, memory_order_relaxed)
 #define READ(c) atomic_load_explicit(&(c), memory_order_relaxed)
 
+int64_t srv_unix_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
 double srv_now_seconds(void)
 {
     struct timespec ts;

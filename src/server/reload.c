@@ -203,7 +203,7 @@ int srv_state_build(hwj_ctx *ctx, srv_config *cfg, srv_version *versions, size_t
                     int64_t generation, const srv_state *prev, srv_state **out, char *msg,
                     size_t msglen)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = srv_unix_now();
     srv_state *st = calloc(1, sizeof(*st));
     if (!st || !(st->keys = calloc(cfg->nkeys, sizeof(*st->keys)))) {
         free(st);

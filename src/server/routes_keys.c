@@ -265,7 +265,7 @@ static void op_decrypt(rq *r, json_t *body)
     /* The version named by the JWE's kid (any not yet removed), or the newest without one. */
     char kid[128];
     int has_kid = jwe_kid(jwe, kid, sizeof(kid));
-    if (!(r->ver = srv_key_decrypting(r->key, has_kid ? kid : NULL, (int64_t)time(NULL)))) {
+    if (!(r->ver = srv_key_decrypting(r->key, has_kid ? kid : NULL, srv_unix_now()))) {
         rq_reply_error(r, 400, "decryption_failed", "decryption failed");
         return;
     }
@@ -340,7 +340,7 @@ void rq_key_op(rq *r, const char *name, const char *op)
         return;
     }
     /* Signing uses the version active now (the decrypting one is chosen by the JWE's kid). */
-    if (need != SRV_PERM_DECRYPT && !(r->ver = srv_key_signing(r->key, (int64_t)time(NULL)))) {
+    if (need != SRV_PERM_DECRYPT && !(r->ver = srv_key_signing(r->key, srv_unix_now()))) {
         rq_reply_error(r, 409, "key_not_active", "key '%s' has no active version yet", name);
         return;
     }

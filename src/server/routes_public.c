@@ -14,7 +14,7 @@
 
 void rq_get_jwks(rq *r)
 {
-    char *body = srv_jwks_json(r->st, (int64_t)time(NULL));
+    char *body = srv_jwks_json(r->st, srv_unix_now());
     char hash[65], etag[72], cc[64];
     if (!body) {
         rq_reply_error(r, 500, "internal", "out of memory");
@@ -35,7 +35,7 @@ void rq_get_jwks(rq *r)
 
 void rq_get_keys(rq *r)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = srv_unix_now();
     if (!rq_authenticate(r))
         return;
     json_t *arr = json_array();
@@ -70,7 +70,7 @@ static const uint8_t health_probe[] = "hwjose-healthz";
  * compared. */
 static hwj_err probe_key(const srv_key *key, hwj_error *err)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = srv_unix_now();
     hwj_alg alg = key->conf->alg, enc = HWJ_ENC_A128GCM;
     const srv_kver *k = hwj_alg_get_kind(alg) == HWJ_ALG_KIND_JWS
                             ? srv_key_signing(key, now)

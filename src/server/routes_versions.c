@@ -48,7 +48,7 @@ static const srv_key *named_key(rq *r, unsigned need)
 
 void rq_get_key(rq *r)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = srv_unix_now();
     const srv_key *k = named_key(r, ~0u);
     if (!k)
         return;
@@ -107,7 +107,7 @@ void rq_rotate(rq *r)
         goto out;
     }
     srv_rotate_result rc = srv_rotate(r->st->cfg, r->key->conf, json_string_value(juri),
-                                      (int64_t)time(NULL), &nv, msg, sizeof(msg));
+                                      srv_unix_now(), &nv, msg, sizeof(msg));
     if (rc != SRV_ROTATE_OK) {
         if (rc == SRV_ROTATE_FAILED || rc == SRV_ROTATE_UNAVAILABLE)
             fprintf(stderr, "hwjose serve: rotate key '%s': %s\n", r->name, msg);
@@ -122,7 +122,7 @@ void rq_rotate(rq *r)
     const srv_kver none = {.rec = nv};
     r->ver = &none; /* the audit names the new version's kid */
     if (rq_audit_ok(r, (const uint8_t *)nv->jwk, strlen(nv->jwk)))
-        rq_reply_json(r, 200, version_json(nv, NULL, (int64_t)time(NULL)));
+        rq_reply_json(r, 200, version_json(nv, NULL, srv_unix_now()));
     r->ver = NULL;
 out:
     srv_versions_free(nv, nv ? 1 : 0);

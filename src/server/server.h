@@ -331,6 +331,10 @@ void srv_metrics_error(const char *code);
 void srv_metrics_token_op(const char *op, double seconds, int ok);
 char *srv_metrics_render(void);
 double srv_now_seconds(void);
+/* Unix seconds from the precise realtime clock. Key versions change at whole seconds; time()
+ * may read the coarse clock, a few milliseconds behind, so a replica would serve the previous
+ * second's JWKS just after a boundary while a precise clock elsewhere reads the new one. */
+int64_t srv_unix_now(void);
 
 /* --- routes.c / http.c --------------------------------------------------- */
 

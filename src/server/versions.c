@@ -39,7 +39,7 @@ static char g_build_error[512]; /* the refresher's last build failure, said once
 
 static int64_t now_s(void)
 {
-    return (int64_t)time(NULL);
+    return srv_unix_now();
 }
 
 /* "{name}" and "{version}" expanded in a URI template. */
