@@ -21,12 +21,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <event2/event.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -260,6 +262,27 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
     conn_run(arg);
 }
 
+/* The client's address as audit records and logs name it: "ip:port", "[ip6]:port". */
+static void peer_name(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "-";
+    unsigned port = 0;
+    int v6 = ss->ss_family == AF_INET6;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+        port = ntohs(s4->sin_port);
+    } else if (v6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s6->sin6_port);
+    } else {
+        snprintf(out, len, "-");
+        return;
+    }
+    snprintf(out, len, v6 ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
 /* One connection per wake-up, not all that are queued: every worker is woken for the shared
  * socket, so a burst of connections (a client pool opening at once) spreads over the workers
  * instead of landing on whichever thread woke first. */
@@ -269,7 +292,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     srv_worker *w = arg;
     int one = 1, over = 0;
     conn *c = NULL;
-    evutil_socket_t fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    evutil_socket_t fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         /* Out of descriptors or memory: the socket stays readable, so stop listening until the
          * next sweep rather than spin on it. EAGAIN: another worker took it. */
@@ -295,6 +320,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     c->fd = fd;
     c->h.handler = w->lim.handler;
     c->h.over_cap = over;
+    peer_name(&ss, c->h.peer, sizeof(c->h.peer));
     c->deadline = srv_now_seconds() + (over ? DRAIN_SECONDS : w->lim.timeout);
     if (w->lim.ssl && (!(c->ssl = SSL_new(w->lim.ssl)) || SSL_set_fd(c->ssl, fd) != 1))
         goto fail;

@@ -10,6 +10,7 @@
 #include "server/server.h"
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,11 +295,12 @@ int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctyp
     int no_body = status == 304 || status < 200;
     if (req->replied)
         return -1; /* one answer per request */
-    int n =
-        snprintf(head, sizeof(head),
-                 "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Content-Type-Options: nosniff\r\n%s%s%s%s",
-                 status, reason, http_date(), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-                 ctype ? "\r\n" : "", req->has_cache_control ? "" : "Cache-Control: no-store\r\n");
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Content-Type-Options: nosniff\r\n"
+                     "X-Request-Id: %s\r\n%s%s%s%s",
+                     status, reason, http_date(), req->id, ctype ? "Content-Type: " : "",
+                     ctype ? ctype : "", ctype ? "\r\n" : "",
+                     req->has_cache_control ? "" : "Cache-Control: no-store\r\n");
     if (n < 0 || (size_t)n >= sizeof(head))
         return -1;
     size_t hl = (size_t)n;
@@ -328,7 +330,21 @@ int srv_req_reply(srv_req *req, int status, const char *reason, const char *ctyp
 
 static void new_request(srv_http_conn *h)
 {
-    h->req = (srv_req){.base = h->in, .minor = 1, .keep_alive = 1, .ssl = h->ssl, .out = &h->out};
+    static const char hex[] = "0123456789abcdef";
+    unsigned char r[SRV_REQ_ID_LEN / 2] = {0};
+    h->req = (srv_req){.base = h->in,
+                       .minor = 1,
+                       .keep_alive = 1,
+                       .ssl = h->ssl,
+                       .peer = h->peer[0] ? h->peer : "-",
+                       .out = &h->out};
+    /* RAND_bytes fails only without entropy, which the service checked at start-up; the id
+     * is then all zeros, still a well-formed id. */
+    (void)RAND_bytes(r, sizeof(r));
+    for (size_t i = 0; i < sizeof(r); i++) {
+        h->req.id[2 * i] = hex[r[i] >> 4];
+        h->req.id[2 * i + 1] = hex[r[i] & 15];
+    }
 }
 
 /* An HTTP-level refusal of h->req (fresh or half-parsed: a HEAD keeps its body-less answer);

@@ -201,6 +201,9 @@ void srv_buf_free(srv_buf *b);
 
 /* A parsed request. Strings live in the connection's input buffer (`base`) as offsets, so the
  * buffer may move while the body is still arriving; read them with the accessors below. */
+#define SRV_REQ_ID_LEN 16 /* hex digits: 64 random bits */
+#define SRV_PEER_MAX 56   /* "[" INET6_ADDRSTRLEN "]:" port */
+
 typedef struct srv_req {
     const char *base;
     srv_method method;
@@ -214,6 +217,10 @@ typedef struct srv_req {
     const uint8_t *body;
     size_t body_len;
     struct ssl_st *ssl; /* the TLS connection (client certificate), NULL on plain HTTP */
+    const char *peer;   /* the client's address ("192.0.2.1:4711", "[2001:db8::1]:4711") or "-" */
+    /* A random id naming this request in the audit trail and logs, answered as X-Request-Id
+     * (never taken from the client, whose value could collide or mislead an investigation). */
+    char id[SRV_REQ_ID_LEN + 1];
     /* The response: extra header lines, then the whole response in `out`. */
     char extra[512];
     size_t extra_len;
@@ -271,8 +278,9 @@ typedef struct srv_http_conn {
     size_t head_len; /* the current request's head, once parsed */
     srv_req req;
     srv_buf out;
-    struct ssl_st *ssl; /* given to every request (client certificate) */
-    int over_cap;       /* answer the first request 503 */
+    struct ssl_st *ssl;      /* given to every request (client certificate) */
+    char peer[SRV_PEER_MAX]; /* given to every request; "-" when unknown */
+    int over_cap;            /* answer the first request 503 */
     int sent_continue;
     int closing; /* the last response is queued: close once `out` is written */
     int paused;  /* stopped with SRV_HTTP_OUT_MAX queued: serve again once `out` is written */

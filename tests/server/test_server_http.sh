@@ -312,6 +312,13 @@ http_checks() {
   # two Authorization fields: refused, whichever a proxy in front would have read
   rq POST /v1/keys/sig/jwt "$claims" "$tok_a" -H "Authorization: Bearer $tok_b"
   check "$s a repeated Authorization header → 400 bad_request" code_is 400 bad_request
+  check "$s every answer, a refusal too, names its request: X-Request-Id of 16 hex digits" \
+    grep -Eqi '^X-Request-Id: [0-9a-f]{16}'$'\r''$' "$dir/headers"
+  local id1 id2
+  id1=$(grep -i '^X-Request-Id' "$dir/headers")
+  rq GET /healthz
+  id2=$(grep -i '^X-Request-Id' "$dir/headers")
+  check "$s ... a different one per request" [ -n "$id2" -a "$id1" != "$id2" ]
   # a rotation of pub leaves a version that is not active for a while: a second one is 409
   rq POST /v1/keys/pub/rotate "{}" "$tok_a"
   # every 4xx from our routes is {"error":{"code","message"}} as JSON
