@@ -221,6 +221,7 @@ int srv_audit_record(const char *client, const char *key, const char *kid, const
 out:
     pthread_mutex_unlock(&audit_lock);
 done:
+    srv_metrics_audit_write(rc == 0);
     if (line != stackbuf)
         free(line);
     return rc;

@@ -222,11 +222,12 @@ out:
 
 static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
 {
-    static const char *const allowed[] = {"listen",       "tls",   "allow_plain_http_non_loopback",
-                                          "workers",      "keys",  "clients",
-                                          "limits",       "audit", "metrics_public",
-                                          "jwks_max_age", "store", "store_refresh",
-                                          "instance",     NULL};
+    static const char *const allowed[] = {
+        "listen",       "tls",        "allow_plain_http_non_loopback",
+        "workers",      "keys",       "clients",
+        "limits",       "audit",      "metrics_public",
+        "jwks_max_age", "store",      "store_refresh",
+        "instance",     "access_log", NULL};
     static const char *const audit_allowed[] = {"path", "fsync", NULL};
     long long v;
     char where[64];
@@ -237,6 +238,7 @@ static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
         cfg_get_bool(root, "allow_plain_http_non_loopback", "", 0,
                      &cfg->allow_plain_http_non_loopback, msg, msglen) ||
         cfg_get_bool(root, "metrics_public", "", 0, &cfg->metrics_public, msg, msglen) ||
+        cfg_get_bool(root, "access_log", "", 1, &cfg->access_log, msg, msglen) ||
         cfg_get_int(root, "workers", "", 2, 1, 256, &v, msg, msglen))
         return -1;
     cfg->workers = (unsigned)v;

@@ -5,6 +5,8 @@
  * is served start to finish on one thread (the key operation included: hwj_key operations
  * are thread-safe and each backend pools its sessions). The main thread only handles
  * signals: SIGHUP reloads the config, SIGTERM/SIGINT stop. */
+#include "server/log.h"
+#include "server/notify.h"
 #include "server/server.h"
 
 #include <arpa/inet.h>
@@ -14,7 +16,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -63,12 +64,15 @@ static atomic_size_t g_max_body;
 static const srv_http_handler g_handler = {
     .handle = srv_handle, .refuse = srv_reply_refused, .max_body = &g_max_body};
 
-/* The body limit of the state just installed (at start and after each reload). */
+/* The body limit and access log switch of the state just installed (at start and after each
+ * reload). */
 static void limits_apply(void)
 {
     srv_state *st = srv_state_acquire();
-    if (st)
+    if (st) {
         atomic_store_explicit(&g_max_body, st->cfg->max_body, memory_order_relaxed);
+        srv_log_set_access(st->cfg->access_log);
+    }
     srv_state_release(st);
 }
 
@@ -85,46 +89,14 @@ static int worker_init(worker *w, const srv_config *cfg, int fd)
 
 static int tls_init(const srv_config *cfg)
 {
+    char msg[1400];
     if (!cfg->tls_cert)
         return 0;
-    g_ssl = SSL_CTX_new(TLS_server_method());
-    if (!g_ssl || !SSL_CTX_set_min_proto_version(g_ssl, TLS1_2_VERSION))
-        goto fail;
-    SSL_CTX_set_options(g_ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    /* Needed for session resumption once client certificates are verified (OpenSSL refuses to
-     * resume a session without one, failing the handshake). */
-    static const unsigned char sid_ctx[] = "hwjose serve";
-    SSL_CTX_set_session_id_context(g_ssl, sid_ctx, sizeof(sid_ctx) - 1);
-    if (SSL_CTX_use_certificate_chain_file(g_ssl, cfg->tls_cert) != 1) {
-        fprintf(stderr, "hwjose serve: tls.cert '%s': cannot load\n", cfg->tls_cert);
-        goto fail;
-    }
-    if (SSL_CTX_use_PrivateKey_file(g_ssl, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(g_ssl) != 1) {
-        fprintf(stderr, "hwjose serve: tls.key '%s': cannot load or does not match tls.cert\n",
-                cfg->tls_key);
-        goto fail;
-    }
-    if (cfg->mtls != SRV_MTLS_OFF) {
-        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->tls_client_ca);
-        if (!names || SSL_CTX_load_verify_locations(g_ssl, cfg->tls_client_ca, NULL) != 1) {
-            fprintf(stderr, "hwjose serve: tls.client_ca '%s': cannot load\n", cfg->tls_client_ca);
-            sk_X509_NAME_pop_free(names, X509_NAME_free);
-            goto fail;
-        }
-        SSL_CTX_set_client_CA_list(g_ssl, names);
-        SSL_CTX_set_verify(
-            g_ssl,
-            SSL_VERIFY_PEER |
-                (cfg->mtls == SRV_MTLS_REQUIRED ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-            NULL);
+    if (!(g_ssl = srv_tls_ctx_new(cfg, msg, sizeof(msg)))) {
+        srv_log(SRV_LOG_ERR, NULL, "%s", msg);
+        return -1;
     }
     return 0;
-fail:
-    ERR_print_errors_fp(stderr);
-    SSL_CTX_free(g_ssl);
-    g_ssl = NULL;
-    return -1;
 }
 
 static int listen_socket(const srv_config *cfg, char *where, size_t wlen)
@@ -138,14 +110,13 @@ static int listen_socket(const srv_config *cfg, char *where, size_t wlen)
     snprintf(port, sizeof(port), "%u", cfg->port);
     int gai = getaddrinfo(cfg->listen_host, port, &hints, &ai);
     if (gai) {
-        fprintf(stderr, "hwjose serve: listen '%s': %s\n", cfg->listen_host, gai_strerror(gai));
+        srv_log(SRV_LOG_ERR, NULL, "listen '%s': %s", cfg->listen_host, gai_strerror(gai));
         return -1;
     }
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-        fprintf(stderr, "hwjose serve: listen %s:%s: %s\n", cfg->listen_host, port,
-                strerror(errno));
+        srv_log(SRV_LOG_ERR, NULL, "listen %s:%s: %s", cfg->listen_host, port, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(ai);
@@ -179,21 +150,27 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct event_base *main_base = arg;
     if (sig == SIGHUP) {
         char msg[1024];
+        srv_notify_reloading();
         int ok = srv_reload(g_ctx, g_config_path, msg, sizeof(msg)) == 0;
+        srv_metrics_reload(ok);
         if (ok)
             limits_apply();
         if (ok)
-            fprintf(stderr, "hwjose serve: reloaded %s\n", g_config_path);
+            srv_log(SRV_LOG_NOTICE, NULL, "reloaded %s", g_config_path);
         else
-            fprintf(stderr, "hwjose serve: reload rejected, still serving the old config: %s\n",
-                    msg);
+            srv_log(SRV_LOG_ERR, NULL, "reload rejected, still serving the old config: %s", msg);
         /* Key lifecycle changes belong in the audit trail too. */
         if (srv_audit_record(NULL, NULL, NULL, NULL, "reload", (const uint8_t *)g_config_path,
                              strlen(g_config_path), ok ? "ok" : "rejected") != 0)
-            fprintf(stderr, "hwjose serve: audit log write failed for a reload\n");
+            srv_log(SRV_LOG_ERR, NULL, "audit log write failed for a reload");
+        /* Ready again either way: a rejected reload leaves the old config serving. */
+        srv_notify("READY=1\nSTATUS=%s (config generation %lld)",
+                   ok ? "serving, reloaded" : "serving, last reload rejected",
+                   (long long)srv_metrics_config_generation());
         return;
     }
-    fprintf(stderr, "hwjose serve: stopping\n");
+    srv_notify("STOPPING=1\nSTATUS=stopping");
+    srv_log(SRV_LOG_NOTICE, NULL, "stopping");
     for (unsigned i = 0; i < g_nworkers; i++)
         event_base_loopbreak(g_workers[i].base);
     event_base_loopbreak(main_base);
@@ -216,24 +193,25 @@ int srv_run(const char *config_path)
     signal(SIGPIPE, SIG_IGN);
 
     g_config_path = config_path;
+    srv_log_init();
     if (srv_config_load(config_path, &cfg, msg, sizeof(msg))) {
-        fprintf(stderr, "hwjose serve: %s\n", msg);
+        srv_log(SRV_LOG_ERR, NULL, "%s", msg);
         return 2;
     }
     hwj_error err = {0};
     if (hwj_ctx_new(&g_ctx, &err) != HWJ_OK) {
-        fprintf(stderr, "hwjose serve: %s\n", err.message);
+        srv_log(SRV_LOG_ERR, NULL, "%s", err.message);
         srv_config_free(cfg);
         return 1;
     }
     if (srv_audit_open(cfg->audit_path, cfg->audit_fsync, msg, sizeof(msg))) {
-        fprintf(stderr, "hwjose serve: %s\n", msg);
+        srv_log(SRV_LOG_ERR, NULL, "%s", msg);
         srv_config_free(cfg);
         goto out;
     }
     /* The store is needed to start (there is no cache yet); later it may come and go. */
     if (srv_versions_start(g_ctx, cfg, msg, sizeof(msg)) != 0) {
-        fprintf(stderr, "hwjose serve: %s\n", msg);
+        srv_log(SRV_LOG_ERR, NULL, "%s", msg);
         goto out;
     }
     st = srv_state_acquire(); /* its config, for what only a restart changes */
@@ -250,7 +228,7 @@ int srv_run(const char *config_path)
         goto out;
     for (unsigned i = 0; i < g_nworkers; i++)
         if (worker_init(&g_workers[i], cfg, fd) != 0) {
-            fprintf(stderr, "hwjose serve: cannot set up worker %u\n", i);
+            srv_log(SRV_LOG_ERR, NULL, "cannot set up worker %u", i);
             goto out;
         }
     int signums[3] = {SIGHUP, SIGTERM, SIGINT};
@@ -261,8 +239,10 @@ int srv_run(const char *config_path)
     for (; started < g_nworkers; started++)
         if (pthread_create(&g_workers[started].thread, NULL, worker_main, &g_workers[started]) != 0)
             goto out;
-    fprintf(stderr, "hwjose serve: listening on %s (%u workers, %zu keys, audit log %s)\n", where,
+    srv_log(SRV_LOG_NOTICE, NULL, "listening on %s (%u workers, %zu keys, audit log %s)", where,
             g_nworkers, cfg->nkeys, cfg->audit_path);
+    srv_notify("READY=1\nSTATUS=serving on %s (%zu keys)\nMAINPID=%ld", where, cfg->nkeys,
+               (long)getpid());
     event_base_dispatch(main_base);
     rc = 0;
 out:

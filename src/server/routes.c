@@ -62,6 +62,8 @@ void srv_handle(void *arg, srv_req *req)
     } gets[] = {{"/.well-known/jwks.json", SRV_ROUTE_JWKS, rq_get_jwks},
                 {"/v1/keys", SRV_ROUTE_KEYS, rq_get_keys},
                 {"/healthz", SRV_ROUTE_HEALTHZ, rq_get_healthz},
+                {"/livez", SRV_ROUTE_LIVEZ, rq_get_livez},
+                {"/readyz", SRV_ROUTE_READYZ, rq_get_readyz},
                 {"/metrics", SRV_ROUTE_METRICS, rq_get_metrics}};
 
     if (!(r.st = srv_state_acquire())) {

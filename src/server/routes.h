@@ -58,6 +58,8 @@ void rq_get_discovery(rq *r);
 void rq_get_jwks(rq *r);
 void rq_get_keys(rq *r);
 void rq_get_healthz(rq *r);
+void rq_get_livez(rq *r);
+void rq_get_readyz(rq *r);
 void rq_get_metrics(rq *r);
 
 #endif

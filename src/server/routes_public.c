@@ -1,8 +1,10 @@
-/* routes_public.c: GET /.well-known/jwks.json (public), /v1/keys (authenticated), /healthz
- * (public, cached) and /metrics (authenticated unless metrics_public). */
+/* routes_public.c: GET /.well-known/jwks.json (public), /v1/keys (authenticated), /healthz,
+ * /livez and /readyz (public; token probes cached) and /metrics (authenticated unless
+ * metrics_public). */
 #include "server/routes.h"
 
 #include "core/error.h"
+#include "server/log.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -60,8 +62,8 @@ void rq_get_keys(rq *r)
  * into a way to drive the token. */
 static pthread_mutex_t health_lock = PTHREAD_MUTEX_INITIALIZER;
 static double health_at;
-static json_t *health_body;
-static int health_status;
+static json_t *health_keys;
+static int health_ok;
 
 static const uint8_t health_probe[] = "hwjose-healthz";
 
@@ -108,45 +110,81 @@ out:
     return rc;
 }
 
-void rq_get_healthz(rq *r)
+/* Every key probed, at most once per 2 s: {"name":"ok"|"unavailable"} (referenced) and whether
+ * all answered. */
+static json_t *probe_keys(rq *r, int *all_ok)
 {
     pthread_mutex_lock(&health_lock);
     double now = srv_now_seconds();
-    if (!health_body || now - health_at > 2.0) {
+    if (!health_keys || now - health_at > 2.0) {
         json_t *keys = json_object();
         int ok = 1;
         for (size_t i = 0; i < r->st->nkeys; i++) {
             const srv_key *k = &r->st->keys[i];
-            const char *res = "ok";
             hwj_error err = {0};
             double t = srv_now_seconds();
             hwj_err rc = probe_key(k, &err);
             srv_metrics_token_op("health", srv_now_seconds() - t, rc == HWJ_OK);
             if (rc != HWJ_OK) {
-                res = "unavailable";
                 ok = 0;
-                fprintf(stderr, "hwjose serve: healthz: key '%s': %s\n", k->conf->name,
+                srv_log(SRV_LOG_ERR, r->req, "health probe: key '%s': %s", k->conf->name,
                         err.message);
             }
-            json_object_set_new(keys, k->conf->name, json_string(res));
+            json_object_set_new(keys, k->conf->name,
+                                json_string(rc == HWJ_OK ? "ok" : "unavailable"));
         }
-        json_decref(health_body);
-        int64_t gen = 0;
-        int store = srv_versions_store_ok(&gen);
-        /* A store outage stops only rotation: still 200, so a balancer keeps the replica. */
-        health_body = json_pack("{s:s,s:o,s:s,s:I}", "status",
-                                !ok     ? "unavailable"
-                                : store ? "ok"
-                                        : "degraded",
-                                "keys", keys, "store", store ? "ok" : "unavailable", "generation",
-                                (json_int_t)gen);
-        health_status = ok ? 200 : 503;
+        json_decref(health_keys);
+        health_keys = keys;
+        health_ok = ok;
         health_at = now;
     }
-    json_t *body = json_incref(health_body);
-    int status = health_status;
+    json_t *keys = json_incref(health_keys);
+    *all_ok = health_ok;
     pthread_mutex_unlock(&health_lock);
-    rq_reply_json(r, status, body);
+    return keys;
+}
+
+void rq_get_healthz(rq *r)
+{
+    int ok = 0;
+    int64_t gen = 0;
+    json_t *keys = probe_keys(r, &ok);
+    int store = srv_versions_store_ok(&gen);
+    /* A store outage stops only rotation: still 200, so a balancer keeps the replica. */
+    rq_reply_json(r, ok ? 200 : 503,
+                  json_pack("{s:s,s:o,s:s,s:I}", "status",
+                            !ok     ? "unavailable"
+                            : store ? "ok"
+                                    : "degraded",
+                            "keys", keys, "store", store ? "ok" : "unavailable", "generation",
+                            (json_int_t)gen));
+}
+
+void rq_get_livez(rq *r)
+{
+    rq_reply_json(r, 200, json_pack("{s:s}", "status", "alive"));
+}
+
+void rq_get_readyz(rq *r)
+{
+    int ok = 0;
+    int64_t gen = 0;
+    json_t *keys = probe_keys(r, &ok), *degraded = json_array(), *v;
+    const char *name;
+    int store = srv_versions_store_ok(&gen);
+    json_object_foreach(keys, name, v)
+    {
+        if (strcmp(json_string_value(v), "ok") != 0)
+            json_array_append_new(degraded, json_string(name));
+    }
+    rq_reply_json(r, ok ? 200 : 503,
+                  json_pack("{s:s,s:o,s:o,s:s,s:I,s:I}", "status",
+                            !ok     ? "not_ready"
+                            : store ? "ready"
+                                    : "degraded",
+                            "keys", keys, "degraded", degraded, "store",
+                            store ? "ok" : "unavailable", "generation", (json_int_t)gen,
+                            "config_generation", (json_int_t)srv_metrics_config_generation()));
 }
 
 void rq_get_metrics(rq *r)

@@ -7,18 +7,43 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "server/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The route as the access log names it: a template, since a path may carry anything. */
+static const char *route_template(const rq *r)
+{
+    static const char *const t[SRV_ROUTE_COUNT_] = {[SRV_ROUTE_JWT] = "/v1/keys/{name}/jwt",
+                                                    [SRV_ROUTE_SIGN] = "/v1/keys/{name}/sign",
+                                                    [SRV_ROUTE_DECRYPT] = "/v1/keys/{name}/decrypt",
+                                                    [SRV_ROUTE_JWKS] = "/.well-known/jwks.json",
+                                                    [SRV_ROUTE_KEYS] = "/v1/keys",
+                                                    [SRV_ROUTE_HEALTHZ] = "/healthz",
+                                                    [SRV_ROUTE_METRICS] = "/metrics",
+                                                    [SRV_ROUTE_OTHER] = "-",
+                                                    [SRV_ROUTE_ROTATE] = "/v1/keys/{name}/rotate",
+                                                    [SRV_ROUTE_DISCOVERY] =
+                                                        "{issuer}/.well-known/openid-configuration",
+                                                    [SRV_ROUTE_LIVEZ] = "/livez",
+                                                    [SRV_ROUTE_READYZ] = "/readyz"};
+    if (r->route == SRV_ROUTE_KEYS && r->name)
+        return "/v1/keys/{name}";
+    return t[r->route];
+}
+
 void rq_finish_pieces(rq *r, int status, const char *reason, const char *ctype,
                       const srv_piece *body, size_t n)
 {
     /* Out of memory: the HTTP layer closes the connection instead of answering. */
     (void)srv_req_reply(r->req, status, reason, ctype, body, n);
-    srv_metrics_request(r->route, status, srv_now_seconds() - r->t0);
+    double took = srv_now_seconds() - r->t0;
+    srv_metrics_request(r->route, status, took);
+    srv_log_access(r->req, route_template(r), status, r->client ? r->client->name : NULL,
+                   r->key ? r->key->conf->name : NULL, took);
 }
 
 void rq_finish(rq *r, int status, const char *reason, const char *ctype, const char *body,
@@ -66,12 +91,13 @@ void rq_reply_json(rq *r, int status, json_t *body)
 
 static void audit_refusal(rq *r, const char *result)
 {
-    /* A failure to write the record is reported on stderr; the refusal stands anyway. */
+    /* A failure to write the record is logged; the refusal stands anyway. */
+    srv_metrics_key_op(r->key ? r->key->conf->name : NULL, r->op, result);
     if (srv_audit_record(r->client ? r->client->name : NULL, r->key ? r->key->conf->name : NULL,
                          r->ver ? r->ver->rec->kid : NULL,
                          r->key ? hwj_alg_name(r->key->conf->alg) : NULL, r->op, NULL, 0,
                          result) != 0)
-        fprintf(stderr, "hwjose serve: audit log write failed for a refusal\n");
+        srv_log(SRV_LOG_ERR, r->req, "audit log write failed for a refusal");
 }
 
 void rq_reply_error(rq *r, int status, const char *code, const char *fmt, ...)
@@ -101,7 +127,7 @@ void rq_reply_hwj_error(rq *r, hwj_err rc, const hwj_error *err)
     switch (rc) {
     case HWJ_ERR_TOKEN:
     case HWJ_ERR_AUTH:
-        fprintf(stderr, "hwjose serve: key '%s': %s\n", r->key->conf->name, err->message);
+        srv_log(SRV_LOG_ERR, r->req, "key '%s': %s", r->key->conf->name, err->message);
         rq_reply_error(r, 503, "token_unavailable", "the key's token is unavailable; try again");
         return;
     case HWJ_ERR_ARG:
@@ -113,7 +139,7 @@ void rq_reply_hwj_error(rq *r, hwj_err rc, const hwj_error *err)
     case HWJ_ERR_CAPABILITY: rq_reply_error(r, 400, "bad_request", "%s", err->message); return;
     case HWJ_ERR_DECRYPT: rq_reply_error(r, 400, "decryption_failed", "decryption failed"); return;
     default:
-        fprintf(stderr, "hwjose serve: key '%s': %s\n", r->key->conf->name, err->message);
+        srv_log(SRV_LOG_ERR, r->req, "key '%s': %s", r->key->conf->name, err->message);
         rq_reply_error(r, 500, "internal", "the operation failed");
     }
 }
@@ -150,10 +176,11 @@ int rq_only_members(rq *r, json_t *obj, const char *const *allowed)
 /* Audit a completed operation; on failure the result is withheld (fail closed). */
 int rq_audit_ok(rq *r, const uint8_t *payload, size_t len)
 {
+    srv_metrics_key_op(r->key->conf->name, r->op, "ok");
     if (srv_audit_record(r->client->name, r->key->conf->name, r->ver ? r->ver->rec->kid : NULL,
                          hwj_alg_name(r->key->conf->alg), r->op, payload, len, "ok") == 0)
         return 1;
-    fprintf(stderr, "hwjose serve: audit log write failed; withholding the result\n");
+    srv_log(SRV_LOG_ERR, r->req, "audit log write failed; withholding the result");
     rq_reply_error(r, 503, "audit_unavailable", "the audit log cannot be written");
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "server/routes.h"
 
 #include "core/json.h"
+#include "server/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ void rq_rotate(rq *r)
                                       srv_unix_now(), &nv, msg, sizeof(msg));
     if (rc != SRV_ROTATE_OK) {
         if (rc == SRV_ROTATE_FAILED || rc == SRV_ROTATE_UNAVAILABLE)
-            fprintf(stderr, "hwjose serve: rotate key '%s': %s\n", r->name, msg);
+            srv_log(SRV_LOG_ERR, r->req, "rotate key '%s': %s", r->name, msg);
         rq_reply_error(r, status[rc], code[rc], "%s",
                        rc == SRV_ROTATE_FAILED ? "the new version could not be made or recorded"
                                                : msg);

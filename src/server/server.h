@@ -77,6 +77,7 @@ typedef struct srv_config {
     char *store_url;       /* sqlite:PATH or postgresql://... */
     int64_t store_refresh; /* seconds between polls of the store */
     char *instance;        /* this replica's name */
+    int access_log;        /* one log record per request (default on) */
 } srv_config;
 
 /* Parse and validate; on failure `msg` says where ("config keys[2].state: must be ..."). */
@@ -331,6 +332,8 @@ typedef enum srv_route {
     SRV_ROUTE_OTHER,
     SRV_ROUTE_ROTATE,
     SRV_ROUTE_DISCOVERY,
+    SRV_ROUTE_LIVEZ,
+    SRV_ROUTE_READYZ,
     SRV_ROUTE_COUNT_
 } srv_route;
 
@@ -338,6 +341,16 @@ void srv_metrics_request(srv_route route, int status, double seconds);
 void srv_metrics_error(const char *code);
 void srv_metrics_token_op(const char *op, double seconds, int ok);
 char *srv_metrics_render(void);
+/* A SIGHUP reload applied (ok) or rejected. */
+void srv_metrics_reload(int ok);
+/* The config's generation: 1 at start, +1 per applied reload (shown by /readyz). */
+int64_t srv_metrics_config_generation(void);
+/* An audit record written (ok) or not. */
+void srv_metrics_audit_write(int ok);
+/* A token module re-initialised after it kept failing (the PKCS#11 recovery path). */
+void srv_metrics_token_reinit(void);
+/* A key operation's audited result ("ok", "denied:<code>", "error:<code>": counted by prefix). */
+void srv_metrics_key_op(const char *key, const char *op, const char *result);
 double srv_now_seconds(void);
 /* Unix seconds from the precise realtime clock. Key versions change at whole seconds; time()
  * may read the coarse clock, a few milliseconds behind, so a replica would serve the previous
@@ -352,6 +365,20 @@ void srv_handle(void *arg, srv_req *req);
 void srv_reply_refused(void *arg, srv_req *req, int status);
 /* Run until SIGTERM/SIGINT. `config_path` is re-read on SIGHUP. Returns an exit code. */
 int srv_run(const char *config_path);
+
+/* --- tls.c -------------------------------------------------------------- */
+
+/* The TLS server context of cfg's tls section (cfg->tls_cert set), or NULL with msg naming the
+ * file that failed and OpenSSL's reason. */
+struct ssl_ctx_st *srv_tls_ctx_new(const srv_config *cfg, char *msg, size_t msglen);
+
+/* --- check.c: `hwjose serve --check-config` ----------------------------------- */
+
+/* Parse and validate the config at `path`, then open what the service would: the TLS files, the
+ * audit log's place, every key (its `uri`, and each version the store holds when the store
+ * exists). Every problem is handed to `say`; nothing listens and nothing is created. Returns the
+ * number of problems. */
+int srv_check_config(const char *path, void (*say)(void *arg, const char *problem), void *arg);
 
 /* --- conn.c: connections on one worker's event base -------------------------- */
 

@@ -11,6 +11,7 @@
  *
  * While the store is unreachable the current state keeps serving (its times are absolute, so
  * versions still activate and retire on schedule); only rotation waits. */
+#include "server/log.h"
 #include "server/server.h"
 #include "server/store.h"
 
@@ -223,7 +224,7 @@ static int bootstrap(srv_config *cfg, const srv_version *v, size_t n, char *msg,
         srv_version *nv = NULL;
         srv_rotate_result rc = srv_rotate(cfg, kc, NULL, now_s(), &nv, msg, msglen);
         if (rc == SRV_ROTATE_OK)
-            fprintf(stderr, "hwjose serve: key '%s': version 1 (%s, kid %s) created\n", kc->name,
+            srv_log(SRV_LOG_NOTICE, NULL, "key '%s': version 1 (%s, kid %s) created", kc->name,
                     nv->origin, nv->kid);
         srv_versions_free(nv, nv ? 1 : 0);
         /* Another replica creating it at the same moment is fine: the next list has it. */
@@ -332,11 +333,10 @@ static void rotate_due(void)
         srv_version *nv = NULL;
         srv_rotate_result rc = srv_rotate(st->cfg, kc, NULL, now, &nv, msg, sizeof(msg));
         if (rc == SRV_ROTATE_OK)
-            fprintf(stderr, "hwjose serve: key '%s': rotated to version %lld (kid %s)\n", kc->name,
+            srv_log(SRV_LOG_NOTICE, NULL, "key '%s': rotated to version %lld (kid %s)", kc->name,
                     (long long)nv->version, nv->kid);
         else if (rc != SRV_ROTATE_BUSY && rc != SRV_ROTATE_PENDING)
-            fprintf(stderr, "hwjose serve: key '%s': automatic rotation failed: %s\n", kc->name,
-                    msg);
+            srv_log(SRV_LOG_ERR, NULL, "key '%s': automatic rotation failed: %s", kc->name, msg);
         srv_versions_free(nv, nv ? 1 : 0);
     }
     srv_state_release(st);
@@ -362,16 +362,19 @@ static void *refresher(void *arg)
         char msg[512];
         int rc = srv_versions_refresh(msg, sizeof(msg)), ok = rc != -1;
         /* Said once per outage and once on recovery, not on every poll. */
-        if (ok != atomic_exchange(&g_store_ok, ok))
-            fprintf(stderr,
-                    ok ? "hwjose serve: the state store is reachable again\n"
-                       : "hwjose serve: the state store is unreachable (serving from the "
-                         "cache; rotation waits): %s\n",
-                    msg);
+        if (ok != atomic_exchange(&g_store_ok, ok)) {
+            if (ok)
+                srv_log(SRV_LOG_NOTICE, NULL, "the state store is reachable again");
+            else
+                srv_log(SRV_LOG_ERR, NULL,
+                        "the state store is unreachable (serving from the cache; rotation "
+                        "waits): %s",
+                        msg);
+        }
         if (rc == -2 && strcmp(msg, g_build_error) != 0)
-            fprintf(stderr,
-                    "hwjose serve: new key versions cannot be used yet (still serving the "
-                    "current ones; retried every poll): %s\n",
+            srv_log(SRV_LOG_ERR, NULL,
+                    "new key versions cannot be used yet (still serving the current ones; "
+                    "retried every poll): %s",
                     msg);
         snprintf(g_build_error, sizeof(g_build_error), "%s", rc == -2 ? msg : "");
         if (rc == 0)

@@ -1,0 +1,68 @@
+/* tls.c: the service's TLS server context from the config's tls section (certificate chain,
+ * key, and for mTLS the client CA), for the listener (http.c) and `serve --check-config`. */
+#include "server/server.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <string.h>
+
+/* "<what>: <the OpenSSL error the failing call raised>" into msg; clears the queue. */
+static void tls_fail(char *msg, size_t msglen, const char *what)
+{
+    unsigned long e = ERR_peek_last_error();
+    char reason[256] = "";
+    if (e)
+        ERR_error_string_n(e, reason, sizeof(reason));
+    snprintf(msg, msglen, "%s%s%s", what, e ? " (" : "", e ? reason : "");
+    if (e)
+        snprintf(msg + strlen(msg), msglen - strlen(msg), ")");
+    ERR_clear_error();
+}
+
+struct ssl_ctx_st *srv_tls_ctx_new(const srv_config *cfg, char *msg, size_t msglen)
+{
+    char what[1200];
+    ERR_clear_error();
+    SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
+    if (!ssl || !SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION)) {
+        tls_fail(msg, msglen, "TLS: cannot create a context");
+        goto fail;
+    }
+    SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Needed for session resumption once client certificates are verified (OpenSSL refuses to
+     * resume a session without one, failing the handshake). */
+    static const unsigned char sid_ctx[] = "hwjose serve";
+    SSL_CTX_set_session_id_context(ssl, sid_ctx, sizeof(sid_ctx) - 1);
+    if (SSL_CTX_use_certificate_chain_file(ssl, cfg->tls_cert) != 1) {
+        snprintf(what, sizeof(what), "tls.cert '%s': cannot load", cfg->tls_cert);
+        tls_fail(msg, msglen, what);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ssl, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ssl) != 1) {
+        snprintf(what, sizeof(what), "tls.key '%s': cannot load or does not match tls.cert",
+                 cfg->tls_key);
+        tls_fail(msg, msglen, what);
+        goto fail;
+    }
+    if (cfg->mtls != SRV_MTLS_OFF) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->tls_client_ca);
+        if (!names || SSL_CTX_load_verify_locations(ssl, cfg->tls_client_ca, NULL) != 1) {
+            snprintf(what, sizeof(what), "tls.client_ca '%s': cannot load", cfg->tls_client_ca);
+            tls_fail(msg, msglen, what);
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            goto fail;
+        }
+        SSL_CTX_set_client_CA_list(ssl, names);
+        SSL_CTX_set_verify(
+            ssl,
+            SSL_VERIFY_PEER |
+                (cfg->mtls == SRV_MTLS_REQUIRED ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+            NULL);
+    }
+    return ssl;
+fail:
+    SSL_CTX_free(ssl);
+    return NULL;
+}
