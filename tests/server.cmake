@@ -11,3 +11,10 @@ if(TARGET hwjose_server AND HWJ_WITH_PKCS11)
   set_property(TEST test_server_http APPEND PROPERTY ENVIRONMENT
     "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
 endif()
+# What an operator runs and reads: --check-config, structured and access logs, sd_notify, /livez,
+# /readyz (a SoftHSM token moved away), and the operational metrics.
+if(TARGET hwjose_server AND HWJ_WITH_PKCS11)
+  hwj_script_test(test_server_ops server/test_server_ops.sh TIMEOUT 120)
+  set_property(TEST test_server_ops APPEND PROPERTY ENVIRONMENT
+    "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+endif()

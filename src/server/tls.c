@@ -10,7 +10,7 @@
 /* "<what>: <the OpenSSL error the failing call raised>" into msg; clears the queue. */
 static void tls_fail(char *msg, size_t msglen, const char *what)
 {
-    unsigned long e = ERR_peek_last_error();
+    unsigned long e = ERR_peek_error();
     char reason[256] = "";
     if (e)
         ERR_error_string_n(e, reason, sizeof(reason));
