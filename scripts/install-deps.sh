@@ -19,6 +19,8 @@ pkgs=(
   curl jq gnutls-bin
   # keys and certificates the tests make (tests/test_jwks_cache*.c|sh, tests/server)
   openssl
+  # systemd-analyze verify for docs/deploy.md's unit (tests/docs/test_deploy_unit.sh)
+  systemd
 )
 
 missing=()
@@ -40,9 +42,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# panva/jose for interop tests, installed into the project's (git-ignored) node_modules.
+# panva/jose for interop tests and @apidevtools/swagger-parser for docs/openapi.yaml
+# (tests/interop/package.json), installed into the project's (git-ignored) node_modules.
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -d "$top/tests/interop/node_modules/jose" ]; then
-  echo "install-deps: installing npm jose into tests/interop"
+if [ ! -d "$top/tests/interop/node_modules/jose" ] ||
+  [ ! -d "$top/tests/interop/node_modules/@apidevtools/swagger-parser" ]; then
+  echo "install-deps: installing npm jose and @apidevtools/swagger-parser into tests/interop"
   (cd "$top/tests/interop" && npm install --no-audit --no-fund --silent >/dev/null)
 fi
