@@ -195,5 +195,41 @@ stop_server
 check "sd_notify STOPPING=1 on SIGTERM" wait_notify "STOPPING=1" 1
 check "the log stays JSON to the end" jq -se 'all(.[]; has("time") and has("level") and has("msg"))' "$dir/server.log"
 
+# --- under systemd: records go to journald's native socket, as fields -------------------------
+# A private mount namespace (unshare -rm: no privileges needed where user namespaces are enabled)
+# puts a fake journald at the fixed /run/systemd/journal/socket; $JOURNAL_STREAM names the
+# server's stderr as systemd would.
+write_config "$dir/config.json"
+cat >"$dir/journal.sh" <<'SH'
+set -eu
+dir=$1 sink=$2
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/journal
+python3 "$sink" /run/systemd/journal/socket "$dir/journal.log" &
+sink=$!
+for _ in $(seq 100); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
+: >"$dir/journal.err"
+exec 2>>"$dir/journal.err"
+export JOURNAL_STREAM=$(stat -c '%d:%i' "$dir/journal.err")
+"$HWJOSE" serve --config "$dir/config.json" &
+srv=$!
+for _ in $(seq 200); do grep -q "listening on" "$dir/journal.log" 2>/dev/null && break; sleep 0.05; done
+base=$(sed -n 's/^MESSAGE=listening on \(http[^ ]*\).*/\1/p' "$dir/journal.log" | head -1)
+curl -s -D "$dir/journal.headers" -o /dev/null --max-time 10 "$base/livez" || true
+sleep 0.3
+kill -TERM "$srv"; wait "$srv" || true
+kill "$sink"; wait "$sink" 2>/dev/null || true
+SH
+: >"$dir/journal.log"
+HWJOSE=$HWJOSE timeout 60 unshare -rm bash "$dir/journal.sh" "$dir" "$src/tests/server/notify_sink.py" ||
+  fail "could not run the server in a private mount namespace (unshare -rm: user namespaces must be enabled)"
+rid=$(sed -n 's/^X-Request-Id: *//Ip' "$dir/journal.headers" 2>/dev/null | tr -d '\r')
+check "journald: the start, as MESSAGE with PRIORITY and SYSLOG_IDENTIFIER" bash -c 'awk -v RS="--\n" \
+  "/MESSAGE=listening on/ && /PRIORITY=5/ && /SYSLOG_IDENTIFIER=hwjose/ {f=1} END {exit !f}" "$1"' _ "$dir/journal.log"
+check "journald: the access record as fields (REQUEST_ID, LOG, ROUTE, STATUS)" bash -c '[ -n "$2" ] &&
+  awk -v RS="--\n" -v id="REQUEST_ID=$2" "index(\$0, id) && /LOG=access/ && /ROUTE=\/livez/ && /STATUS=200/ && /PRIORITY=6/ {f=1} END {exit !f}" "$1"' \
+  _ "$dir/journal.log" "$rid"
+check "journald: nothing on stderr" bash -c '[ ! -s "$1" ]' _ "$dir/journal.err"
+
 echo "# $fails failure(s)"
 [ "$fails" -eq 0 ]
