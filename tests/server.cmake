@@ -11,3 +11,7 @@ if(TARGET hwjose_server AND HWJ_WITH_PKCS11)
   set_property(TEST test_server_http APPEND PROPERTY ENVIRONMENT
     "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
 endif()
+# SIGHUP applies a renewed TLS certificate, key and client CA to new connections, or is rejected.
+if(TARGET hwjose_server)
+  hwj_script_test(test_server_tls_reload server/test_server_tls_reload.sh TIMEOUT 60)
+endif()

@@ -129,8 +129,9 @@ srv_state *srv_state_acquire(void); /* the current state, referenced */
 void srv_state_release(srv_state *st);
 /* Install `st` as current (takes the reference). */
 void srv_state_install(srv_state *st);
-/* Re-read config at `path`; keeps the old state on any failure. 0 on success. */
-int srv_reload(hwj_ctx *ctx, const char *path, char *msg, size_t msglen);
+/* 0 if `cfg` changes nothing that needs a restart (listen, workers, HTTP/HTTPS, audit.path,
+ * store) against the running state; else -1 with msg naming it. */
+int srv_reload_check(const srv_config *cfg, char *msg, size_t msglen);
 const srv_key *srv_state_find(const srv_state *st, const char *name, size_t *index);
 /* The version of `k` that signs at `now`, or NULL. */
 const srv_kver *srv_key_signing(const srv_key *k, int64_t now);
@@ -353,14 +354,31 @@ void srv_reply_refused(void *arg, srv_req *req, int status);
 /* Run until SIGTERM/SIGINT. `config_path` is re-read on SIGHUP. Returns an exit code. */
 int srv_run(const char *config_path);
 
+/* --- tls.c: the TLS server context ------------------------------------------- */
+
+typedef struct srv_tls_cfg {
+    const char *cert, *key, *client_ca; /* files (PEM); client_ca only when mtls is on */
+    srv_mtls mtls;
+} srv_tls_cfg;
+/* A new server context from `cfg` (TLS 1.2+, the chain, the key checked against it, the client
+ * CA); NULL with msg naming the file and OpenSSL's reason. */
+struct ssl_ctx_st *srv_tls_ctx_new(const srv_tls_cfg *cfg, char *msg, size_t msglen);
+/* The context new connections get, replaced on reload (connections keep theirs). */
+typedef struct srv_tls_slot srv_tls_slot;
+srv_tls_slot *srv_tls_slot_new(struct ssl_ctx_st *ctx);          /* takes the reference */
+void srv_tls_slot_swap(srv_tls_slot *s, struct ssl_ctx_st *ctx); /* takes it, drops the old */
+struct ssl_st *srv_tls_slot_ssl_new(srv_tls_slot *s);            /* a connection, or NULL */
+void srv_tls_slot_free(srv_tls_slot *s);
+
 /* --- conn.c: connections on one worker's event base -------------------------- */
 
 typedef struct srv_worker srv_worker;
 typedef struct srv_conn_limits {
     const srv_http_handler *handler; /* requests, refusals and the body limit */
-    double timeout;         /* seconds: a whole request, an idle keep-alive, a stalled write */
-    unsigned max_conns;     /* across all workers; past it: 503 and close */
-    struct ssl_ctx_st *ssl; /* TLS server context, or NULL for plain HTTP */
+    /* Read for every new deadline and connection, so that a reload changes them at once. */
+    const atomic_int *timeout; /* seconds: a whole request, an idle keep-alive, a stalled write */
+    const atomic_uint *max_conns; /* across all workers; past it: 503 and close */
+    srv_tls_slot *tls;            /* TLS server context (swapped on reload), or NULL: plain HTTP */
 } srv_conn_limits;
 
 /* A worker serving connections accepted on `listen_fd` on `base` (thread of its own). */
