@@ -43,7 +43,8 @@ typedef struct hwj_key_open_opts {
     /* A PIN or key auth the application obtained itself (never from argv). Copied and
      * wiped on free. Overrides HWJOSE_PIN; the URI's pin-source overrides both. */
     const char *pin;
-    /* Permit signing with a private key whose CKA_EXTRACTABLE is true (refused otherwise). */
+    /* Permit signing, decrypting and deriving with a hardware private key marked extractable
+     * (CKA_EXTRACTABLE true, or a TPM key not fixed to its TPM): refused otherwise. */
     int allow_extractable;
 } hwj_key_open_opts;
 

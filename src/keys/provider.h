@@ -59,8 +59,8 @@ struct hwj_key {
     hwj_alg alg;  /* the alg the key is bound to, or HWJ_ALG_UNKNOWN */
     uint64_t can; /* HWJ_ALG_BIT(alg) for every alg the key and its token can perform */
     char *kid;
-    char *uri;        /* without secrets */
-    int sign_refused; /* extractable hardware key opened without allow_extractable */
+    char *uri;       /* without secrets */
+    int use_refused; /* extractable hardware key opened without allow_extractable */
     hwj_custody custody;
 };
 

@@ -45,6 +45,7 @@ typedef struct srv_key_conf {
     char *iss;               /* pinned issuer, or NULL (then the client's iss is used) */
     char **aud;              /* allowed audiences; naud 0 = any the client names */
     size_t naud;
+    int allow_extractable; /* use a token key marked extractable (refused otherwise) */
 } srv_key_conf;
 
 typedef struct srv_client_conf {
@@ -93,6 +94,7 @@ int srv_host_is_loopback(const char *host);
 typedef struct srv_keyref {
     atomic_int refs;
     char *uri;
+    int allow_extractable; /* opened with it: reused only by a key with the same */
     hwj_key *key;
     char *jwk_json; /* public JWK, compact */
 } srv_keyref;
