@@ -56,10 +56,9 @@ static void t_uri_secrets(void **state)
 }
 
 /* An EC public JWK whose point is not on P-256 (x = 1, y = 1). */
-static const char off_curve[] =
-    "{\"kty\":\"EC\",\"crv\":\"P-256\","
-    "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\","
-    "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}";
+static const char off_curve[] = "{\"kty\":\"EC\",\"crv\":\"P-256\","
+                                "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\","
+                                "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}";
 
 static void t_openssl_error_is_this_calls(void **state)
 {
