@@ -270,7 +270,13 @@ int p11_module_recover(p11_module *m, unsigned seen)
         return 1; /* another thread has just done it */
     if (now_ms() < atomic_load(&m->next_recover_ms))
         return 0;
-    pthread_rwlock_wrlock(&m->use); /* waits for every call in flight */
+    /* Waits for every call in flight; bounded, as a reader that forked away (its count left in
+     * a child's copy of the lock) would never leave. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    if (pthread_rwlock_timedwrlock(&m->use, &until) != 0)
+        return 0;
     pthread_mutex_lock(&m->lock);
     if (atomic_load(&m->gen) != seen) {
         fresh = 1;
