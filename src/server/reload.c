@@ -195,8 +195,9 @@ static int key_build(hwj_ctx *ctx, const srv_key_conf *kc, const srv_version *ve
             return -1;
         }
         if (!hwj_key_can(ref->key, kc->alg)) {
-            snprintf(msg, msglen, "key '%s' version %lld (%s) cannot perform %s", kc->name,
-                     (long long)rec->version, rec->uri, hwj_alg_name(kc->alg));
+            snprintf(msg, msglen, "key '%s' version %lld (%.*s) cannot perform %s", kc->name,
+                     (long long)rec->version, (int)strcspn(rec->uri, "?"), rec->uri,
+                     hwj_alg_name(kc->alg)); /* never a URI's query in a message */
             return -1;
         }
     }

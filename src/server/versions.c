@@ -80,8 +80,9 @@ static srv_rotate_result open_source(hwj_ctx *ctx, const srv_key_conf *kc, const
     if (hwj_key_open(ctx, uri, NULL, key, generate ? NULL : &err) == HWJ_OK) {
         if (hwj_key_can(*key, kc->alg))
             return SRV_ROTATE_OK;
-        snprintf(msg, msglen, "key '%s': the key at '%s' cannot perform %s", kc->name,
-                 hwj_key_get0_uri(*key), hwj_alg_name(kc->alg));
+        const char *u = hwj_key_get0_uri(*key); /* shown without its query */
+        snprintf(msg, msglen, "key '%s': the key at '%.*s' cannot perform %s", kc->name,
+                 (int)strcspn(u, "?"), u, hwj_alg_name(kc->alg));
         hwj_key_free(*key);
         *key = NULL;
         return SRV_ROTATE_BAD;
