@@ -89,14 +89,10 @@ static int worker_init(worker *w, int fd)
 /* The TLS context of `cfg` (NULL *out when it has no tls section). */
 static int tls_new(const srv_config *cfg, SSL_CTX **out, char *msg, size_t msglen)
 {
-    srv_tls_cfg tc = {.cert = cfg->tls_cert,
-                      .key = cfg->tls_key,
-                      .client_ca = cfg->tls_client_ca,
-                      .mtls = cfg->mtls};
     *out = NULL;
     if (!cfg->tls_cert)
         return 0;
-    return (*out = srv_tls_ctx_new(&tc, msg, msglen)) ? 0 : -1;
+    return (*out = srv_tls_ctx_new(cfg, msg, msglen)) ? 0 : -1;
 }
 
 /* SIGHUP: the new config, checked, its TLS context and its state built, then both swapped in;

@@ -356,15 +356,11 @@ void srv_reply_refused(void *arg, srv_req *req, int status);
 /* Run until SIGTERM/SIGINT. `config_path` is re-read on SIGHUP. Returns an exit code. */
 int srv_run(const char *config_path);
 
-/* --- tls.c: the TLS server context ------------------------------------------- */
+/* --- tls.c -------------------------------------------------------------- */
 
-typedef struct srv_tls_cfg {
-    const char *cert, *key, *client_ca; /* files (PEM); client_ca only when mtls is on */
-    srv_mtls mtls;
-} srv_tls_cfg;
-/* A new server context from `cfg` (TLS 1.2+, the chain, the key checked against it, the client
- * CA); NULL with msg naming the file and OpenSSL's reason. */
-struct ssl_ctx_st *srv_tls_ctx_new(const srv_tls_cfg *cfg, char *msg, size_t msglen);
+/* The TLS server context of cfg's tls section (cfg->tls_cert set), or NULL with msg naming the
+ * file that failed and OpenSSL's reason. */
+struct ssl_ctx_st *srv_tls_ctx_new(const srv_config *cfg, char *msg, size_t msglen);
 /* The context new connections get, replaced on reload (connections keep theirs). */
 typedef struct srv_tls_slot srv_tls_slot;
 srv_tls_slot *srv_tls_slot_new(struct ssl_ctx_st *ctx);          /* takes the reference */

@@ -1,10 +1,9 @@
-/* tls.c: the TLS server context — built from a config's tls section, and swapped for new
- * connections on reload.
+/* tls.c: the service's TLS server context from the config's tls section (certificate chain,
+ * key, and for mTLS the client CA), for the listener (http.c) and `serve --check-config`.
  *
- * A reload builds a whole new SSL_CTX (certificate chain, key, client CA) before anything is
- * replaced, so a broken file leaves the old one serving. Connections already open keep the
- * context they started with (SSL_new takes its own reference); only new connections see the
- * new one. */
+ * A reload builds a whole new context before anything is replaced, so a broken file leaves the
+ * old one serving; the slot hands new connections the current one. Connections already open
+ * keep the context they started with (SSL_new takes its own reference). */
 #include "server/server.h"
 
 #include <openssl/err.h>
@@ -12,86 +11,72 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* "<what>: <the OpenSSL error the failing call raised>" into msg; clears the queue. */
+static void tls_fail(char *msg, size_t msglen, const char *what)
+{
+    unsigned long e = ERR_peek_error();
+    char reason[256] = "";
+    if (e)
+        ERR_error_string_n(e, reason, sizeof(reason));
+    snprintf(msg, msglen, "%s%s%s", what, e ? " (" : "", e ? reason : "");
+    if (e)
+        snprintf(msg + strlen(msg), msglen - strlen(msg), ")");
+    ERR_clear_error();
+}
+
+struct ssl_ctx_st *srv_tls_ctx_new(const srv_config *cfg, char *msg, size_t msglen)
+{
+    char what[1200];
+    ERR_clear_error();
+    SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
+    if (!ssl || !SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION)) {
+        tls_fail(msg, msglen, "TLS: cannot create a context");
+        goto fail;
+    }
+    SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Needed for session resumption once client certificates are verified (OpenSSL refuses to
+     * resume a session without one, failing the handshake). */
+    static const unsigned char sid_ctx[] = "hwjose serve";
+    SSL_CTX_set_session_id_context(ssl, sid_ctx, sizeof(sid_ctx) - 1);
+    if (SSL_CTX_use_certificate_chain_file(ssl, cfg->tls_cert) != 1) {
+        snprintf(what, sizeof(what), "tls.cert '%s': cannot load", cfg->tls_cert);
+        tls_fail(msg, msglen, what);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ssl, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ssl) != 1) {
+        snprintf(what, sizeof(what), "tls.key '%s': cannot load or does not match tls.cert",
+                 cfg->tls_key);
+        tls_fail(msg, msglen, what);
+        goto fail;
+    }
+    if (cfg->mtls != SRV_MTLS_OFF) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->tls_client_ca);
+        if (!names || SSL_CTX_load_verify_locations(ssl, cfg->tls_client_ca, NULL) != 1) {
+            snprintf(what, sizeof(what), "tls.client_ca '%s': cannot load", cfg->tls_client_ca);
+            tls_fail(msg, msglen, what);
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            goto fail;
+        }
+        SSL_CTX_set_client_CA_list(ssl, names);
+        SSL_CTX_set_verify(
+            ssl,
+            SSL_VERIFY_PEER |
+                (cfg->mtls == SRV_MTLS_REQUIRED ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+            NULL);
+    }
+    return ssl;
+fail:
+    SSL_CTX_free(ssl);
+    return NULL;
+}
 
 struct srv_tls_slot {
     pthread_mutex_t lock;
     SSL_CTX *ctx;
 };
-
-/* "what: OpenSSL's reason" from the oldest error the failing calls raised (the queue was
- * cleared before them, so nothing older can be named). */
-static void tls_error(char *msg, size_t msglen, const char *what)
-{
-    unsigned long e = ERR_peek_error();
-    const char *why = e ? ERR_reason_error_string(e) : NULL;
-    snprintf(msg, msglen, "%s%s%s", what, why ? ": " : "", why ? why : "");
-    ERR_clear_error();
-}
-
-/* The private key: kept apart so that other key sources (a token through a provider) can
- * plug in here. */
-static int tls_key_load(SSL_CTX *ctx, const char *key, char *msg, size_t msglen)
-{
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        char what[600];
-        snprintf(what, sizeof(what), "tls.key '%s': cannot load (a PEM private key)", key);
-        tls_error(msg, msglen, what);
-        return -1;
-    }
-    return 0;
-}
-
-SSL_CTX *srv_tls_ctx_new(const srv_tls_cfg *cfg, char *msg, size_t msglen)
-{
-    char what[600];
-    STACK_OF(X509_NAME) *names = NULL;
-    ERR_clear_error();
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
-        tls_error(msg, msglen, "TLS: cannot create a server context");
-        goto fail;
-    }
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    /* Needed for session resumption once client certificates are verified (OpenSSL refuses to
-     * resume a session without one, failing the handshake). */
-    static const unsigned char sid_ctx[] = "hwjose serve";
-    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert) != 1) {
-        snprintf(what, sizeof(what), "tls.cert '%s': cannot load (a PEM certificate chain)",
-                 cfg->cert);
-        tls_error(msg, msglen, what);
-        goto fail;
-    }
-    if (tls_key_load(ctx, cfg->key, msg, msglen))
-        goto fail;
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        snprintf(what, sizeof(what), "tls.key '%s': does not match tls.cert '%s'", cfg->key,
-                 cfg->cert);
-        tls_error(msg, msglen, what);
-        goto fail;
-    }
-    if (cfg->mtls != SRV_MTLS_OFF) {
-        names = SSL_load_client_CA_file(cfg->client_ca);
-        if (!names || SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
-            snprintf(what, sizeof(what), "tls.client_ca '%s': cannot load (PEM certificates)",
-                     cfg->client_ca);
-            tls_error(msg, msglen, what);
-            goto fail;
-        }
-        SSL_CTX_set_client_CA_list(ctx, names); /* owned by ctx from here on */
-        names = NULL;
-        SSL_CTX_set_verify(
-            ctx,
-            SSL_VERIFY_PEER |
-                (cfg->mtls == SRV_MTLS_REQUIRED ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-            NULL);
-    }
-    return ctx;
-fail:
-    sk_X509_NAME_pop_free(names, X509_NAME_free);
-    SSL_CTX_free(ctx);
-    return NULL;
-}
 
 srv_tls_slot *srv_tls_slot_new(SSL_CTX *ctx)
 {
