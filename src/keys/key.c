@@ -51,6 +51,19 @@ HWJ_EXPORT hwj_err hwj_ctx_new(hwj_ctx **out, hwj_error *err)
     return HWJ_OK;
 }
 
+HWJ_EXPORT uint64_t hwj_ctx_get_token_reinits(hwj_ctx *ctx)
+{
+    uint64_t n = 0;
+    if (ctx == NULL)
+        return 0;
+    pthread_mutex_lock(&ctx->lock); /* a backend's state appears under it */
+    for (size_t i = 0; i < NBACKENDS; i++)
+        if (ctx->ready[i] && backends[i]->reinits != NULL)
+            n += backends[i]->reinits(ctx->state[i]);
+    pthread_mutex_unlock(&ctx->lock);
+    return n;
+}
+
 HWJ_EXPORT void hwj_ctx_free(hwj_ctx *ctx)
 {
     if (ctx == NULL)

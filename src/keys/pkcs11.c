@@ -478,4 +478,5 @@ const struct hwj_key_ops hwj_pkcs11_ops = {
     .derive = p11_derive,
     .generate = p11_generate,
     .list = p11_list,
+    .reinits = p11_state_reinits,
 };

@@ -73,6 +73,7 @@ typedef struct p11_module {
     pthread_rwlock_t use;
     atomic_llong next_recover_ms; /* back-off: no recovery before this (monotonic ms) */
     atomic_int backoff_ms;        /* the next wait after a recovery */
+    atomic_ullong reinits;        /* recoveries done (hwj_ctx_get_token_reinits) */
 } p11_module;
 
 typedef struct p11_token {
@@ -104,6 +105,8 @@ typedef struct p11_state {
 
 hwj_err p11_state_new(void **state, hwj_error *err);
 void p11_state_free(void *state);
+/* Module recoveries over the state's life, all modules. */
+uint64_t p11_state_reinits(void *state);
 
 /* The module at `path` (loaded and initialised once per state). */
 hwj_err p11_module_get(p11_state *st, const char *path, p11_module **out, hwj_error *err);

@@ -125,6 +125,17 @@ void p11_state_free(void *state)
     free(st);
 }
 
+uint64_t p11_state_reinits(void *state)
+{
+    p11_state *st = state;
+    uint64_t n = 0;
+    pthread_mutex_lock(&st->lock);
+    for (p11_module *m = st->mods; m != NULL; m = m->next)
+        n += atomic_load(&m->reinits);
+    pthread_mutex_unlock(&st->lock);
+    return n;
+}
+
 /* ---- modules ---- */
 
 /* Forks seen by this process, counted by an atfork handler: the hot path compares a
@@ -284,6 +295,7 @@ int p11_module_recover(p11_module *m, unsigned seen)
         m->f->C_Finalize(NULL); /* closes every session of ours */
         fresh = module_initialize(m->f) == CKR_OK;
         atomic_fetch_add(&m->gen, 1); /* even on failure: the old handles are gone */
+        atomic_fetch_add(&m->reinits, 1);
         int b = atomic_load(&m->backoff_ms);
         atomic_store(&m->next_recover_ms, now_ms() + b);
         atomic_store(&m->backoff_ms, b * 2 < RECOVER_MAX_MS ? b * 2 : RECOVER_MAX_MS);

@@ -48,6 +48,8 @@ struct hwj_key_ops {
     /* Append one description object per private key to `list` (optional). */
     hwj_err (*list)(void *state, const char *uri, const hwj_key_open_opts *opts, json_t *list,
                     hwj_error *err);
+    /* Token modules re-initialised after failures, over the state's life (optional). */
+    uint64_t (*reinits)(void *state);
 };
 
 struct hwj_key {
