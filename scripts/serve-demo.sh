@@ -73,7 +73,7 @@ cat >"$state/config.json" <<JSON
      "ttl": "15m", "max_ttl": "1h", "iss": "http://$listen", "aud": ["demo-api"]}
   ],
   "clients": [
-    {"name": "demo-client", "token_sha256": "$tokhash", "permissions": {"demo": ["jwt", "sign"]}}
+    {"name": "demo-client", "token_sha256": "$tokhash", "permissions": {"demo": ["jwt"]}}
   ],
   "limits": {"max_body_bytes": 65536, "timeout_seconds": 10, "max_connections": 512},
   "audit": {"path": "$state/audit.log"},

@@ -26,6 +26,16 @@ if(HWJ_WITH_PKCS11)
     "HWJ_P11_PIN_FILE=${hwj_p11_dir}/user.pin"
     "HWJ_P11_LOCKED_SHIM=$<TARGET_FILE:hwj_p11_shim_locked>")
 
+  # Extractable token keys: signing, decryption and key agreement refused without opt-in.
+  hwj_unit_test(test_pkcs11_extractable SOURCES test_pkcs11_extractable.c test_jwe_p11import.c
+    FIXTURES pkcs11_token TIMEOUT 60)
+  target_compile_definitions(test_pkcs11_extractable PRIVATE
+    HWJ_SOFTHSM_MODULE="${HWJ_SOFTHSM_MODULE}")
+  set_property(TEST test_pkcs11_extractable APPEND PROPERTY ENVIRONMENT
+    "SOFTHSM2_CONF=${hwj_p11_dir}/softhsm2.conf"
+    "HWJ_P11_TOKEN=hwj-test"
+    "HWJ_P11_PIN_FILE=${hwj_p11_dir}/user.pin")
+
   hwj_script_test(test_pkcs11_interop pkcs11/test_interop.sh FIXTURES pkcs11_token TIMEOUT 120)
   set_property(TEST test_pkcs11_interop APPEND PROPERTY ENVIRONMENT
     "SOFTHSM2_CONF=${hwj_p11_dir}/softhsm2.conf" "HWJ_P11_DIR=${hwj_p11_dir}"

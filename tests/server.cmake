@@ -16,5 +16,16 @@ endif()
 if(TARGET hwjose_server AND HWJ_WITH_PKCS11)
   hwj_script_test(test_server_ops server/test_server_ops.sh TIMEOUT 120)
   set_property(TEST test_server_ops APPEND PROPERTY ENVIRONMENT
+  "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+endif()
+# SIGHUP applies a renewed TLS certificate, key and client CA to new connections, or is rejected.
+if(TARGET hwjose_server)
+  hwj_script_test(test_server_tls_reload server/test_server_tls_reload.sh TIMEOUT 60)
+endif()
+# The token directory moved away and back under load: 503 while gone, served again within 2 s
+# (the PKCS#11 backend re-initialises the module), no restart. Its own SoftHSM token.
+if(TARGET hwjose_server AND HWJ_WITH_PKCS11)
+  hwj_script_test(test_server_token_recovery server/test_server_token_recovery.sh TIMEOUT 60)
+  set_property(TEST test_server_token_recovery APPEND PROPERTY ENVIRONMENT
     "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
 endif()

@@ -105,6 +105,12 @@ static int ec_attrs(EVP_PKEY *pk, attrs *priv, attrs *pub)
 int jt_p11_import(const char *module, const char *token, const char *pin, EVP_PKEY *pkey,
                   const char *label, unsigned char id)
 {
+    return jt_p11_import_ex(module, token, pin, pkey, label, id, 0);
+}
+
+int jt_p11_import_ex(const char *module, const char *token, const char *pin, EVP_PKEY *pkey,
+                     const char *label, unsigned char id, int extractable)
+{
     static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     static CK_OBJECT_CLASS cpriv = CKO_PRIVATE_KEY, cpub = CKO_PUBLIC_KEY;
     CK_KEY_TYPE kt;
@@ -138,7 +144,7 @@ int jt_p11_import(const char *module, const char *token, const char *pin, EVP_PK
     add(&pub, CKA_TOKEN, &yes, sizeof(yes));
     add(&priv, CKA_PRIVATE, &yes, sizeof(yes));
     add(&priv, CKA_SENSITIVE, &yes, sizeof(yes));
-    add(&priv, CKA_EXTRACTABLE, &no, sizeof(no));
+    add(&priv, CKA_EXTRACTABLE, extractable ? &yes : &no, sizeof(no));
     add(&priv, CKA_LABEL, label, strlen(label));
     add(&pub, CKA_LABEL, label, strlen(label));
     add(&priv, CKA_ID, &id, 1);

@@ -10,5 +10,8 @@
  * both objects, `id` their CKA_ID byte. */
 int jt_p11_import(const char *module, const char *token, const char *pin, EVP_PKEY *pkey,
                   const char *label, unsigned char id);
+/* The same, the private key marked CKA_EXTRACTABLE when `extractable` (still sensitive). */
+int jt_p11_import_ex(const char *module, const char *token, const char *pin, EVP_PKEY *pkey,
+                     const char *label, unsigned char id, int extractable);
 
 #endif

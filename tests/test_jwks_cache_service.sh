@@ -26,6 +26,7 @@ command -v jq >/dev/null || { echo "jq is required (scripts/install-deps.sh)"; e
 
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/k1.pem" 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/k2.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/raw.pem" 2>/dev/null
 chmod 600 "$dir"/*.pem
 tok=$(openssl rand -hex 32)
 tok_hash=$(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)
@@ -40,9 +41,11 @@ write_config() {
   "workers": 2,
   "keys": [
     {"name": "k1", "uri": "file:$dir/k1.pem", "alg": "ES256", "ttl": 60, "propagation": 1,
-     "iss": "https://issuer.test", "aud": ["svc-a"]}
+     "iss": "https://issuer.test", "aud": ["svc-a"]},
+    {"name": "raw", "uri": "file:$dir/raw.pem", "alg": "ES256"}
   ],
-  "clients": [{"name": "alice", "token_sha256": "$tok_hash", "permissions": {"*": ["jwt", "sign"]}}],
+  "clients": [{"name": "alice", "token_sha256": "$tok_hash",
+               "permissions": {"k1": ["jwt"], "raw": ["sign"]}}],
   "audit": {"path": "$dir/audit.log", "fsync": false},
   "store_refresh": 1,
   "jwks_max_age": 1
@@ -81,7 +84,7 @@ jwt_verify "$jwt1" --alg PS256
 check "an alg outside the allow-list → exit 1" [ "$rc" = 1 ]
 
 jws=$(curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
-  --data-binary '{"payload":"aGVsbG8"}' "$base/v1/keys/k1/sign" | jq -r .jws)
+  --data-binary '{"payload":"aGVsbG8"}' "$base/v1/keys/raw/sign" | jq -r .jws)
 set +e
 payload=$("$HWJOSE" verify --jwks-uri "$jwks" --alg ES256 <<<"$jws" 2>"$dir/err"); vrc=$?
 set -e

@@ -236,6 +236,10 @@ static void t_versions(void **state)
     assert_int_equal(srv_store_add(st, &nv, 7, 8, msg, sizeof msg), SRV_STORE_ERROR);
     assert_non_null(strstr(msg, "pin-value"));
     nv = make("enc", "kid-e2", &p);
+    nv.uri = "pkcs11:token=t;object=o?PIN-VALUE=1234"; /* in any letter case */
+    assert_int_equal(srv_store_add(st, &nv, 7, 8, msg, sizeof msg), SRV_STORE_ERROR);
+    assert_null(strstr(msg, "1234"));
+    nv = make("enc", "kid-e2", &p);
     nv.origin = "stolen";
     assert_int_equal(srv_store_add(st, &nv, 7, 8, msg, sizeof msg), SRV_STORE_ERROR);
     assert_int_equal(gen_of(st), 4);

@@ -38,12 +38,16 @@ typedef struct hwj_key hwj_key;
 HWJ_EXPORT hwj_err hwj_ctx_new(hwj_ctx **out, hwj_error *err);
 /* Closes every backend connection. All keys opened from ctx must be freed first. */
 HWJ_EXPORT void hwj_ctx_free(hwj_ctx *ctx);
+/* How many times the context's backends re-initialised a token module that kept failing (a
+ * PKCS#11 module finalised and initialised again after its token came back): for monitoring. */
+HWJ_EXPORT uint64_t hwj_ctx_get_token_reinits(hwj_ctx *ctx);
 
 typedef struct hwj_key_open_opts {
     /* A PIN or key auth the application obtained itself (never from argv). Copied and
      * wiped on free. Overrides HWJOSE_PIN; the URI's pin-source overrides both. */
     const char *pin;
-    /* Permit signing with a private key whose CKA_EXTRACTABLE is true (refused otherwise). */
+    /* Permit signing, decrypting and deriving with a hardware private key marked extractable
+     * (CKA_EXTRACTABLE true, or a TPM key not fixed to its TPM): refused otherwise. */
     int allow_extractable;
 } hwj_key_open_opts;
 

@@ -25,11 +25,13 @@ static void decrypt_usage(FILE *out)
         "usage: hwjose decrypt (--key URI | --jwk FILE | --password-file FILE)\n"
         "                      [--alg ALG]... [--enc ENC]... [--allow-rsa1_5] [--crit NAME]...\n"
         "                      [--max-p2c N] [--max-inflated BYTES] [--header]\n"
+        "                      [--allow-extractable]\n"
         "  Decrypts the JWE on stdin and writes the plaintext to stdout.\n"
         "  --key: an asymmetric private key (pkcs11:, tpm2:, jwk:, file:); the PIN comes\n"
         "  from the URI's pin-source or $HWJOSE_PIN. --jwk: an oct key (A*KW, A*GCMKW, dir).\n"
         "  Without --alg, the algs the key can do are allowed (never RSA1_5); without --enc,\n"
         "  all six content encryptions. --header prints the JOSE header to stderr.\n"
+        "  --allow-extractable: decrypt with a token key that is marked extractable.\n"
         "  Exit: 0 decrypted, 1 decryption failed or refused, 2 usage or input error.\n");
 }
 
@@ -79,6 +81,7 @@ enum {
     OPT_MAX_P2C,
     OPT_MAX_INFLATED,
     OPT_HEADER,
+    OPT_ALLOW_EXTRACTABLE,
 };
 
 static const struct option encrypt_options[] = {
@@ -200,6 +203,7 @@ static const struct option decrypt_options[] = {
     {"max-p2c", required_argument, NULL, OPT_MAX_P2C},
     {"max-inflated", required_argument, NULL, OPT_MAX_INFLATED},
     {"header", no_argument, NULL, OPT_HEADER},
+    {"allow-extractable", no_argument, NULL, OPT_ALLOW_EXTRACTABLE},
     {NULL, 0, NULL, 0},
 };
 
@@ -215,7 +219,7 @@ int cmd_decrypt(int argc, char **argv)
     uint8_t *in = NULL;
     size_t inlen = 0, pwlen = 0, nalgs = 0, nencs = 0, ncrit = 0;
     char *pw = NULL;
-    int show_header = 0, ret = CLI_USAGE, opt;
+    int show_header = 0, allow_extractable = 0, ret = CLI_USAGE, opt;
     unsigned long v;
     hwj_error err = {0};
     hwj_err rc;
@@ -256,6 +260,7 @@ int cmd_decrypt(int argc, char **argv)
             o.max_inflated = v;
             break;
         case OPT_HEADER: show_header = 1; break;
+        case OPT_ALLOW_EXTRACTABLE: allow_extractable = 1; break;
         default: return cli_usage_error(DECRYPT);
         }
     }
@@ -267,7 +272,7 @@ int cmd_decrypt(int argc, char **argv)
         cli_say(DECRYPT, "give exactly one of --key, --jwk, --password-file");
         return cli_usage_error(DECRYPT);
     }
-    if (uri != NULL && (ret = cli_key_open(DECRYPT, uri, 0, &ctx, &key)) != CLI_OK)
+    if (uri != NULL && (ret = cli_key_open(DECRYPT, uri, allow_extractable, &ctx, &key)) != CLI_OK)
         goto out;
     ret = CLI_USAGE;
     if (jwk_path != NULL && (rc = hwj_jwk_read_file(jwk_path, &jwk, &err)) != HWJ_OK) {

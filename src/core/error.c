@@ -1,12 +1,14 @@
 /* error.c: error codes, messages and OpenSSL error-queue draining. */
 #include "core/error.h"
 
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 HWJ_EXPORT const char *hwj_err_str(hwj_err code)
 {
@@ -54,6 +56,10 @@ HWJ_EXPORT const char *hwj_version(void)
 
 void hwj_error_reset(hwj_error *err)
 {
+    /* Every API call starts here: an OpenSSL error it reports must be one it raised, not an
+     * older entry of this thread's queue (an off-curve point once read "could not load the
+     * shared library", left there by an unrelated earlier call). */
+    ERR_clear_error();
     if (err == NULL)
         return;
     err->code = HWJ_OK;
@@ -71,6 +77,55 @@ static void neutralise(char *msg)
             *p = '?';
 }
 
+/* msg[at..at+n) replaced by `with`, within a buffer of HWJ_ERROR_MESSAGE_MAX (cut if full). */
+static void splice(char *msg, size_t at, size_t n, const char *with)
+{
+    size_t len = strlen(msg), wn = strlen(with);
+    size_t tail = len - at - n;
+    if (at + wn + tail >= HWJ_ERROR_MESSAGE_MAX)
+        tail = HWJ_ERROR_MESSAGE_MAX - 1 > at + wn ? HWJ_ERROR_MESSAGE_MAX - 1 - at - wn : 0;
+    if (at + wn >= HWJ_ERROR_MESSAGE_MAX)
+        wn = HWJ_ERROR_MESSAGE_MAX - 1 - at;
+    memmove(msg + at + wn, msg + at + n, tail);
+    memcpy(msg + at, with, wn);
+    msg[at + wn + tail] = '\0';
+}
+
+static int uri_end(char c)
+{
+    return c == '\0' || c == ' ' || c == '\'' || c == '"' || c == ')' || c == '\t';
+}
+
+/* Messages quote key URIs, however malformed. They never show a URI's query (module paths, PIN
+ * and auth sources), nor the value of a pin-value or auth-value anywhere, in any letter case. */
+static void redact(char *msg)
+{
+    static const char *const secret[] = {"pin-value=", "auth-value=", NULL};
+    static const char *const scheme[] = {"pkcs11:", "tpm2:", NULL};
+    for (size_t i = 0; msg[i] != '\0'; i++) {
+        for (const char *const *w = secret; *w != NULL; w++) {
+            size_t wl = strlen(*w), j = i + wl;
+            if (strncasecmp(msg + i, *w, wl) != 0)
+                continue;
+            while (!uri_end(msg[j]) && msg[j] != ';' && msg[j] != '&')
+                j++;
+            splice(msg, i + wl, j - i - wl, "(not shown)");
+        }
+        for (const char *const *w = scheme; *w != NULL; w++) {
+            size_t wl = strlen(*w), q = i + wl, j;
+            if (strncasecmp(msg + i, *w, wl) != 0 || (i > 0 && isalnum((unsigned char)msg[i - 1])))
+                continue;
+            while (!uri_end(msg[q]) && msg[q] != '?' && msg[q] != '[') /* '[': a usage form */
+                q++;
+            if (msg[q] != '?')
+                continue;
+            for (j = q; !uri_end(msg[j]); j++)
+                ;
+            splice(msg, q, j - q, "?...");
+        }
+    }
+}
+
 static void fill(hwj_error *err, hwj_err code, hwj_err_source src, unsigned long native,
                  const char *fmt, va_list ap) HWJ_PRINTF(5, 0);
 
@@ -82,6 +137,7 @@ static void fill(hwj_error *err, hwj_err code, hwj_err_source src, unsigned long
     err->native = native;
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     neutralise(err->message);
+    redact(err->message);
 }
 
 hwj_err hwj_error_set(hwj_error *err, hwj_err code, const char *fmt, ...)
@@ -145,5 +201,6 @@ void hwj_error_prefix(hwj_error *err, const char *fmt, ...)
         memcpy(err->message + n + 2, old, olen);
         err->message[n + 2 + olen] = '\0';
         neutralise(err->message);
+        redact(err->message);
     }
 }

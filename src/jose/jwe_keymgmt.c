@@ -149,7 +149,13 @@ static hwj_err rsa1_5_unwrap(const uint8_t *ek, size_t eklen, const hwj_jwe_decr
     size_t n = sizeof(buf);
     if (RAND_bytes(rnd, (int)ceklen) != 1)
         return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "RAND_bytes failed");
-    hwj_err rc = hwj_key_decrypt(opts->key, HWJ_ALG_RSA1_5, ek, eklen, buf, &n, NULL);
+    hwj_error e = {0};
+    hwj_err rc = hwj_key_decrypt(opts->key, HWJ_ALG_RSA1_5, ek, eklen, buf, &n, &e);
+    if (rc == HWJ_ERR_POLICY) {
+        /* refused before any decryption (an extractable key): says nothing of the ciphertext */
+        OPENSSL_cleanse(rnd, sizeof(rnd));
+        return hwj_error_set(err, rc, "%s", e.message);
+    }
     unsigned good = (unsigned)(rc == HWJ_OK) & (unsigned)(n == ceklen);
     uint8_t mask = (uint8_t)(0u - good);
     for (size_t i = 0; i < ceklen; i++)

@@ -51,6 +51,19 @@ HWJ_EXPORT hwj_err hwj_ctx_new(hwj_ctx **out, hwj_error *err)
     return HWJ_OK;
 }
 
+HWJ_EXPORT uint64_t hwj_ctx_get_token_reinits(hwj_ctx *ctx)
+{
+    uint64_t n = 0;
+    if (ctx == NULL)
+        return 0;
+    pthread_mutex_lock(&ctx->lock); /* a backend's state appears under it */
+    for (size_t i = 0; i < NBACKENDS; i++)
+        if (ctx->ready[i] && backends[i]->reinits != NULL)
+            n += backends[i]->reinits(ctx->state[i]);
+    pthread_mutex_unlock(&ctx->lock);
+    return n;
+}
+
 HWJ_EXPORT void hwj_ctx_free(hwj_ctx *ctx)
 {
     if (ctx == NULL)
@@ -120,7 +133,7 @@ static hwj_err key_finish(hwj_key *key, const char *uri, const hwj_key_open_opts
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     if (key->custody.hardware == 1 && key->custody.extractable == 1 &&
         !(opts != NULL && opts->allow_extractable))
-        key->sign_refused = 1;
+        key->use_refused = 1;
     return HWJ_OK;
 }
 
@@ -268,6 +281,16 @@ static hwj_err cannot(const hwj_key *key, hwj_alg alg, const char *verb, hwj_err
                          key->custody.notes);
 }
 
+/* A key that can leave its token protects nothing a software key would not: its use is an
+ * explicit choice (hwj_key_open_opts.allow_extractable), for every operation alike. */
+static hwj_err refused(const hwj_key *key, const char *what, hwj_error *err)
+{
+    return hwj_error_set(err, HWJ_ERR_POLICY,
+                         "%s refused: key '%s' is extractable from its token; opt in with "
+                         "allow_extractable if a key that can leave its token is acceptable",
+                         what, key->uri);
+}
+
 HWJ_EXPORT hwj_err hwj_key_sign(hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
                                 uint8_t *sig, size_t *siglen, hwj_error *err)
 {
@@ -276,11 +299,8 @@ HWJ_EXPORT hwj_err hwj_key_sign(hwj_key *key, hwj_alg alg, const uint8_t *in, si
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_key_sign: missing argument");
     if (hwj_alg_get_kind(alg) != HWJ_ALG_KIND_JWS || !(key->can & HWJ_ALG_BIT(alg)))
         return cannot(key, alg, "sign", err);
-    if (key->sign_refused)
-        return hwj_error_set(err, HWJ_ERR_POLICY,
-                             "signing refused: key '%s' is extractable from its token; opt in with "
-                             "allow_extractable if a key that can leave its token is acceptable",
-                             key->uri);
+    if (key->use_refused)
+        return refused(key, "signing", err);
     return key->ops->sign(key, alg, in, inlen, sig, siglen, err);
 }
 
@@ -293,6 +313,8 @@ HWJ_EXPORT hwj_err hwj_key_decrypt(hwj_key *key, hwj_alg alg, const uint8_t *in,
     if (key->ops->decrypt == NULL || hwj_alg_get_kind(alg) != HWJ_ALG_KIND_KM ||
         !(key->can & HWJ_ALG_BIT(alg)))
         return cannot(key, alg, "decrypt", err);
+    if (key->use_refused)
+        return refused(key, "decryption", err);
     return key->ops->decrypt(key, alg, in, inlen, out, outlen, err);
 }
 
@@ -306,6 +328,8 @@ HWJ_EXPORT hwj_err hwj_key_derive(hwj_key *key, EVP_PKEY *peer, uint8_t *z, size
                           HWJ_ALG_BIT(HWJ_ALG_ECDH_ES_A192KW) | HWJ_ALG_BIT(HWJ_ALG_ECDH_ES_A256KW);
     if (key->ops->derive == NULL || !(key->can & ecdh))
         return cannot(key, HWJ_ALG_ECDH_ES, "derive", err);
+    if (key->use_refused)
+        return refused(key, "key agreement", err);
     return key->ops->derive(key, peer, z, zlen, err);
 }
 

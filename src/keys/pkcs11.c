@@ -90,13 +90,16 @@ static hwj_err p11_open(void *state, const char *uri, const hwj_key_open_opts *o
 
     if ((rc = p11_uri_parse(uri, &u, err)) != HWJ_OK)
         return rc;
-    if ((rc = p11_one_token(state, &u, &t, err)) != HWJ_OK ||
-        (rc = p11_token_login(t, &u, opts, err)) != HWJ_OK ||
-        (rc = p11_session_get(t, &s, &gen, err)) != HWJ_OK)
+    if ((rc = p11_one_token(state, &u, &t, err)) != HWJ_OK)
         goto out;
-    if ((rc = p11_find_private(t, s, &u, &h, err)) == HWJ_OK)
-        rc = p11_key_attach(t, s, h, gen, key, err);
-    p11_session_put(t, s, gen, CKR_OK);
+    p11_module_enter(t->mod);
+    if ((rc = p11_token_login(t, &u, opts, err)) == HWJ_OK &&
+        (rc = p11_session_get(t, &s, &gen, err)) == HWJ_OK) {
+        if ((rc = p11_find_private(t, s, &u, &h, err)) == HWJ_OK)
+            rc = p11_key_attach(t, s, h, gen, key, err);
+        p11_session_put(t, s, gen, CKR_OK);
+    }
+    p11_module_leave(t->mod);
 out:
     p11_uri_clear(&u);
     return rc;
@@ -154,12 +157,21 @@ static int handle_lost(CK_RV rv)
 /* One Cryptoki operation on the key's handle `h` in session `s`. */
 typedef CK_RV (*p11_cmd)(p11_key *pk, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, void *arg);
 
-/* Run cmd on a pooled session. A lost session, login or object handle is replaced and cmd
- * run once more (so cmd must reset its outputs each time); any other result is final. Returns
- * the error of getting a session, else HWJ_OK with cmd's result in *rv. */
-static hwj_err run(p11_key *pk, p11_cmd cmd, void *arg, CK_RV *rv, hwj_error *err)
+/* The failure that session and login recovery did not cure may be the module's: no token, no
+ * session, no login, or the key's object no longer found (SoftHSM after its token directory
+ * went away and came back, until C_Finalize + C_Initialize). Not a plain CKR_GENERAL_ERROR from
+ * the operation: SoftHSM answers that for bad padding, and a client must not be able to make
+ * the module restart. */
+static int module_suspect(hwj_err rc, CK_RV rv)
 {
-    *rv = CKR_GENERAL_ERROR;
+    if (rc != HWJ_OK)
+        return rc == HWJ_ERR_TOKEN;
+    return handle_lost(rv) || p11_rv_lost(rv) || p11_rv_gone(rv);
+}
+
+/* cmd on a pooled session, the attempts of one recovery round. */
+static hwj_err run_round(p11_key *pk, p11_cmd cmd, void *arg, CK_RV *rv, hwj_error *err)
+{
     for (int attempt = 0; attempt < 2; attempt++) {
         CK_SESSION_HANDLE s;
         CK_OBJECT_HANDLE h;
@@ -175,6 +187,32 @@ static hwj_err run(p11_key *pk, p11_cmd cmd, void *arg, CK_RV *rv, hwj_error *er
         atomic_store(&pk->gen, ~0u); /* after a logout, handles may be gone: find again */
     }
     return HWJ_OK;
+}
+
+/* Run cmd on a pooled session. A lost session, login or object handle is replaced and cmd
+ * run once more (so cmd must reset its outputs each time); if that fails too in a way that
+ * points at the module, the module is re-initialised (with back-off) and cmd run once more;
+ * any other result is final. Returns the error of getting a session, else HWJ_OK with cmd's
+ * result in *rv. */
+static hwj_err run(p11_key *pk, p11_cmd cmd, void *arg, CK_RV *rv, hwj_error *err)
+{
+    p11_module *m = pk->tok->mod;
+    hwj_err rc = HWJ_OK;
+    *rv = CKR_GENERAL_ERROR;
+    for (int round = 0; round < 2; round++) {
+        unsigned seen = atomic_load(&m->gen);
+        p11_module_enter(m);
+        rc = run_round(pk, cmd, arg, rv, err);
+        p11_module_leave(m);
+        if (rc == HWJ_OK && *rv == CKR_OK) {
+            p11_module_ok(m);
+            break;
+        }
+        if (round > 0 || !module_suspect(rc, *rv) || !p11_module_recover(m, seen))
+            break;
+        atomic_store(&pk->gen, ~0u);
+    }
+    return rc;
 }
 
 /* Init + single-part Sign or Decrypt. */
@@ -440,4 +478,5 @@ const struct hwj_key_ops hwj_pkcs11_ops = {
     .derive = p11_derive,
     .generate = p11_generate,
     .list = p11_list,
+    .reinits = p11_state_reinits,
 };

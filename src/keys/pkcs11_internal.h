@@ -13,7 +13,8 @@
  * Faults: a lost session or login is replaced and the operation retried once; a removed token
  * marks its pool dead and fails at once, and the next operation finds the token again (label
  * and serial), logs in and looks its objects up again; any other error fails the operation and
- * closes its session. See docs/pkcs11.md, "Faults".
+ * closes its session; a module whose keys stay lost after that is re-initialised (with back-off).
+ * See docs/pkcs11.md, "Faults".
  *
  * Concurrency: a token's pool lock guards only its list of idle sessions, login state and
  * generation; no lock is held across a Cryptoki call on the hot path, so two threads sign
@@ -67,6 +68,12 @@ typedef struct p11_module {
     atomic_uint forks;    /* the fork count when pid was last confirmed */
     atomic_uint gen;      /* bumped on re-initialisation */
     pthread_mutex_t lock; /* serialises re-initialisation only */
+    /* Held shared across an operation's Cryptoki calls and exclusively by a recovery
+     * (C_Finalize + C_Initialize), which must not pull the module from under a call. */
+    pthread_rwlock_t use;
+    atomic_llong next_recover_ms; /* back-off: no recovery before this (monotonic ms) */
+    atomic_int backoff_ms;        /* the next wait after a recovery */
+    atomic_ullong reinits;        /* recoveries done (hwj_ctx_get_token_reinits) */
 } p11_module;
 
 typedef struct p11_token {
@@ -98,11 +105,26 @@ typedef struct p11_state {
 
 hwj_err p11_state_new(void **state, hwj_error *err);
 void p11_state_free(void *state);
+/* Module recoveries over the state's life, all modules. */
+uint64_t p11_state_reinits(void *state);
 
 /* The module at `path` (loaded and initialised once per state). */
 hwj_err p11_module_get(p11_state *st, const char *path, p11_module **out, hwj_error *err);
 /* The module a URI names: module-path, else $HWJOSE_PKCS11_MODULE, else SoftHSM's. */
 const char *p11_module_path_for(const p11_uri *u);
+
+/* Cryptoki calls on `m` happen between enter and leave (never nested on one thread). */
+void p11_module_enter(p11_module *m);
+void p11_module_leave(p11_module *m);
+/* A module that keeps failing after session and login recovery (objects no longer found, no
+ * session, no login: SoftHSM after its token directory went away and came back) is finalised
+ * and initialised again, at most once per back-off period (100 ms doubling to 1 s, reset by a
+ * success). Every token's sessions, login and object handles are then of an old generation and
+ * are found again on next use. `seen` is the module generation the failing operation ran in.
+ * 1 when the module is new since `seen` (retry the operation), else 0. Call outside enter. */
+int p11_module_recover(p11_module *m, unsigned seen);
+/* An operation succeeded: the next failure may recover at once. */
+void p11_module_ok(p11_module *m);
 
 /* The tokens of `mod` matching the URI's token attributes, up to `max`. */
 hwj_err p11_tokens_match(p11_state *st, p11_module *mod, const p11_uri *u, p11_token **out,

@@ -227,8 +227,10 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, 
     put(&pub, CKA_LABEL, u.object, strlen(u.object));
     put(&pub, CKA_ID, tmpid, sizeof(tmpid));
 
-    if ((rc = p11_one_token(state, &u, &t, err)) != HWJ_OK ||
-        (rc = p11_token_login(t, &u, &oo, err)) != HWJ_OK ||
+    if ((rc = p11_one_token(state, &u, &t, err)) != HWJ_OK)
+        goto out;
+    p11_module_enter(t->mod);
+    if ((rc = p11_token_login(t, &u, &oo, err)) != HWJ_OK ||
         (rc = p11_session_get(t, &s, &gen, err)) != HWJ_OK)
         goto out;
     if ((rc = label_free(t, s, u.object, err)) != HWJ_OK)
@@ -280,6 +282,8 @@ out:
     }
     if (s != CK_INVALID_HANDLE)
         p11_session_put(t, s, gen, rv);
+    if (t != NULL)
+        p11_module_leave(t->mod);
     p11_uri_clear(&u);
     return rc;
 }
@@ -351,9 +355,12 @@ hwj_err p11_list(void *state, const char *uri, const hwj_key_open_opts *opts, js
         unsigned gen;
         CK_RV rv;
 
+        p11_module_enter(m);
         if ((rc = p11_token_login(t, &u, opts, err)) != HWJ_OK ||
-            (rc = p11_session_get(t, &s, &gen, err)) != HWJ_OK)
+            (rc = p11_session_get(t, &s, &gen, err)) != HWJ_OK) {
+            p11_module_leave(m);
             break;
+        }
         if ((hs = calloc(MAX_KEYS, sizeof(*hs))) == NULL) {
             rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         } else if ((rv = p11_find(t->mod->f, s, &a, 1, hs, MAX_KEYS, &n)) != CKR_OK) {
@@ -368,6 +375,7 @@ hwj_err p11_list(void *state, const char *uri, const hwj_key_open_opts *opts, js
         }
         free(hs);
         p11_session_put(t, s, gen, CKR_OK);
+        p11_module_leave(m);
     }
 out:
     p11_uri_clear(&u);

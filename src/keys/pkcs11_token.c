@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef HWJ_SOFTHSM_MODULE
@@ -17,6 +18,10 @@
 
 /* Idle sessions kept per token; more concurrent operations open more, then close them. */
 #define POOL_MAX 64
+/* Module recovery back-off: the first at once, then 100 ms doubling to 1 s (a token that came
+ * back serves again within about a second; one that stays gone costs one re-init a second). */
+#define RECOVER_MIN_MS 100
+#define RECOVER_MAX_MS 1000
 
 /* ---- the PIN: kept off the heap's dumpable pages ---- */
 
@@ -111,12 +116,24 @@ void p11_state_free(void *state)
         if (m->pid == getpid())
             m->f->C_Finalize(NULL);
         module_release(m);
+        pthread_rwlock_destroy(&m->use);
         pthread_mutex_destroy(&m->lock);
         free(m->path);
         free(m);
     }
     pthread_mutex_destroy(&st->lock);
     free(st);
+}
+
+uint64_t p11_state_reinits(void *state)
+{
+    p11_state *st = state;
+    uint64_t n = 0;
+    pthread_mutex_lock(&st->lock);
+    for (p11_module *m = st->mods; m != NULL; m = m->next)
+        n += atomic_load(&m->reinits);
+    pthread_mutex_unlock(&st->lock);
+    return n;
 }
 
 /* ---- modules ---- */
@@ -187,6 +204,13 @@ hwj_err p11_module_get(p11_state *st, const char *path, p11_module **out, hwj_er
     }
     pthread_once(&atfork_once, register_atfork);
     pthread_mutex_init(&m->lock, NULL);
+    /* Writer first: under steady load readers never all leave at once. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&m->use, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    atomic_store(&m->backoff_ms, RECOVER_MIN_MS);
     m->pid = getpid();
     atomic_store(&m->forks, atomic_load(&forks));
     m->next = st->mods;
@@ -233,6 +257,60 @@ static hwj_err module_check_fork(p11_module *m, hwj_error *err)
     return rc;
 }
 
+void p11_module_enter(p11_module *m)
+{
+    pthread_rwlock_rdlock(&m->use);
+}
+
+void p11_module_leave(p11_module *m)
+{
+    pthread_rwlock_unlock(&m->use);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int p11_module_recover(p11_module *m, unsigned seen)
+{
+    int fresh = 0;
+    if (atomic_load(&m->gen) != seen)
+        return 1; /* another thread has just done it */
+    if (now_ms() < atomic_load(&m->next_recover_ms))
+        return 0;
+    /* Waits for every call in flight; bounded, as a reader that forked away (its count left in
+     * a child's copy of the lock) would never leave. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    if (pthread_rwlock_timedwrlock(&m->use, &until) != 0)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    if (atomic_load(&m->gen) != seen) {
+        fresh = 1;
+    } else if (now_ms() >= atomic_load(&m->next_recover_ms) && m->pid == getpid()) {
+        m->f->C_Finalize(NULL); /* closes every session of ours */
+        fresh = module_initialize(m->f) == CKR_OK;
+        atomic_fetch_add(&m->gen, 1); /* even on failure: the old handles are gone */
+        atomic_fetch_add(&m->reinits, 1);
+        int b = atomic_load(&m->backoff_ms);
+        atomic_store(&m->next_recover_ms, now_ms() + b);
+        atomic_store(&m->backoff_ms, b * 2 < RECOVER_MAX_MS ? b * 2 : RECOVER_MAX_MS);
+    }
+    pthread_mutex_unlock(&m->lock);
+    pthread_rwlock_unlock(&m->use);
+    return fresh;
+}
+
+void p11_module_ok(p11_module *m)
+{
+    if (atomic_load_explicit(&m->backoff_ms, memory_order_relaxed) != RECOVER_MIN_MS)
+        atomic_store(&m->backoff_ms, RECOVER_MIN_MS);
+}
+
 /* ---- tokens ---- */
 
 static void trim(char *dst, const unsigned char *src, size_t n)
@@ -272,8 +350,8 @@ static hwj_err token_for(p11_state *st, p11_module *m, CK_SLOT_ID slot, const CK
     return HWJ_OK;
 }
 
-hwj_err p11_tokens_match(p11_state *st, p11_module *m, const p11_uri *u, p11_token **out,
-                         size_t max, size_t *n, hwj_error *err)
+static hwj_err tokens_match(p11_state *st, p11_module *m, const p11_uri *u, p11_token **out,
+                            size_t max, size_t *n, hwj_error *err)
 {
     CK_SLOT_ID *slots = NULL;
     CK_ULONG count = 0;
@@ -309,6 +387,15 @@ hwj_err p11_tokens_match(p11_state *st, p11_module *m, const p11_uri *u, p11_tok
         (*n)++;
     }
     free(slots);
+    return rc;
+}
+
+hwj_err p11_tokens_match(p11_state *st, p11_module *m, const p11_uri *u, p11_token **out,
+                         size_t max, size_t *n, hwj_error *err)
+{
+    p11_module_enter(m);
+    hwj_err rc = tokens_match(st, m, u, out, max, n, err);
+    p11_module_leave(m);
     return rc;
 }
 
@@ -450,10 +537,12 @@ hwj_err p11_session_get(p11_token *t, CK_SESSION_HANDLE *s, unsigned *gen, hwj_e
     mg = atomic_load(&t->mod->gen);
     pthread_mutex_lock(&t->lock);
     if (t->modgen != mg) {
-        /* Handles of the parent's initialisation: forget them, never close them. */
+        /* Handles of another initialisation (the parent's, or before a recovery): forget
+         * them, never close them; the slot may be numbered anew. */
         t->nidle = 0;
         t->logged_in = 0;
         t->modgen = mg;
+        t->dead = 1;
         t->gen++;
     }
     if (t->nidle > 0) {

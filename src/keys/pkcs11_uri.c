@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A fixed-width, space-padded PKCS#11 string as a C string. */
 static void trim_copy(char *dst, const unsigned char *src, size_t n)
@@ -23,6 +24,14 @@ hwj_err p11_uri_parse(const char *s, p11_uri *u, hwj_error *err)
     int r;
 
     memset(u, 0, sizeof(*u));
+    /* Any letter case, before parsing: a malformed URI must not reach a message with its PIN
+     * (and p11-kit knows only the lower-case name). */
+    for (const char *p = s; *p != '\0'; p++)
+        if (strncasecmp(p, "pin-value", 9) == 0)
+            return hwj_error_set(err, HWJ_ERR_POLICY,
+                                 "the key URI carries pin-value, which would put the PIN in argv "
+                                 "and logs; use pin-source=file:PATH or the HWJOSE_PIN "
+                                 "environment variable instead");
     if ((u->uri = p11_kit_uri_new()) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     r = p11_kit_uri_parse(s, P11_KIT_URI_FOR_ANY, u->uri);
@@ -32,14 +41,6 @@ hwj_err p11_uri_parse(const char *s, p11_uri *u, hwj_error *err)
                              "'%s' is not a valid PKCS#11 URI (%s); the form is "
                              "pkcs11:token=T;object=NAME[?pin-source=file:PATH]",
                              s, p11_kit_uri_message(r));
-    }
-    if (p11_kit_uri_get_pin_value(u->uri) != NULL) {
-        /* The URI is not echoed: it holds the PIN. */
-        p11_uri_clear(u);
-        return hwj_error_set(err, HWJ_ERR_POLICY,
-                             "the key URI carries pin-value, which would put the PIN in argv and "
-                             "logs; use pin-source=file:PATH or the HWJOSE_PIN environment "
-                             "variable instead");
     }
     if (p11_kit_uri_any_unrecognized(u->uri)) {
         p11_uri_clear(u);

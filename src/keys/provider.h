@@ -48,6 +48,8 @@ struct hwj_key_ops {
     /* Append one description object per private key to `list` (optional). */
     hwj_err (*list)(void *state, const char *uri, const hwj_key_open_opts *opts, json_t *list,
                     hwj_error *err);
+    /* Token modules re-initialised after failures, over the state's life (optional). */
+    uint64_t (*reinits)(void *state);
 };
 
 struct hwj_key {
@@ -59,8 +61,8 @@ struct hwj_key {
     hwj_alg alg;  /* the alg the key is bound to, or HWJ_ALG_UNKNOWN */
     uint64_t can; /* HWJ_ALG_BIT(alg) for every alg the key and its token can perform */
     char *kid;
-    char *uri;        /* without secrets */
-    int sign_refused; /* extractable hardware key opened without allow_extractable */
+    char *uri;       /* without secrets */
+    int use_refused; /* extractable hardware key opened without allow_extractable */
     hwj_custody custody;
 };
 

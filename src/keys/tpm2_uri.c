@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define URI_FORM                                                                                   \
     "tpm2:handle=0x81xxxxxx or tpm2:file=PATH, optionally followed by "                            \
@@ -109,10 +110,13 @@ static hwj_err attr(const char *uri, const char *a, size_t n, int path, tpm2_uri
         return take(uri, "tcti", v, vn, &u->tcti, err);
     if (!path && (IS("auth-source") || IS("pin-source")))
         return take(uri, "auth-source", v, vn, &u->auth_source, err);
-    if (IS("auth-value") || IS("pin-value") || IS("auth") || IS("password"))
+#define IS_ANY_CASE(name) (kn == strlen(name) && strncasecmp(a, name, kn) == 0)
+    if (IS_ANY_CASE("auth-value") || IS_ANY_CASE("pin-value") || IS_ANY_CASE("auth") ||
+        IS_ANY_CASE("password"))
         return hwj_error_set(err, HWJ_ERR_POLICY,
                              "the key URI carries the key auth itself, which would put it in "
                              "argv and logs; use auth-source=file:PATH or HWJOSE_PIN instead");
+#undef IS_ANY_CASE
 #undef IS
     return hwj_error_set(err, HWJ_ERR_ARG, "'%.*s' is not a tpm2: URI %s; the form is %s", (int)kn,
                          a, path ? "attribute" : "query parameter", URI_FORM);

@@ -191,6 +191,29 @@ out:
     return rc;
 }
 
+/* A key signs JWTs (claims it checks) or arbitrary payloads, not both: a raw signature over a
+ * set of claims would pass as this key's JWT wherever verifiers do not pin typ (RFC 8725
+ * §3.12, distinct keys for distinct kinds of JWS). */
+static int check_jwt_sign(const srv_config *cfg, char *msg, size_t msglen)
+{
+    for (size_t k = 0; k < cfg->nkeys; k++) {
+        const srv_client_conf *jwt = NULL, *sign = NULL;
+        for (size_t c = 0; c < cfg->nclients; c++) {
+            if (!jwt && (cfg->clients[c].perms[k] & SRV_PERM_JWT))
+                jwt = &cfg->clients[c];
+            if (!sign && (cfg->clients[c].perms[k] & SRV_PERM_SIGN))
+                sign = &cfg->clients[c];
+        }
+        if (jwt && sign)
+            return PERR("config clients: key '%s' is granted \"jwt\" (client '%s') and \"sign\" "
+                        "(client '%s'); a key serves either JWT or raw-signing clients, since a "
+                        "raw signature over a set of claims would pass as its JWT where verifiers "
+                        "do not pin typ (RFC 8725 section 3.12): use a separate key for /sign",
+                        cfg->keys[k].name, jwt->name, sign->name);
+    }
+    return 0;
+}
+
 static int parse_limits(srv_config *cfg, json_t *root, char *msg, size_t msglen)
 {
     static const char *const allowed[] = {"max_body_bytes", "timeout_seconds", "max_connections",
@@ -305,7 +328,7 @@ static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
                 return PERR("config %s.token_sha256: the same token as clients[%zu]", where, j);
         }
     }
-    return 0;
+    return check_jwt_sign(cfg, msg, msglen);
 }
 
 int srv_config_load(const char *path, srv_config **out, char *msg, size_t msglen)

@@ -23,9 +23,19 @@ static int check_uri(const char *uri, const char *where, const char *name, char 
 int cfg_parse_key(srv_key_conf *k, json_t *o, const char *where, int64_t jwks_max_age, char *msg,
                   size_t msglen)
 {
-    static const char *const allowed[] = {
-        "name",        "uri",    "generate", "alg", "ttl", "max_ttl", "rotation_period",
-        "propagation", "leeway", "iss",      "aud", NULL};
+    static const char *const allowed[] = {"name",
+                                          "uri",
+                                          "generate",
+                                          "alg",
+                                          "ttl",
+                                          "max_ttl",
+                                          "rotation_period",
+                                          "propagation",
+                                          "leeway",
+                                          "iss",
+                                          "aud",
+                                          "allow_extractable",
+                                          NULL};
     char *alg = NULL;
     int rc = -1;
     if (!json_is_object(o))
@@ -41,7 +51,8 @@ int cfg_parse_key(srv_key_conf *k, json_t *o, const char *where, int64_t jwks_ma
         cfg_get_str(o, "generate", where, 0, &k->generate, msg, msglen) ||
         cfg_get_str(o, "alg", where, 1, &alg, msg, msglen) ||
         cfg_get_str(o, "iss", where, 0, &k->iss, msg, msglen) ||
-        cfg_get_duration(o, "ttl", where, 900, &k->ttl, msg, msglen))
+        cfg_get_duration(o, "ttl", where, 900, &k->ttl, msg, msglen) ||
+        cfg_get_bool(o, "allow_extractable", where, 0, &k->allow_extractable, msg, msglen))
         goto out;
     if (cfg_get_duration(o, "max_ttl", where, k->ttl, &k->max_ttl, msg, msglen) ||
         cfg_get_duration(o, "propagation", where, jwks_max_age > 0 ? jwks_max_age : 1,

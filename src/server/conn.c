@@ -62,6 +62,11 @@ struct conn {
 static atomic_uint g_conns;   /* admitted connections, all workers */
 static atomic_uint g_rejects; /* connections kept only to answer 503 */
 
+static double conn_timeout(const srv_worker *w)
+{
+    return atomic_load_explicit(w->lim.timeout, memory_order_relaxed);
+}
+
 static void conn_close(conn *c)
 {
     if (c->prev)
@@ -136,7 +141,7 @@ static int flush_out(conn *c)
                 return -1;
             c->out_off += (size_t)r;
         }
-        c->deadline = srv_now_seconds() + c->w->lim.timeout;
+        c->deadline = srv_now_seconds() + conn_timeout(c->w);
     }
     OPENSSL_cleanse(c->h.out.data, c->h.out.len); /* written: answers may be plaintexts */
     c->h.out.len = c->out_off = 0;
@@ -224,7 +229,7 @@ static void conn_run(conn *c)
             }
             reads++;
             if (srv_http_serve(&c->h) > 0)
-                c->deadline = srv_now_seconds() + c->w->lim.timeout;
+                c->deadline = srv_now_seconds() + conn_timeout(c->w);
             continue;
         }
         if (reads++ >= READS_PER_WAKEUP)
@@ -242,7 +247,7 @@ static void conn_run(conn *c)
         if (r == 0)
             break;
         if (srv_http_serve(&c->h) > 0) /* a new request, or an idle wait, starts now */
-            c->deadline = srv_now_seconds() + c->w->lim.timeout;
+            c->deadline = srv_now_seconds() + conn_timeout(c->w);
         if (!full && !c->h.closing && !c->h.paused) {
             if (flush_out(c) != 0)
                 goto gone;
@@ -304,7 +309,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         }
         return;
     }
-    if (atomic_fetch_add(&g_conns, 1) >= w->lim.max_conns) {
+    if (atomic_fetch_add(&g_conns, 1) >=
+        atomic_load_explicit(w->lim.max_conns, memory_order_relaxed)) {
         atomic_fetch_sub(&g_conns, 1);
         if (atomic_fetch_add(&g_rejects, 1) >= REJECT_MAX) {
             atomic_fetch_sub(&g_rejects, 1);
@@ -321,8 +327,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     c->h.handler = w->lim.handler;
     c->h.over_cap = over;
     peer_name(&ss, c->h.peer, sizeof(c->h.peer));
-    c->deadline = srv_now_seconds() + (over ? DRAIN_SECONDS : w->lim.timeout);
-    if (w->lim.ssl && (!(c->ssl = SSL_new(w->lim.ssl)) || SSL_set_fd(c->ssl, fd) != 1))
+    c->deadline = srv_now_seconds() + (over ? DRAIN_SECONDS : conn_timeout(w));
+    if (w->lim.tls && (!(c->ssl = srv_tls_slot_ssl_new(w->lim.tls)) || SSL_set_fd(c->ssl, fd) != 1))
         goto fail;
     if (c->ssl) {
         c->h.ssl = c->ssl;

@@ -1,10 +1,10 @@
-/* http.c: the listener, worker threads, TLS context and signals.
+/* http.c: the listener, worker threads, reloads and signals.
  *
  * One listening socket; each worker thread runs its own event_base with its own listener
  * on that socket (conn.c), so accepted connections spread over the workers and a request
  * is served start to finish on one thread (the key operation included: hwj_key operations
  * are thread-safe and each backend pools its sessions). The main thread only handles
- * signals: SIGHUP reloads the config, SIGTERM/SIGINT stop. */
+ * signals: SIGHUP reloads the config (keys, limits and the TLS context), SIGTERM/SIGINT stop. */
 #include "server/log.h"
 #include "server/notify.h"
 #include "server/server.h"
@@ -35,7 +35,7 @@ typedef struct worker {
 
 static hwj_ctx *g_ctx;
 static const char *g_config_path;
-static SSL_CTX *g_ssl;
+static srv_tls_slot *g_tls;
 static worker *g_workers;
 static unsigned g_nworkers;
 
@@ -64,38 +64,59 @@ static atomic_size_t g_max_body;
 static const srv_http_handler g_handler = {
     .handle = srv_handle, .refuse = srv_reply_refused, .max_body = &g_max_body};
 
-/* The body limit and access log switch of the state just installed (at start and after each
- * reload). */
+/* The limits of the state just installed (at start and after each reload): the next request
+ * head, connection and deadline read them, and the access log switch. */
+static atomic_int g_timeout;
+static atomic_uint g_max_conns;
 static void limits_apply(void)
 {
     srv_state *st = srv_state_acquire();
     if (st) {
         atomic_store_explicit(&g_max_body, st->cfg->max_body, memory_order_relaxed);
         srv_log_set_access(st->cfg->access_log);
+        atomic_store_explicit(&g_timeout, st->cfg->timeout_seconds, memory_order_relaxed);
+        atomic_store_explicit(&g_max_conns, st->cfg->max_connections, memory_order_relaxed);
     }
     srv_state_release(st);
 }
 
-static int worker_init(worker *w, const srv_config *cfg, int fd)
+static int worker_init(worker *w, int fd)
 {
-    srv_conn_limits lim = {.handler = &g_handler,
-                           .timeout = cfg->timeout_seconds,
-                           .max_conns = cfg->max_connections,
-                           .ssl = g_ssl};
+    srv_conn_limits lim = {
+        .handler = &g_handler, .timeout = &g_timeout, .max_conns = &g_max_conns, .tls = g_tls};
     if (!(w->base = worker_base()) || !(w->conns = srv_worker_new(w->base, fd, &lim)))
         return -1;
     return 0;
 }
 
-static int tls_init(const srv_config *cfg)
+/* The TLS context of `cfg` (NULL *out when it has no tls section). */
+static int tls_new(const srv_config *cfg, SSL_CTX **out, char *msg, size_t msglen)
 {
-    char msg[1400];
+    *out = NULL;
     if (!cfg->tls_cert)
         return 0;
-    if (!(g_ssl = srv_tls_ctx_new(cfg, msg, sizeof(msg)))) {
-        srv_log(SRV_LOG_ERR, NULL, "%s", msg);
+    return (*out = srv_tls_ctx_new(cfg, msg, msglen)) ? 0 : -1;
+}
+
+/* SIGHUP: the new config, checked, its TLS context and its state built, then both swapped in;
+ * any failure keeps everything old serving. */
+static int reload(char *msg, size_t msglen)
+{
+    srv_config *cfg = NULL;
+    SSL_CTX *ssl = NULL;
+    if (srv_config_load(g_config_path, &cfg, msg, msglen))
+        return -1;
+    if (srv_reload_check(cfg, msg, msglen) || tls_new(cfg, &ssl, msg, msglen)) {
+        srv_config_free(cfg);
         return -1;
     }
+    if (srv_versions_install(cfg, msg, msglen) != 0) { /* consumes cfg */
+        SSL_CTX_free(ssl);
+        return -1;
+    }
+    if (ssl)
+        srv_tls_slot_swap(g_tls, ssl);
+    limits_apply();
     return 0;
 }
 
@@ -151,10 +172,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGHUP) {
         char msg[1024];
         srv_notify_reloading();
-        int ok = srv_reload(g_ctx, g_config_path, msg, sizeof(msg)) == 0;
+        int ok = reload(msg, sizeof(msg)) == 0;
         srv_metrics_reload(ok);
-        if (ok)
-            limits_apply();
         if (ok)
             srv_log(SRV_LOG_NOTICE, NULL, "reloaded %s", g_config_path);
         else
@@ -219,15 +238,26 @@ int srv_run(const char *config_path)
     limits_apply();
     if (srv_versions_run() != 0)
         goto out;
-    if (evthread_use_pthreads() != 0 || tls_init(cfg) != 0)
+    if (evthread_use_pthreads() != 0)
         goto out;
+    if (cfg->tls_cert) {
+        SSL_CTX *ssl = NULL;
+        if (tls_new(cfg, &ssl, msg, sizeof(msg)) != 0) {
+            srv_log(SRV_LOG_ERR, NULL, "%s", msg);
+            goto out;
+        }
+        if (!(g_tls = srv_tls_slot_new(ssl))) {
+            SSL_CTX_free(ssl);
+            goto out;
+        }
+    }
     if ((fd = listen_socket(cfg, where, sizeof(where))) < 0)
         goto out;
     g_nworkers = cfg->workers;
     if (!(g_workers = calloc(g_nworkers, sizeof(*g_workers))) || !(main_base = event_base_new()))
         goto out;
     for (unsigned i = 0; i < g_nworkers; i++)
-        if (worker_init(&g_workers[i], cfg, fd) != 0) {
+        if (worker_init(&g_workers[i], fd) != 0) {
             srv_log(SRV_LOG_ERR, NULL, "cannot set up worker %u", i);
             goto out;
         }
@@ -268,8 +298,8 @@ out:
     srv_state_release(st);
     srv_state_install(NULL);
     srv_audit_close();
-    SSL_CTX_free(g_ssl);
-    g_ssl = NULL;
+    srv_tls_slot_free(g_tls);
+    g_tls = NULL;
     hwj_ctx_free(g_ctx);
     g_ctx = NULL;
     return rc;

@@ -53,7 +53,6 @@ static atomic_ullong err_count[NERR];
 static hist op_hist[NOPS];
 static atomic_ullong op_fail[NOPS];
 static atomic_ullong reloads[2], audit_writes[2]; /* [0] failed, [1] ok */
-static atomic_ullong token_reinits;
 
 /* Operations per key, op and result: keys come and go with reloads, so a short list under a
  * lock (taken once per key operation, next to a token round trip), bounded in length. */
@@ -134,11 +133,6 @@ int64_t srv_metrics_config_generation(void)
 void srv_metrics_audit_write(int ok)
 {
     BUMP(audit_writes[ok != 0]);
-}
-
-void srv_metrics_token_reinit(void)
-{
-    BUMP(token_reinits);
 }
 
 void srv_metrics_key_op(const char *key, const char *op, const char *result)
@@ -222,7 +216,7 @@ static void put_hist(FILE *f, const char *name, const char *label, const char *v
     fprintf(f, "%s_count{%s=\"%s\"} %llu\n", name, label, value, count);
 }
 
-char *srv_metrics_render(void)
+char *srv_metrics_render(uint64_t token_reinits)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -269,7 +263,7 @@ char *srv_metrics_render(void)
             "# HELP hwjose_token_reinits_total Token modules re-initialised after failures.\n"
             "# TYPE hwjose_token_reinits_total counter\n"
             "hwjose_token_reinits_total %llu\n",
-            READ(token_reinits));
+            (unsigned long long)token_reinits);
     put_ops(f);
     fprintf(f,
             "# HELP hwjose_build_info The running build.\n"

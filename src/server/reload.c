@@ -124,12 +124,15 @@ char *srv_jwks_json(const srv_state *st, int64_t now)
     return out;
 }
 
-static srv_keyref *keyref_open(hwj_ctx *ctx, const char *name, const char *uri,
+static srv_keyref *keyref_open(hwj_ctx *ctx, const srv_key_conf *kc, const char *uri,
                                const srv_state *prev, char *msg, size_t msglen)
 {
+    const char *name = kc->name;
+    hwj_key_open_opts opts = {.allow_extractable = kc->allow_extractable};
     for (size_t i = 0; prev && i < prev->nkeys; i++)
         for (size_t j = 0; j < prev->keys[i].nv; j++)
-            if (strcmp(prev->keys[i].v[j].ref->uri, uri) == 0) {
+            if (strcmp(prev->keys[i].v[j].ref->uri, uri) == 0 &&
+                prev->keys[i].v[j].ref->allow_extractable == kc->allow_extractable) {
                 atomic_fetch_add(&prev->keys[i].v[j].ref->refs, 1);
                 return prev->keys[i].v[j].ref;
             }
@@ -140,7 +143,8 @@ static srv_keyref *keyref_open(hwj_ctx *ctx, const char *name, const char *uri,
         goto fail;
     }
     atomic_init(&r->refs, 1);
-    if (hwj_key_open(ctx, uri, NULL, &r->key, &err) != HWJ_OK) {
+    r->allow_extractable = kc->allow_extractable;
+    if (hwj_key_open(ctx, uri, &opts, &r->key, &err) != HWJ_OK) {
         snprintf(msg, msglen, "key '%s': %s", name, err.message);
         goto fail;
     }
@@ -178,7 +182,7 @@ static int key_build(hwj_ctx *ctx, const srv_key_conf *kc, const srv_version *ve
                      kc->name, (long long)rec->version, rec->alg, hwj_alg_name(kc->alg));
             return -1;
         }
-        srv_keyref *ref = keyref_open(ctx, kc->name, rec->uri, prev, msg, msglen);
+        srv_keyref *ref = keyref_open(ctx, kc, rec->uri, prev, msg, msglen);
         if (!ref)
             return -1;
         k->v[k->nv++] = (srv_kver){.rec = rec, .ref = ref};
@@ -191,8 +195,9 @@ static int key_build(hwj_ctx *ctx, const srv_key_conf *kc, const srv_version *ve
             return -1;
         }
         if (!hwj_key_can(ref->key, kc->alg)) {
-            snprintf(msg, msglen, "key '%s' version %lld (%s) cannot perform %s", kc->name,
-                     (long long)rec->version, rec->uri, hwj_alg_name(kc->alg));
+            snprintf(msg, msglen, "key '%s' version %lld (%.*s) cannot perform %s", kc->name,
+                     (long long)rec->version, (int)strcspn(rec->uri, "?"), rec->uri,
+                     hwj_alg_name(kc->alg)); /* never a URI's query in a message */
             return -1;
         }
     }

@@ -191,7 +191,7 @@ void rq_get_metrics(rq *r)
 {
     if (!r->st->cfg->metrics_public && !rq_authenticate(r))
         return;
-    char *text = srv_metrics_render();
+    char *text = srv_metrics_render(srv_versions_token_reinits());
     if (!text) {
         rq_reply_error(r, 500, "internal", "out of memory");
         return;

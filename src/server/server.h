@@ -45,6 +45,7 @@ typedef struct srv_key_conf {
     char *iss;               /* pinned issuer, or NULL (then the client's iss is used) */
     char **aud;              /* allowed audiences; naud 0 = any the client names */
     size_t naud;
+    int allow_extractable; /* use a token key marked extractable (refused otherwise) */
 } srv_key_conf;
 
 typedef struct srv_client_conf {
@@ -94,6 +95,7 @@ int srv_host_is_loopback(const char *host);
 typedef struct srv_keyref {
     atomic_int refs;
     char *uri;
+    int allow_extractable; /* opened with it: reused only by a key with the same */
     hwj_key *key;
     char *jwk_json; /* public JWK, compact */
 } srv_keyref;
@@ -130,8 +132,9 @@ srv_state *srv_state_acquire(void); /* the current state, referenced */
 void srv_state_release(srv_state *st);
 /* Install `st` as current (takes the reference). */
 void srv_state_install(srv_state *st);
-/* Re-read config at `path`; keeps the old state on any failure. 0 on success. */
-int srv_reload(hwj_ctx *ctx, const char *path, char *msg, size_t msglen);
+/* 0 if `cfg` changes nothing that needs a restart (listen, workers, HTTP/HTTPS, audit.path,
+ * store) against the running state; else -1 with msg naming it. */
+int srv_reload_check(const srv_config *cfg, char *msg, size_t msglen);
 const srv_key *srv_state_find(const srv_state *st, const char *name, size_t *index);
 /* The version of `k` that signs at `now`, or NULL. */
 const srv_kver *srv_key_signing(const srv_key *k, int64_t now);
@@ -160,6 +163,8 @@ int srv_versions_start(hwj_ctx *ctx, srv_config *cfg, char *msg, size_t msglen);
 int srv_versions_install(srv_config *cfg, char *msg, size_t msglen);
 /* Start the refresher thread (poll, rebuild on change, automatic rotation). */
 int srv_versions_run(void);
+/* How often the key backends re-initialised a token module after failures (for /metrics). */
+uint64_t srv_versions_token_reinits(void);
 /* Stop the thread and close the store. */
 void srv_versions_stop(void);
 /* Poll the store now and install a new state if it changed. 0; -1 (msg) when the store is
@@ -340,7 +345,8 @@ typedef enum srv_route {
 void srv_metrics_request(srv_route route, int status, double seconds);
 void srv_metrics_error(const char *code);
 void srv_metrics_token_op(const char *op, double seconds, int ok);
-char *srv_metrics_render(void);
+/* The Prometheus text; `token_reinits` is the backends' count (srv_versions_token_reinits). */
+char *srv_metrics_render(uint64_t token_reinits);
 /* A SIGHUP reload applied (ok) or rejected. */
 void srv_metrics_reload(int ok);
 /* The config's generation: 1 at start, +1 per applied reload (shown by /readyz). */
@@ -348,7 +354,6 @@ int64_t srv_metrics_config_generation(void);
 /* An audit record written (ok) or not. */
 void srv_metrics_audit_write(int ok);
 /* A token module re-initialised after it kept failing (the PKCS#11 recovery path). */
-void srv_metrics_token_reinit(void);
 /* A key operation's audited result ("ok", "denied:<code>", "error:<code>": counted by prefix). */
 void srv_metrics_key_op(const char *key, const char *op, const char *result);
 double srv_now_seconds(void);
@@ -371,6 +376,12 @@ int srv_run(const char *config_path);
 /* The TLS server context of cfg's tls section (cfg->tls_cert set), or NULL with msg naming the
  * file that failed and OpenSSL's reason. */
 struct ssl_ctx_st *srv_tls_ctx_new(const srv_config *cfg, char *msg, size_t msglen);
+/* The context new connections get, replaced on reload (connections keep theirs). */
+typedef struct srv_tls_slot srv_tls_slot;
+srv_tls_slot *srv_tls_slot_new(struct ssl_ctx_st *ctx);          /* takes the reference */
+void srv_tls_slot_swap(srv_tls_slot *s, struct ssl_ctx_st *ctx); /* takes it, drops the old */
+struct ssl_st *srv_tls_slot_ssl_new(srv_tls_slot *s);            /* a connection, or NULL */
+void srv_tls_slot_free(srv_tls_slot *s);
 
 /* --- check.c: `hwjose serve --check-config` ----------------------------------- */
 
@@ -385,9 +396,10 @@ int srv_check_config(const char *path, void (*say)(void *arg, const char *proble
 typedef struct srv_worker srv_worker;
 typedef struct srv_conn_limits {
     const srv_http_handler *handler; /* requests, refusals and the body limit */
-    double timeout;         /* seconds: a whole request, an idle keep-alive, a stalled write */
-    unsigned max_conns;     /* across all workers; past it: 503 and close */
-    struct ssl_ctx_st *ssl; /* TLS server context, or NULL for plain HTTP */
+    /* Read for every new deadline and connection, so that a reload changes them at once. */
+    const atomic_int *timeout; /* seconds: a whole request, an idle keep-alive, a stalled write */
+    const atomic_uint *max_conns; /* across all workers; past it: 503 and close */
+    srv_tls_slot *tls;            /* TLS server context (swapped on reload), or NULL: plain HTTP */
 } srv_conn_limits;
 
 /* A worker serving connections accepted on `listen_fd` on `base` (thread of its own). */

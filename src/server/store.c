@@ -112,7 +112,7 @@ srv_store_status srv_store_check_version(const srv_version *nv, char *msg, size_
         return SRV_STORE_ERROR;
     }
     /* The store is public: a PIN must come from a pin-source, never sit in the URI. */
-    if (strstr(nv->uri, "pin-value")) {
+    if (strcasestr(nv->uri, "pin-value")) { /* any letter case: the URI's own is */
         snprintf(msg, cap,
                  "version %lld of key \"%s\": the URI holds a pin-value; the store "
                  "never holds a PIN, use pin-source=file:...",

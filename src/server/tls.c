@@ -1,10 +1,16 @@
 /* tls.c: the service's TLS server context from the config's tls section (certificate chain,
- * key, and for mTLS the client CA), for the listener (http.c) and `serve --check-config`. */
+ * key, and for mTLS the client CA), for the listener (http.c) and `serve --check-config`.
+ *
+ * A reload builds a whole new context before anything is replaced, so a broken file leaves the
+ * old one serving; the slot hands new connections the current one. Connections already open
+ * keep the context they started with (SSL_new takes its own reference). */
 #include "server/server.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* "<what>: <the OpenSSL error the failing call raised>" into msg; clears the queue. */
@@ -65,4 +71,46 @@ struct ssl_ctx_st *srv_tls_ctx_new(const srv_config *cfg, char *msg, size_t msgl
 fail:
     SSL_CTX_free(ssl);
     return NULL;
+}
+
+struct srv_tls_slot {
+    pthread_mutex_t lock;
+    SSL_CTX *ctx;
+};
+
+srv_tls_slot *srv_tls_slot_new(SSL_CTX *ctx)
+{
+    srv_tls_slot *s = calloc(1, sizeof(*s));
+    if (!s || pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->ctx = ctx;
+    return s;
+}
+
+void srv_tls_slot_swap(srv_tls_slot *s, SSL_CTX *ctx)
+{
+    pthread_mutex_lock(&s->lock);
+    SSL_CTX *old = s->ctx;
+    s->ctx = ctx;
+    pthread_mutex_unlock(&s->lock);
+    SSL_CTX_free(old); /* open connections hold their own references */
+}
+
+SSL *srv_tls_slot_ssl_new(srv_tls_slot *s)
+{
+    pthread_mutex_lock(&s->lock);
+    SSL *ssl = SSL_new(s->ctx); /* references the context: a swap cannot free it under us */
+    pthread_mutex_unlock(&s->lock);
+    return ssl;
+}
+
+void srv_tls_slot_free(srv_tls_slot *s)
+{
+    if (!s)
+        return;
+    SSL_CTX_free(s->ctx);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
 }

@@ -81,8 +81,9 @@ static srv_rotate_result open_source(hwj_ctx *ctx, const srv_key_conf *kc, const
     if (hwj_key_open(ctx, uri, NULL, key, generate ? NULL : &err) == HWJ_OK) {
         if (hwj_key_can(*key, kc->alg))
             return SRV_ROTATE_OK;
-        snprintf(msg, msglen, "key '%s': the key at '%s' cannot perform %s", kc->name,
-                 hwj_key_get0_uri(*key), hwj_alg_name(kc->alg));
+        const char *u = hwj_key_get0_uri(*key); /* shown without its query */
+        snprintf(msg, msglen, "key '%s': the key at '%.*s' cannot perform %s", kc->name,
+                 (int)strcspn(u, "?"), u, hwj_alg_name(kc->alg));
         hwj_key_free(*key);
         *key = NULL;
         return SRV_ROTATE_BAD;
@@ -382,6 +383,11 @@ static void *refresher(void *arg)
     }
 }
 
+uint64_t srv_versions_token_reinits(void)
+{
+    return g_ctx ? hwj_ctx_get_token_reinits(g_ctx) : 0;
+}
+
 int srv_versions_run(void)
 {
     g_stop = 0;
@@ -405,33 +411,26 @@ void srv_versions_stop(void)
     g_store = NULL;
 }
 
-/* SIGHUP: a new config, checked against what only a restart may change, installed with its
- * versions read from the store. */
-int srv_reload(hwj_ctx *ctx, const char *path, char *msg, size_t msglen)
+/* SIGHUP: what in a new config only a restart can change (the listening socket, the worker
+ * threads, the scheme, the audit log, the store), compared with the running one. */
+int srv_reload_check(const srv_config *cfg, char *msg, size_t msglen)
 {
-    srv_config *cfg = NULL;
-    if (srv_config_load(path, &cfg, msg, msglen))
-        return -1;
     srv_state *prev = srv_state_acquire();
-    if (prev && (strcmp(prev->cfg->listen_host, cfg->listen_host) != 0 ||
-                 prev->cfg->port != cfg->port || prev->cfg->workers != cfg->workers ||
-                 !!prev->cfg->tls_cert != !!cfg->tls_cert || prev->cfg->mtls != cfg->mtls)) {
-        snprintf(msg, msglen, "config: listen, workers and tls take effect only on restart");
-        goto fail;
-    }
-    if (prev && strcmp(prev->cfg->audit_path, cfg->audit_path) != 0) {
+    int rc = -1;
+    if (!prev)
+        return 0;
+    if (strcmp(prev->cfg->listen_host, cfg->listen_host) != 0 || prev->cfg->port != cfg->port)
+        snprintf(msg, msglen, "config listen: changing the address needs a restart");
+    else if (prev->cfg->workers != cfg->workers)
+        snprintf(msg, msglen, "config workers: changing the worker count needs a restart");
+    else if (!!prev->cfg->tls_cert != !!cfg->tls_cert)
+        snprintf(msg, msglen, "config tls: switching between HTTP and HTTPS needs a restart");
+    else if (strcmp(prev->cfg->audit_path, cfg->audit_path) != 0)
         snprintf(msg, msglen, "config audit.path: changing the audit log needs a restart");
-        goto fail;
-    }
-    if (prev && strcmp(prev->cfg->store_url, cfg->store_url) != 0) {
+    else if (strcmp(prev->cfg->store_url, cfg->store_url) != 0)
         snprintf(msg, msglen, "config store: changing the state store needs a restart");
-        goto fail;
-    }
+    else
+        rc = 0;
     srv_state_release(prev);
-    (void)ctx;
-    return srv_versions_install(cfg, msg, msglen); /* consumes cfg */
-fail:
-    srv_state_release(prev);
-    srv_config_free(cfg);
-    return -1;
+    return rc;
 }

@@ -27,9 +27,11 @@ trap cleanup EXIT
 
 # --- keys and tokens ---------------------------------------------------------
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/k1.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/s1.pem" 2>/dev/null
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/enc.pem" 2>/dev/null
 chmod 600 "$dir"/*.pem
 k1_uri="file:$dir/k1.pem"
+s1_uri="file:$dir/s1.pem" # /sign: a key serves JWT or raw-signing clients, not both
 module=${HWJ_SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 backend=${HWJ_SERVER_TEST_BACKEND:-pkcs11}
 if [ "$backend" = pkcs11 ]; then
@@ -51,17 +53,20 @@ else
 fi
 enc_uri="file:$dir/enc.pem"
 
-tok_a=$(openssl rand -hex 32)  # may do everything with k1/rot, decrypt with enc
-tok_b=$(openssl rand -hex 32)  # may only sign with k1
+tok_a=$(openssl rand -hex 32)  # jwt and rotate with k1/rot/auto, sign with s1, decrypt with enc
+tok_b=$(openssl rand -hex 32)  # may only sign with s1
 hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
-# write_config [rot]: k1 (a software key, imported as its version 1) and enc; with "rot", also
+# write_config [rot]: k1 (a software key, imported as its version 1), enc and s1 (signs raw
+# payloads); with "rot", also
 # a key whose versions are generated inside the SoftHSM token, with times short enough to watch a
 # whole rotation (JWKS max-age 1 s, so propagation 1 s; publish delay 2 x 1 s refresh + 5 s).
 write_config() {
-  local rot="" max_age=60
+  local rot="" rot_perms="" max_age=60
   if [ "${1:-}" = rot ]; then
     max_age=1
+    rot_perms=', "rot": ["jwt", "rotate"]'
+    [ "${2:-}" = noauto ] || rot_perms+=', "auto": ["jwt", "rotate"]'
     rot=",{\"name\":\"rot\",\"generate\":\"$rot_tmpl\",\"alg\":\"ES256\",\"ttl\":5,\"max_ttl\":5,\"leeway\":1,\"propagation\":1,\"iss\":\"https://issuer.test\",\"aud\":[\"svc-a\"]}"
     # auto: rotated by the service itself every 8 s (the shortest period these times allow)
     [ "${2:-}" = noauto ] || rot+=",{\"name\":\"auto\",\"generate\":\"${rot_tmpl/rot-v/auto-v}\",\"alg\":\"ES256\",\"rotation_period\":8,\"ttl\":2,\"max_ttl\":2,\"leeway\":1,\"propagation\":1}"
@@ -73,12 +78,13 @@ write_config() {
   "keys": [
     {"name": "k1", "uri": "$k1_uri", "alg": "ES256", "ttl": "30s", "max_ttl": "60s",
      "iss": "https://issuer.test", "aud": ["svc-a", "svc-b"]},
-    {"name": "enc", "uri": "$enc_uri", "alg": "RSA-OAEP-256"}$rot
+    {"name": "enc", "uri": "$enc_uri", "alg": "RSA-OAEP-256"},
+    {"name": "s1", "uri": "$s1_uri", "alg": "ES256"}$rot
   ],
   "clients": [
     {"name": "alice", "token_sha256": "$(hash "$tok_a")",
-     "permissions": {"*": ["jwt", "sign", "rotate"], "enc": ["decrypt"]}},
-    {"name": "bob", "token_sha256": "$(hash "$tok_b")", "permissions": {"k1": ["sign"]}}
+     "permissions": {"k1": ["jwt", "rotate"], "s1": ["sign"], "enc": ["decrypt"]$rot_perms}},
+    {"name": "bob", "token_sha256": "$(hash "$tok_b")", "permissions": {"s1": ["sign"]}}
   ],
   "limits": {"max_body_bytes": 1024, "timeout_seconds": 5, "max_connections": 64},
   "audit": {"path": "$dir/audit.log", "fsync": true},
@@ -98,6 +104,16 @@ write_config
 sed 's/"alg": "RSA-OAEP-256"}/"alg": "bogus"}/' "$dir/config.json" >"$dir/bad.json"
 out=$("$HWJOSE" serve --config "$dir/bad.json" 2>&1 || true)
 check "bad config names the member" grep -q "config keys\[1\].alg: 'bogus'" <<<"$out"
+# A key serves JWT or raw-signing clients, not both (RFC 8725 §3.12): alice may not mint JWTs
+# with the key bob signs raw payloads with.
+sed 's/"s1": \["sign"\]/"s1": ["sign", "jwt"]/' "$dir/config.json" >"$dir/both.json"
+out=$("$HWJOSE" serve --config "$dir/both.json" 2>&1 | sed 's/\\"/"/g' || true) # log lines are JSON
+check "jwt and sign on one key are refused, saying why" \
+  grep -q "key 's1' is granted \"jwt\" (client 'alice') and \"sign\" (client 'alice').*RFC 8725" <<<"$out"
+sed 's/"k1": \["jwt", "rotate"\]/"*": ["jwt"], "k1": ["jwt", "rotate"]/' "$dir/config.json" >"$dir/both.json"
+out=$("$HWJOSE" serve --config "$dir/both.json" 2>&1 | sed 's/\\"/"/g' || true) # log lines are JSON
+check "also when granted through \"*\"" \
+  grep -q "key 's1' is granted \"jwt\" (client 'alice') and \"sign\" (client 'alice')" <<<"$out"
 sed 's/"alg": "RSA-OAEP-256"}/"alg": "RSA-OAEP-256", "state": "active"}/' "$dir/config.json" >"$dir/old.json"
 rc=0
 out=$("$HWJOSE" serve --config "$dir/old.json" 2>&1) || rc=$?
@@ -117,8 +133,8 @@ check "healthz body" jq -e '.status == "ok" and .keys.k1 == "ok"' "$dir/body"
 
 req GET /.well-known/jwks.json
 check "jwks 200" [ "$status" = 200 ]
-check "jwks has k1 and enc" jq -e '.keys | length == 2' "$dir/body"
-check "jwks keys carry their configured alg and use" jq -e '[.keys[] | [.alg, .use]] | sort == [["ES256","sig"],["RSA-OAEP-256","enc"]]' "$dir/body"
+check "jwks has k1, enc and s1" jq -e '.keys | length == 3' "$dir/body"
+check "jwks keys carry their configured alg and use" jq -e '[.keys[] | [.alg, .use]] | sort == [["ES256","sig"],["ES256","sig"],["RSA-OAEP-256","enc"]]' "$dir/body"
 etag=$(sed -n 's/^ETag: *//Ip' "$dir/headers" | tr -d '\r')
 check "jwks ETag" [ -n "$etag" ]
 check "jwks Cache-Control" grep -qi '^Cache-Control: public, max-age=60' "$dir/headers"
@@ -149,7 +165,7 @@ req POST /v1/keys/k1/jwt '{"claims":{"aud":"svc-a","iss":"https://other"}}' "$to
 check "iss other than the pinned one → 403" code_is 403 claim_not_allowed
 req POST /v1/keys/k1/jwt '{"claims":{"aud":"svc-a","exp":1}}' "$tok_a"
 check "client-set exp → 400" code_is 400 bad_request
-req POST /v1/keys/k1/sign '{"payload":"aGVsbG8","header":{"alg":"none"}}' "$tok_a"
+req POST /v1/keys/s1/sign '{"payload":"aGVsbG8","header":{"alg":"none"}}' "$tok_a"
 check "client-set alg → 400" code_is 400 bad_request
 req GET /nowhere
 check "unknown route → 404" code_is 404 not_found
@@ -166,7 +182,7 @@ out=$("$HWJOSE" jwks --key "$k1_uri" --alg ES256 --key "$enc_uri" --alg RSA-OAEP
 check "hwjose jwks --alg publishes alg and use" jq -e '[.keys[] | [.alg, .use]] == [["ES256","sig"],["RSA-OAEP-256","enc"]]' <<<"$out"
 check "hwjose jwks --alg refuses an alg the key cannot do" bash -c '! "$0" jwks --key "$1" --alg RS256 >/dev/null 2>&1' "$HWJOSE" "$k1_uri"
 
-req POST /v1/keys/k1/sign '{"payload":"aGVsbG8","header":{"typ":"example+jws"}}' "$tok_b"
+req POST /v1/keys/s1/sign '{"payload":"aGVsbG8","header":{"typ":"example+jws"}}' "$tok_b"
 check "sign 200 (bob may sign)" [ "$status" = 200 ]
 jws=$(jq -r .jws "$dir/body")
 out=$(node_interop verify-jws "$base/.well-known/jwks.json" "$jws" 2>&1) || true
@@ -174,12 +190,12 @@ check "panva/jose verifies the JWS" [ "$out" = hello ]
 
 # /sign never mints a JWT (RFC 8725 §3.11-3.12): a JWT type is refused, the output is typed
 for t in JWT application/jwt at+JWT; do
-  req POST /v1/keys/k1/sign "{\"payload\":\"e30\",\"header\":{\"typ\":\"$t\"}}" "$tok_b"
+  req POST /v1/keys/s1/sign "{\"payload\":\"e30\",\"header\":{\"typ\":\"$t\"}}" "$tok_b"
   check "sign with typ $t → 400 typ_reserved" code_is 400 typ_reserved
 done
-req POST /v1/keys/k1/sign '{"payload":"e30","header":{"cty":"JWT"}}' "$tok_b"
+req POST /v1/keys/s1/sign '{"payload":"e30","header":{"cty":"JWT"}}' "$tok_b"
 check "sign with cty JWT → 400 typ_reserved" code_is 400 typ_reserved
-req POST /v1/keys/k1/sign '{"payload":"eyJhdWQiOiJzdmMtYSJ9"}' "$tok_b"
+req POST /v1/keys/s1/sign '{"payload":"eyJhdWQiOiJzdmMtYSJ9"}' "$tok_b"
 signed=$(jq -r .jws "$dir/body")
 hdr=$(cut -d. -f1 <<<"$signed" | tr '_-' '/+')
 while [ $((${#hdr} % 4)) != 0 ]; do hdr+="="; done
@@ -270,7 +286,7 @@ req GET /tenant/.well-known/openid-configuration
 check "no OpenID configuration for an issuer not pinned (404)" code_is 404 not_found
 # rot's versions, without what depends on the clock or the process
 rot_versions() { curl -s -H "Authorization: Bearer $tok_a" "$base/v1/keys/rot" | jq -cS '[.versions[] | del(.state, .custody)]'; }
-# The JWKS holds exactly what the versions' times say at this second (k1, enc: one version each,
+# The JWKS holds exactly what the versions' times say at this second (k1, enc, s1: one version each,
 # active since the start; rot: by its times) — read within one whole second.
 jwks_is_versions() {
   local t0 v j
@@ -280,7 +296,7 @@ jwks_is_versions() {
     j=$(curl -s "$base/.well-known/jwks.json")
     [ "$(date +%s)" = "$t0" ] || continue
     [ "$(jq -c --argjson t "$t0" '[.versions[] | select(.publish_at <= $t and
-        (.remove_at == null or $t < .remove_at)) | .kid]' <<<"$v")" = "$(jq -c '[.keys[2:][].kid]' <<<"$j")" ]
+        (.remove_at == null or $t < .remove_at)) | .kid]' <<<"$v")" = "$(jq -c '[.keys[3:][].kid]' <<<"$j")" ]
     return
   done
   return 1
@@ -336,7 +352,7 @@ cat >"$dir/config.json" <<JSON
  "tls": {"cert": "$t/srv.crt", "key": "$t/srv.key", "client_ca": "$t/ca.crt", "mtls": "optional"},
  "keys": [{"name": "k1", "uri": "$k1_uri", "alg": "ES256", "iss": "https://issuer.test"}],
  "clients": [{"name": "batch", "mtls_subject": "CN=batch,O=Example", "permissions": {"k1": ["jwt"]}},
-             {"name": "alice", "token_sha256": "$(hash "$tok_a")", "permissions": {"k1": ["sign"]}}],
+             {"name": "alice", "token_sha256": "$(hash "$tok_a")", "permissions": {"k1": ["rotate"]}}],
  "audit": {"path": "$dir/audit-tls.log"}}
 JSON
 start_server

@@ -2,7 +2,7 @@
 # test_server_http.sh: the HTTP/1.1 contract of `hwjose serve`, black-box, plain and TLS.
 #
 # Every key lives in a SoftHSM token this script creates (keys made by `hwjose keygen`):
-# sig (ES256: /jwt, /sign), pub (ES256, rotated: a pending version), rsa (RSA-OAEP-256) and ec
+# sig (ES256: /jwt), pub (ES256: /sign; rotated: a pending version), rsa (RSA-OAEP-256) and ec
 # (ECDH-ES: /decrypt).
 # Per scheme (http, then https) three servers run one after the other:
 #   main     — the operations against the token, keep-alive, pipelining, HEAD, HTTP/1.0,
@@ -57,8 +57,8 @@ uri() { echo "pkcs11:token=hwj-http-test;object=$1?module-path=$HWJ_SOFTHSM_MODU
 "$HWJOSE" keygen --key "$(uri ec)" --alg ECDH-ES --bits 256 >"$dir/ec.jwk"
 echo "# keys sig, pub, rsa, ec generated in SoftHSM token hwj-http-test"
 
-tok_a=$(openssl rand -hex 32) # alice: jwt, sign and decrypt with every key
-tok_b=$(openssl rand -hex 32) # bob: only sign with sig
+tok_a=$(openssl rand -hex 32) # alice: jwt with sig, sign and rotate with pub, decrypt with rsa, ec
+tok_b=$(openssl rand -hex 32) # bob: only sign with pub (a key serves jwt or sign, not both)
 hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
 # TLS material (the https pass)
@@ -84,8 +84,8 @@ write_config() {
   ],
   "clients": [
     {"name": "alice", "token_sha256": "$(hash "$tok_a")",
-     "permissions": {"*": ["jwt", "sign", "decrypt"], "pub": ["jwt", "rotate"]}},
-    {"name": "bob", "token_sha256": "$(hash "$tok_b")", "permissions": {"sig": ["sign"]}}
+     "permissions": {"sig": ["jwt"], "pub": ["sign", "rotate"], "rsa": ["decrypt"], "ec": ["decrypt"]}},
+    {"name": "bob", "token_sha256": "$(hash "$tok_b")", "permissions": {"pub": ["sign"]}}
   ],
   "limits": {"max_body_bytes": 8192, "timeout_seconds": $2, "max_connections": $3},
   "audit": {"path": "$dir/audit.log", "fsync": false},
@@ -183,7 +183,7 @@ ops_checks() {
   out=$("$HWJOSE" jwt verify --jwks "$dir/jwks.json" --iss https://issuer.test --aud svc-a <<<"$jwt" 2>&1) || true
   check "[$scheme] the JWT verifies against the JWKS" jq -e '.sub == "user-7"' <<<"$out"
 
-  rq POST /v1/keys/sig/sign '{"payload":"aGVsbG8gdG9rZW4"}' "$tok_b"
+  rq POST /v1/keys/pub/sign '{"payload":"aGVsbG8gdG9rZW4"}' "$tok_b"
   check "[$scheme] /sign with the SoftHSM key → 200" [ "$status" = 200 ]
   out=$("$HWJOSE" verify --jwks "$dir/jwks.json" <<<"$(jq -r .jws "$dir/body" 2>/dev/null)" 2>&1) || true
   check "[$scheme] the JWS verifies against the JWKS (payload '$out')" [ "$out" = "hello token" ]
@@ -336,7 +336,7 @@ http_checks() {
   done <<EOF
 400|POST|/v1/keys/sig/jwt|{"claims":|a
 400|POST|/v1/keys/sig/jwt|{"claims":{"aud":"svc-a","exp":1}}|a
-400|POST|/v1/keys/sig/sign|{"payload":"e30","header":{"typ":"JWT"}}|a
+400|POST|/v1/keys/pub/sign|{"payload":"e30","header":{"typ":"JWT"}}|a
 400|POST|/v1/keys/rsa/decrypt|{"jwe":"a.b.c.d.e"}|a
 401|POST|/v1/keys/sig/jwt|$claims|
 401|GET|/v1/keys||wrong

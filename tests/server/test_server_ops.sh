@@ -53,7 +53,7 @@ write_config() {
     {"name": "hsm", "alg": "ES256",
      "generate": "pkcs11:token=hwj-ops-test;object=hsm-v{version}?module-path=$HWJ_SOFTHSM_MODULE&pin-source=file:$pin"}
   ],
-  "clients": [{"name": "alice", "token_sha256": "$(hash "$tok")", "permissions": {"*": ["jwt", "sign"]}}],
+  "clients": [{"name": "alice", "token_sha256": "$(hash "$tok")", "permissions": {"*": ["jwt"]}}],
   "audit": {"path": "$dir/audit.log"},
   "store": "sqlite:$dir/state.db"${2:-}
 }
