@@ -188,8 +188,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
             fprintf(stderr, "hwjose serve: reload rejected, still serving the old config: %s\n",
                     msg);
         /* Key lifecycle changes belong in the audit trail too. */
-        if (srv_audit_record(NULL, NULL, NULL, NULL, "reload", (const uint8_t *)g_config_path,
-                             strlen(g_config_path), ok ? "ok" : "rejected") != 0)
+        if (srv_audit_reload(g_config_path, ok) != 0)
             fprintf(stderr, "hwjose serve: audit log write failed for a reload\n");
         return;
     }
@@ -226,7 +225,7 @@ int srv_run(const char *config_path)
         srv_config_free(cfg);
         return 1;
     }
-    if (srv_audit_open(cfg->audit_path, cfg->audit_fsync, msg, sizeof(msg))) {
+    if (srv_audit_open(g_ctx, cfg, msg, sizeof(msg))) {
         fprintf(stderr, "hwjose serve: %s\n", msg);
         srv_config_free(cfg);
         goto out;
