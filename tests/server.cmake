@@ -11,3 +11,13 @@ if(TARGET hwjose_server AND HWJ_WITH_PKCS11)
   set_property(TEST test_server_http APPEND PROPERTY ENVIRONMENT
     "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
 endif()
+# The audit trail (issue 16): flood of unauthenticated requests, ENOSPC mid-record (the shim
+# below), tampering against checkpoints signed by an audit key in SoftHSM, start-up RSS.
+if(TARGET hwjose_server AND HWJ_WITH_PKCS11)
+  add_library(hwj_audit_shim_enospc MODULE server/shim_enospc.c)
+  target_link_libraries(hwj_audit_shim_enospc PRIVATE ${CMAKE_DL_LIBS})
+  hwj_script_test(test_audit server/test_audit.sh TIMEOUT 240)
+  set_property(TEST test_audit APPEND PROPERTY ENVIRONMENT
+    "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}"
+    "HWJ_ENOSPC_SHIM=$<TARGET_FILE:hwj_audit_shim_enospc>")
+endif()

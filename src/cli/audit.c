@@ -107,8 +107,8 @@ int cmd_audit(int argc, char **argv)
             goto out;
         }
     }
-    int v = srv_audit_verify(files, nfiles, (const char *)keys,
-                             cp ? (const char *)cp : last, stdout, msg, sizeof(msg));
+    int v = srv_audit_verify(files, nfiles, (const char *)keys, cp ? (const char *)cp : last,
+                             stdout, msg, sizeof(msg));
     cli_free_input(keys, keys_len);
     cli_free_input(cp, cp_len);
     if (v < 0)

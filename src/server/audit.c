@@ -145,19 +145,21 @@ static void now_rfc3339(char out[40])
 /* --- writing (under audit_lock) ----------------------------------------------------------- */
 
 /* {"v":2,"time":...,"instance":... — the members before "seq". */
-static int append(const audit_buf *members, char time_out[40])
+/* `when`: the record's time (NULL: now). */
+static int append(const audit_buf *members, const char *when)
 {
     audit_buf pre;
     char ts[40];
     abuf_init(&pre);
-    now_rfc3339(ts);
+    if (when)
+        snprintf(ts, sizeof(ts), "%s", when);
+    else
+        now_rfc3339(ts);
     put(&pre, "{\"v\":2", 6);
     abuf_str(&pre, "time", ts);
     abuf_str(&pre, "instance", instance);
     int rc = pre.failed || members->failed ? -1 : alog_append(&lg, pre.p, members->p, members->n);
     abuf_free(&pre);
-    if (time_out)
-        memcpy(time_out, ts, 40);
     return rc;
 }
 
@@ -172,7 +174,7 @@ static int checkpoint_locked(void)
     abuf_init(&m);
     abuf_str(&m, "type", "checkpoint");
     abuf_str(&m, "checkpoint", jws);
-    int rc = append(&m, NULL);
+    int rc = append(&m, ts); /* the time it signs */
     if (rc == 0) {
         aseal_ship(instance, lg.seq - 1, jws);
         since_cp = 0;

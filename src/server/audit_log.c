@@ -50,9 +50,8 @@ static int read_last(audit_log *l, int64_t start, int64_t end, char *msg, size_t
     json_t *o = json_loadb(line, len, 0, NULL);
     json_t *seq = json_object_get(o, "seq");
     /* A log written before records were numbered: numbering starts here. */
-    l->seq = json_is_integer(seq) && json_integer_value(seq) > 0
-                 ? (uint64_t)json_integer_value(seq)
-                 : 0;
+    l->seq =
+        json_is_integer(seq) && json_integer_value(seq) > 0 ? (uint64_t)json_integer_value(seq) : 0;
     json_decref(o);
     free(line);
     return 0;
@@ -191,8 +190,7 @@ static void prune(const audit_log *l)
         return;
     for (struct dirent *e; (e = readdir(d));) {
         if (strncmp(e->d_name, base, blen) != 0 || e->d_name[blen] != '.' ||
-            strlen(e->d_name + blen + 1) != 20 ||
-            strspn(e->d_name + blen + 1, "0123456789") != 20)
+            strlen(e->d_name + blen + 1) != 20 || strspn(e->d_name + blen + 1, "0123456789") != 20)
             continue;
         if (n == cap) {
             char **nn = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));

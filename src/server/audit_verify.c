@@ -33,8 +33,8 @@ static const hwj_alg seal_algs[] = {HWJ_ALG_ES256, HWJ_ALG_ES384, HWJ_ALG_ES512,
                                     HWJ_ALG_PS512, HWJ_ALG_EDDSA};
 
 /* Verify a checkpoint JWS; its payload members into the outputs. 0, or -1 (why in msg). */
-static int open_checkpoint(const hwj_jwks *keys, const char *jws, char instance[128],
-                           uint64_t *seq, char head[65], char *msg, size_t msglen)
+static int open_checkpoint(const hwj_jwks *keys, const char *jws, char instance[128], uint64_t *seq,
+                           char head[65], char time[40], char *msg, size_t msglen)
 {
     hwj_verify_policy pol = {.algs = seal_algs, .nalgs = sizeof(seal_algs) / sizeof(*seal_algs)};
     hwj_jws_result *res = NULL;
@@ -50,14 +50,17 @@ static int open_checkpoint(const hwj_jwks *keys, const char *jws, char instance[
     const char *typ = json_string_value(json_object_get(h, "typ"));
     const char *in = json_string_value(json_object_get(p, "instance"));
     const char *hd = json_string_value(json_object_get(p, "head"));
+    const char *tm = json_string_value(json_object_get(p, "time"));
     json_t *sq = json_object_get(p, "seq");
-    if (!typ || strcmp(typ, AUDIT_CHECKPOINT_TYP) != 0 || !in || strlen(in) >= 128 || !hd ||
-        strlen(hd) != 64 || !json_is_integer(sq) || json_integer_value(sq) < 0) {
+    if (!tm || strlen(tm) >= 40 || !typ || strcmp(typ, AUDIT_CHECKPOINT_TYP) != 0 || !in ||
+        strlen(in) >= 128 || !hd || strlen(hd) != 64 || !json_is_integer(sq) ||
+        json_integer_value(sq) < 0) {
         snprintf(msg, msglen, "checkpoint: not an hwjose audit checkpoint");
         goto out;
     }
     strcpy(instance, in);
     strcpy(head, hd);
+    strcpy(time, tm);
     *seq = (uint64_t)json_integer_value(sq);
     rc = 0;
 out:
@@ -69,7 +72,7 @@ out:
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
-        fprintf(v->out, "BROKEN at record %llu of %s: ", (unsigned long long)lineno, f->path);    \
+        fprintf(v->out, "BROKEN at record %llu of %s: ", (unsigned long long)lineno, f->path);     \
         fprintf(v->out, __VA_ARGS__);                                                              \
         fputc('\n', v->out);                                                                       \
         rc = 1;                                                                                    \
@@ -104,16 +107,20 @@ static int check_record(vctx *v, vfile *f, uint64_t lineno, const char *line, si
         if (strcmp(inst, f->instance) != 0)
             FAIL("instance '%s' in a file of instance '%s'", inst, f->instance);
         if (f->last_seq && seq != f->last_seq + 1)
-            FAIL("seq %llu after seq %llu (records reordered or removed)",
-                 (unsigned long long)seq, (unsigned long long)f->last_seq);
+            FAIL("seq %llu after seq %llu (records reordered or removed)", (unsigned long long)seq,
+                 (unsigned long long)f->last_seq);
     }
     const char *type = json_string_value(json_object_get(o, "type"));
     if (type && strcmp(type, "checkpoint") == 0 && v->keys) {
-        char ci[128], ch[65], msg[300];
+        char ci[128], ch[65], ct[40], msg[300];
+        const char *rt = json_string_value(json_object_get(o, "time"));
         uint64_t cs = 0;
         const char *jws = json_string_value(json_object_get(o, "checkpoint"));
-        if (!jws || open_checkpoint(v->keys, jws, ci, &cs, ch, msg, sizeof(msg)) != 0)
+        if (!jws || open_checkpoint(v->keys, jws, ci, &cs, ch, ct, msg, sizeof(msg)) != 0)
             FAIL("%s", jws ? msg : "a checkpoint record without a checkpoint");
+        /* The record around the JWS says nothing the JWS does not: its time is the signed one. */
+        if (!rt || strcmp(rt, ct) != 0)
+            FAIL("the checkpoint record's time is not the time it signs (edited)");
         if (strcmp(ci, inst) != 0 || cs + 1 != seq || strcmp(ch, prev) != 0)
             FAIL("the checkpoint seals instance '%s' seq %llu head %.16s…, but the chain "
                  "before it is seq %llu head %.16s… (records before it were edited, removed or "
@@ -218,8 +225,8 @@ static int check_chain(vctx *v, vfile *f, size_t n)
     fprintf(v->out, "OK: instance %s: %llu records in %zu file(s), chain intact, head sha256 %s",
             inst, (unsigned long long)records, n, last->head);
     if (v->keys)
-        fprintf(v->out, "; %llu checkpoints verified, sealed to seq %llu",
-                (unsigned long long)cps, (unsigned long long)sealed);
+        fprintf(v->out, "; %llu checkpoints verified, sealed to seq %llu", (unsigned long long)cps,
+                (unsigned long long)sealed);
     fputc('\n', v->out);
     if (v->keys && last->last_seq > sealed + 1)
         fprintf(v->out,
@@ -242,8 +249,9 @@ int srv_audit_verify(const char *const *paths, size_t npaths, const char *jwks_j
         return -1;
     }
     if (last_checkpoint && !jwks_json) {
-        snprintf(msg, msglen, "checking against an exported checkpoint needs the audit key's "
-                              "public JWKS");
+        snprintf(msg, msglen,
+                 "checking against an exported checkpoint needs the audit key's "
+                 "public JWKS");
         goto out;
     }
     if (jwks_json && hwj_jwks_parse(jwks_json, strlen(jwks_json), &keys, &err) != HWJ_OK) {
@@ -252,10 +260,10 @@ int srv_audit_verify(const char *const *paths, size_t npaths, const char *jwks_j
     }
     v.keys = keys;
     if (last_checkpoint) {
-        char text[8192];
+        char text[8192], t[40];
         snprintf(text, sizeof(text), "%s", last_checkpoint);
         text[strcspn(text, " \r\n\t")] = '\0';
-        if (open_checkpoint(keys, text, v.last_instance, &v.last_seq, v.last_head, msg,
+        if (open_checkpoint(keys, text, v.last_instance, &v.last_seq, v.last_head, t, msg,
                             msglen) != 0) {
             fprintf(out, "BROKEN: the exported %s\n", msg);
             rc = 1;
@@ -289,8 +297,9 @@ int srv_audit_verify(const char *const *paths, size_t npaths, const char *jwks_j
             i = j;
         }
         if (v.have_last && !seen_last) {
-            fprintf(out, "BROKEN: instance %s: no file holds the exported checkpoint's chain "
-                         "(removed or emptied)\n",
+            fprintf(out,
+                    "BROKEN: instance %s: no file holds the exported checkpoint's chain "
+                    "(removed or emptied)\n",
                     v.last_instance);
             broken = 1;
         }

@@ -320,10 +320,10 @@ typedef struct srv_audit_event {
     const char *client, *key, *kid, *alg;
     const uint8_t *payload; /* hashed into payload_sha256; NULL: none */
     size_t payload_len;
-    const srv_req *req;             /* request id, peer, TLS client subject; NULL: none */
-    const char *jti, *sub;          /* /jwt: what was minted (jti NULL: not a JWT) */
+    const srv_req *req;    /* request id, peer, TLS client subject; NULL: none */
+    const char *jti, *sub; /* /jwt: what was minted (jti NULL: not a JWT) */
     int64_t exp;
-    const char *config_sha256;      /* reload: the config file's content hash */
+    const char *config_sha256; /* reload: the config file's content hash */
 } srv_audit_event;
 
 /* Open the log (reading only its tail), the audit key, and start the timer thread. */
