@@ -326,6 +326,7 @@ static void *timer_main(void *arg)
             checkpoint_locked() != 0)
             fprintf(stderr, "hwjose serve: audit checkpoint failed; retried later\n");
         pthread_mutex_unlock(&audit_lock);
+        aseal_flush_store();
         pthread_mutex_lock(&timer_lock);
     }
     pthread_mutex_unlock(&timer_lock);
@@ -343,7 +344,8 @@ int srv_audit_open(hwj_ctx *ctx, const srv_config *cfg, char *msg, size_t msglen
     denial_every = cfg->audit_denial_seconds > 0 ? cfg->audit_denial_seconds : 60;
     since_cp = 0;
     last_cp = (int64_t)time(NULL);
-    if (aseal_open(ctx, cfg->audit_key, cfg->audit_insecure_software_key, msg, msglen) != 0)
+    if (aseal_open(ctx, cfg->audit_key, cfg->audit_insecure_software_key, msg, msglen) != 0 ||
+        aseal_store(cfg->store_url) != 0)
         goto fail;
     if (alog_open(&lg, cfg->audit_path, cfg->audit_fsync, cfg->audit_max_bytes, cfg->audit_keep,
                   msg, msglen) != 0)

@@ -53,8 +53,14 @@ void aseal_close(void);
 int aseal_enabled(void);
 /* The compact JWS over {"instance","seq","head","time"} (hwj_free), or NULL. */
 char *aseal_sign(const char *instance, uint64_t seq, const char *head, const char *time);
-/* Send a checkpoint to journald (when built with libsystemd; silently nothing otherwise). */
+/* Send a checkpoint to journald (when built with libsystemd; silently nothing otherwise) and
+ * queue it for the state store. */
 void aseal_ship(const char *instance, uint64_t seq, const char *jws);
+/* Record checkpoints in the state store at `url` too (NULL: none). 0 or -1. */
+int aseal_store(const char *url);
+/* Write the newest queued checkpoint to the store (the timer thread; a failure is reported
+ * and the next one is tried). */
+void aseal_flush_store(void);
 
 /* --- audit_flood.c ------------------------------------------------------------------------ */
 

@@ -4,16 +4,27 @@
  * sent off the log's disk (journald), so cutting the log's tail or replacing the file is
  * caught against the last checkpoint exported (docs/audit.md). */
 #include "server/audit_int.h"
+#include "server/store.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef HWJ_WITH_SYSTEMD
 #include <systemd/sd-journal.h>
 #endif
 
 static hwj_key *seal_key;
+
+/* The state store, when configured: its own connection (the store is never on the signing
+ * path), opened at the first checkpoint and written from the timer thread only. */
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *store_url;
+static srv_store *store;
+static char *pending_jws, *pending_instance;
+static uint64_t pending_seq;
 
 int aseal_open(hwj_ctx *ctx, const char *uri, int insecure_software, char *msg, size_t msglen)
 {
@@ -34,8 +45,39 @@ int aseal_open(hwj_ctx *ctx, const char *uri, int insecure_software, char *msg, 
     return 0;
 }
 
+int aseal_store(const char *url)
+{
+    return url && !(store_url = strdup(url)) ? -1 : 0;
+}
+
+void aseal_flush_store(void)
+{
+    char msg[512];
+    pthread_mutex_lock(&pending_lock);
+    char *jws = pending_jws, *inst = pending_instance;
+    uint64_t seq = pending_seq;
+    pending_jws = pending_instance = NULL;
+    pthread_mutex_unlock(&pending_lock);
+    if (!jws)
+        return;
+    msg[0] = '\0';
+    int ok = (store || srv_store_open(store_url, "hwjose-audit", &store, msg, sizeof(msg)) ==
+                           SRV_STORE_OK) &&
+             srv_store_audit_checkpoint(store, inst, (int64_t)seq, jws, (int64_t)time(NULL), msg,
+                                        sizeof(msg)) == SRV_STORE_OK;
+    if (!ok)
+        fprintf(stderr, "hwjose serve: audit checkpoint not recorded in the store: %s\n", msg);
+    free(jws);
+    free(inst);
+}
+
 void aseal_close(void)
 {
+    aseal_flush_store();
+    srv_store_close(store);
+    store = NULL;
+    free(store_url);
+    store_url = NULL;
     hwj_key_free(seal_key);
     seal_key = NULL;
 }
@@ -65,6 +107,21 @@ char *aseal_sign(const char *instance, uint64_t seq, const char *head, const cha
 
 void aseal_ship(const char *instance, uint64_t seq, const char *jws)
 {
+    /* Only the newest counts: it is what a cut-off log is checked against. */
+    if (store_url) {
+        char *j = strdup(jws), *i = strdup(instance);
+        pthread_mutex_lock(&pending_lock);
+        free(pending_jws);
+        free(pending_instance);
+        pending_jws = j && i ? j : NULL;
+        pending_instance = j && i ? i : NULL;
+        pending_seq = seq;
+        pthread_mutex_unlock(&pending_lock);
+        if (!(j && i)) {
+            free(j);
+            free(i);
+        }
+    }
 #ifdef HWJ_WITH_SYSTEMD
     /* Not under systemd the send fails; the checkpoint is in the log either way. */
     (void)sd_journal_send("MESSAGE=hwjose audit checkpoint %s seq %llu", instance,

@@ -145,6 +145,13 @@ out=$("$HWJOSE" audit verify "${files[@]}" --checkpoint-jwks "$dir/audit-jwks.js
 check "rotated files and checkpoints verify ($out)" grep -q '^OK: instance replica-a:.*checkpoints verified' <<<"$out"
 check "the final checkpoint is the last record" jq -se 'last | .type == "checkpoint"' "$log"
 jq -r 'select(.type == "checkpoint") | .checkpoint' "$log" | tail -1 >"$dir/exported.jws"
+# The state store holds each replica's newest checkpoint, off the log's disk: the exported one.
+python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
+  "SELECT jws FROM hwjose_audit_checkpoints WHERE instance = ?", ("replica-a",)).fetchone()[0])' \
+  "$dir/store.db" >"$dir/store.jws"
+check "the store holds the final checkpoint" cmp -s "$dir/exported.jws" "$dir/store.jws"
+out=$("$HWJOSE" audit verify "${files[@]}" --checkpoint-jwks "$dir/audit-jwks.json" --last-checkpoint "$dir/store.jws" 2>&1) || true
+check "the files verify against the store's checkpoint (${out%%$'\n'*})" grep -q '^OK: instance replica-a' <<<"$out"
 
 # tampered COPYDIR EDIT: copy the files, apply EDIT to the copy of the current file, verify
 tampered() {
