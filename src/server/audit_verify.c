@@ -104,6 +104,9 @@ static int check_record(vctx *v, vfile *f, uint64_t lineno, const char *line, si
             FAIL("prev does not match the hash of record %llu (record %llu was altered, or "
                  "records were removed or inserted between them)",
                  (unsigned long long)lineno - 1, (unsigned long long)lineno - 1);
+        /* A log upgraded in place: the unnamed records before the first named one are its. */
+        if (strcmp(f->instance, "-") == 0)
+            snprintf(f->instance, sizeof(f->instance), "%s", inst);
         if (strcmp(inst, f->instance) != 0)
             FAIL("instance '%s' in a file of instance '%s'", inst, f->instance);
         if (f->last_seq && seq != f->last_seq + 1)

@@ -52,7 +52,7 @@ write_config() {
 {
   "listen": "127.0.0.1:0",
   "workers": 2,
-  "instance": "replica-a",
+  "instance": "${INSTANCE:-replica-a}",
   "keys": [{"name": "k1", "uri": "file:$dir/k1.pem", "alg": "ES256", "ttl": "30s",
             "iss": "https://issuer.test", "aud": ["svc"]}],
   "clients": [{"name": "alice", "token_sha256": "$(hash "$tok")", "permissions": {"k1": ["jwt"]}}],
@@ -186,6 +186,31 @@ tampered "reordering two records" "sed -i '3{h;d};4G' audit.log"
 tampered "removing a record" "sed -i '3d' audit.log"
 rc=0; "$HWJOSE" audit verify "${files[@]}" --last-checkpoint "$dir/exported.jws" >/dev/null 2>&1 || rc=$?
 check "--last-checkpoint without --checkpoint-jwks is a usage error (exit $rc)" [ "$rc" = 2 ]
+
+# --- two replicas: each chain on its own, checked together ---------------------------------
+mkdir -p "$dir/b"
+INSTANCE=replica-b write_config "$dir/b/audit.log" "$sealed"
+start_server
+jwt
+stop_server
+out=$("$HWJOSE" audit verify "$dir/b/audit.log" "${files[@]}" --checkpoint-jwks "$dir/audit-jwks.json" 2>&1) || true
+check "two replicas' files verify together, each its own chain" \
+  bash -c 'grep -q "^OK: instance replica-a:" <<<"$1" && grep -q "^OK: instance replica-b:" <<<"$1"' _ "$out"
+rc=0
+"$HWJOSE" audit verify "$dir/b/audit.log" "${files[0]}" "${files[@]:2}" --checkpoint-jwks "$dir/audit-jwks.json" >/dev/null 2>&1 || rc=$?
+check "a replica's missing oldest file is detected (exit $rc)" [ "$rc" = 1 ]
+
+# --- a log from before records were numbered continues ------------------------------------
+legacy=$dir/legacy/audit.log
+mkdir -p "$dir/legacy"
+printf '{"time":"2026-01-01T00:00:00.000Z","client":null,"op":"reload","result":"ok","prev":"%s"}\n' \
+  0000000000000000000000000000000000000000000000000000000000000000 >"$legacy"
+write_config "$legacy"
+start_server
+jwt
+stop_server
+out=$("$HWJOSE" audit verify "$legacy" 2>&1) || true
+check "a log written before records were numbered continues and verifies (${out%%$'\n'*})" grep -q '^OK: instance replica-a' <<<"$out"
 
 # --- ENOSPC mid-record, then space again ---------------------------------------------------
 log2=$dir/enospc/audit.log
