@@ -7,8 +7,6 @@
 #include "server/audit_int.h"
 #include "server/server.h"
 
-#include "core/digest.h"
-
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -32,29 +30,16 @@ static int timer_running, timer_stop;
 static pthread_mutex_t timer_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t timer_cond = PTHREAD_COND_INITIALIZER;
 
-/* The service hashes three times per request: the digest is fetched once, in core. */
-const EVP_MD *srv_sha256(void)
-{
-    return hwj_md_sha256();
-}
-
-void srv_sha256_hex(const void *data, size_t len, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    uint8_t h[32];
-    unsigned hl = 0;
-    if (!EVP_Digest(data, len, h, &hl, srv_sha256(), NULL))
-        memset(h, 0, sizeof(h));
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[h[i] >> 4];
-        out[2 * i + 1] = hex[h[i] & 15];
-    }
-    out[64] = '\0';
-}
-
 /* --- record text: formatted without JSON objects (this runs once per request) ------------ */
 
-void abuf_init(audit_buf *b)
+typedef struct audit_buf {
+    char *p;
+    size_t n, cap;
+    int heap, failed;
+    char stack[2048];
+} audit_buf;
+
+static void abuf_init(audit_buf *b)
 {
     b->p = b->stack;
     b->n = 0;
@@ -63,7 +48,7 @@ void abuf_init(audit_buf *b)
     b->p[0] = '\0';
 }
 
-void abuf_free(audit_buf *b)
+static void abuf_free(audit_buf *b)
 {
     if (b->heap)
         free(b->p);
@@ -100,7 +85,7 @@ static void put(audit_buf *b, const char *s, size_t n)
 }
 
 /* Escaped as Jansson would: quote, backslash and control characters. */
-void abuf_str(audit_buf *b, const char *name, const char *v)
+static void abuf_str(audit_buf *b, const char *name, const char *v)
 {
     static const char hex[] = "0123456789abcdef";
     put(b, ",\"", 2);
@@ -125,7 +110,7 @@ void abuf_str(audit_buf *b, const char *name, const char *v)
     put(b, "\"", 1);
 }
 
-void abuf_int(audit_buf *b, const char *name, int64_t v)
+static void abuf_int(audit_buf *b, const char *name, int64_t v)
 {
     char t[64];
     int n = snprintf(t, sizeof(t), ",\"%s\":%lld", name, (long long)v);
@@ -250,6 +235,32 @@ int srv_audit_record(const srv_audit_event *e)
     abuf_free(&m);
     free(subject);
     return rc;
+}
+
+static int differ(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+int srv_audit_config_changed(const srv_config *cur, const srv_config *next, char *msg,
+                             size_t msglen)
+{
+    const char *what =
+        differ(cur->audit_path, next->audit_path) ? "path"
+        : cur->audit_fsync != next->audit_fsync   ? "fsync"
+        : cur->audit_max_bytes != next->audit_max_bytes || cur->audit_keep != next->audit_keep
+            ? "max_bytes/keep"
+        : differ(cur->audit_key, next->audit_key) ||
+                cur->audit_insecure_software_key != next->audit_insecure_software_key
+            ? "key"
+        : cur->audit_checkpoint_records != next->audit_checkpoint_records ||
+                cur->audit_checkpoint_seconds != next->audit_checkpoint_seconds ||
+                cur->audit_denial_seconds != next->audit_denial_seconds
+            ? "checkpoint_records/checkpoint_interval/denial_interval"
+            : NULL;
+    if (what)
+        snprintf(msg, msglen, "config audit.%s: changing the audit settings needs a restart", what);
+    return what != NULL;
 }
 
 void srv_audit_unauthenticated(const srv_req *req)

@@ -1,10 +1,10 @@
 /*
  * audit_int.h: the audit module's internal interface (docs/audit.md). audit.c is its top: the
  * record API of server.h, when to seal, the timer thread. Below it: audit_log.c (the file:
- * tail read at start, append with rollback, rotation), audit_seal.c (checkpoints signed with
- * the audit key, shipped off the log's disk) and audit_flood.c (unauthenticated denials
- * counted per source). audit_verify.c is the verifier the CLI calls; it shares only the
- * record schema with the writer.
+ * tail read at start, append with rollback, rotation; the SHA-256 helpers of server.h),
+ * audit_seal.c (checkpoints signed with the audit key, shipped off the log's disk) and
+ * audit_flood.c (unauthenticated denials counted per source). audit_verify.c is the verifier the
+ * CLI calls; it shares only the record schema with the writer.
  */
 #ifndef HWJ_SERVER_AUDIT_INT_H
 #define HWJ_SERVER_AUDIT_INT_H
@@ -72,19 +72,5 @@ typedef void (*aflood_emit_fn)(void *arg, const char *source, uint64_t count, in
                                int64_t until);
 /* Hand every source counted since the last flush to `emit` and start a new interval. */
 void aflood_flush(aflood_emit_fn emit, void *arg);
-
-/* --- record text (audit.c) ---------------------------------------------------------------- */
-
-typedef struct audit_buf {
-    char *p;
-    size_t n, cap;
-    int heap, failed;
-    char stack[2048];
-} audit_buf;
-void abuf_init(audit_buf *b);
-void abuf_free(audit_buf *b);
-/* ,"name":"value" (JSON-escaped) or ,"name":null. */
-void abuf_str(audit_buf *b, const char *name, const char *v);
-void abuf_int(audit_buf *b, const char *name, int64_t v);
 
 #endif

@@ -6,16 +6,39 @@
 #include "server/audit_int.h"
 #include "server/server.h"
 
+#include "core/digest.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { TAIL_BLOCK = 65536, TAIL_MAX = 16 << 20 };
+enum { TAIL_MAX = 16 << 20 };
+
+/* The service hashes three times per request: the digest is fetched once, in core. */
+const EVP_MD *srv_sha256(void)
+{
+    return hwj_md_sha256();
+}
+
+void srv_sha256_hex(const void *data, size_t len, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t h[32];
+    unsigned hl = 0;
+    if (!EVP_Digest(data, len, h, &hl, srv_sha256(), NULL))
+        memset(h, 0, sizeof(h));
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[h[i] >> 4];
+        out[2 * i + 1] = hex[h[i] & 15];
+    }
+    out[64] = '\0';
+}
 
 /* The offset of the last '\n' before `from`, at most `limit` bytes back; -1 if none, -2 on a
  * read error. */

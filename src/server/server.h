@@ -333,6 +333,9 @@ void srv_audit_close(void);
 /* Append one record; 0 only when it is on disk (flushed, fsync'd if configured); otherwise
  * the file still ends on a whole record. */
 int srv_audit_record(const srv_audit_event *e);
+/* 1 (msg names the member) when `next` changes an audit setting only a restart applies. */
+int srv_audit_config_changed(const srv_config *cur, const srv_config *next, char *msg,
+                             size_t msglen);
 /* Count an unauthenticated denial against its source (summarised on a timer). */
 void srv_audit_unauthenticated(const srv_req *req);
 /* A reload record carrying the SHA-256 of the config file's content. */

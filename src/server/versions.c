@@ -416,10 +416,8 @@ int srv_reload(hwj_ctx *ctx, const char *path, char *msg, size_t msglen)
         snprintf(msg, msglen, "config: listen, workers and tls take effect only on restart");
         goto fail;
     }
-    if (prev && strcmp(prev->cfg->audit_path, cfg->audit_path) != 0) {
-        snprintf(msg, msglen, "config audit.path: changing the audit log needs a restart");
+    if (prev && srv_audit_config_changed(prev->cfg, cfg, msg, msglen))
         goto fail;
-    }
     if (prev && strcmp(prev->cfg->store_url, cfg->store_url) != 0) {
         snprintf(msg, msglen, "config store: changing the state store needs a restart");
         goto fail;
