@@ -1,6 +1,8 @@
 # hwjose serve: the real server on a free loopback port, driven by curl and panva/jose.
 if(TARGET hwjose_server)
   hwj_script_test(test_server server/test_server.sh TIMEOUT 120)
+  # The audit module's parts alone: rollback, tail read, rotation, the denial table, the verifier.
+  hwj_unit_test(test_audit_log SOURCES test_audit_log.c LIBS hwjose_server TIMEOUT 60)
   # The HTTP/1.1 layer alone: parsing, framing refusals, pipelining (no sockets, no keys).
   hwj_unit_test(test_http1 SOURCES test_http1.c LIBS hwjose_server TIMEOUT 60)
 endif()
