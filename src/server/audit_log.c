@@ -251,6 +251,16 @@ int alog_rotate(audit_log *l)
                 strerror(errno));
         return -1;
     }
+    /* The rename and the new file survive a power loss with the records after them. */
+    const char *slash = strrchr(l->path, '/');
+    char dirpath[4096];
+    snprintf(dirpath, sizeof(dirpath), "%.*s", slash ? (int)(slash - l->path) + 1 : 1,
+             slash ? l->path : ".");
+    int dfd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
     close(l->fd);
     l->fd = fd;
     l->size = 0;
