@@ -44,6 +44,16 @@ static int option_value(char **argv, int argc, int *i, const char *name, const c
     return 1;
 }
 
+/* Three base64url parts joined by two dots. */
+static int looks_like_jws(const char *s)
+{
+    static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+    int dots = 0;
+    for (const char *p = s; *p; p++)
+        dots += *p == '.';
+    return dots == 2 && s[strspn(s, b64u)] == '\0';
+}
+
 int cmd_audit(int argc, char **argv)
 {
     const char *jwks = NULL, *last = NULL;
@@ -98,10 +108,9 @@ int cmd_audit(int argc, char **argv)
     char msg[512];
     if (jwks && cli_read_input(AUDIT, jwks, &keys, &keys_len) != CLI_OK)
         goto out;
-    /* The checkpoint: a file holding it, or the JWS itself. */
-    FILE *probe = last ? fopen(last, "r") : NULL;
-    if (probe) {
-        fclose(probe);
+    /* The checkpoint: the compact JWS itself, or a file holding it (a name that cannot be read
+     * is a usage error, not a tampered log). */
+    if (last && !looks_like_jws(last)) {
         if (cli_read_input(AUDIT, last, &cp, &cp_len) != CLI_OK) {
             cli_free_input(keys, keys_len);
             goto out;
