@@ -76,7 +76,11 @@ static void init(void)
     unlink(db);
     /* HWJ_FUZZ_AUDIT=FILE keeps the audit records, to see which inputs reach an operation. */
     const char *audit = getenv("HWJ_FUZZ_AUDIT");
-    if (srv_audit_open(audit ? audit : "/dev/null", 0, msg, sizeof(msg)) != 0) {
+    free(cfg->audit_path);
+    if (!(cfg->audit_path = strdup(audit ? audit : "/dev/null")))
+        fz_die("out of memory", NULL);
+    cfg->audit_fsync = 0;
+    if (srv_audit_open(ctx, cfg, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "%s\n", msg);
         fz_die("audit", NULL);
     }

@@ -10,7 +10,7 @@ pkgs=(
   libssl-dev libjansson-dev libp11-kit-dev p11-kit libtss2-dev libcurl4-openssl-dev libevent-dev
   libcmocka-dev zlib1g-dev
   # the service's state store (SQLite, PostgreSQL) and a fleet's load balancer in tests
-  libsqlite3-dev libpq-dev postgresql haproxy
+  libsqlite3-dev libpq-dev libsystemd-dev postgresql haproxy
   # hardware stand-ins and their tools
   softhsm2 opensc libengine-pkcs11-openssl swtpm swtpm-tools tpm2-tools tpm2-openssl
   # interop and load peers

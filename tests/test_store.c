@@ -65,7 +65,8 @@ static long long raw(const char *sql)
 static void reset(void)
 {
     if (pg) {
-        raw("DROP TABLE IF EXISTS hwjose_schema, hwjose_meta, hwjose_versions, hwjose_leases");
+        raw("DROP TABLE IF EXISTS hwjose_schema, hwjose_meta, hwjose_versions, hwjose_leases, "
+            "hwjose_audit_checkpoints");
     } else {
         unlink(path);
         char side[1100];
@@ -129,13 +130,14 @@ static void t_migrate_reopen(void **state)
     (void)state;
     reset();
     srv_store *st = open_ok();
-    assert_int_equal(raw("SELECT count(*) FROM hwjose_schema"), 1);
+    /* one row per migration, each applied once */
+    assert_int_equal(raw("SELECT count(*) FROM hwjose_schema"), SRV_STORE_SCHEMA_VERSION);
     assert_int_equal(raw("SELECT max(version) FROM hwjose_schema"), SRV_STORE_SCHEMA_VERSION);
     assert_true(raw("SELECT applied_at FROM hwjose_schema") > 1600000000);
     assert_int_equal(gen_of(st), 0);
     srv_store_close(st);
     st = open_ok(); /* no second migration */
-    assert_int_equal(raw("SELECT count(*) FROM hwjose_schema"), 1);
+    assert_int_equal(raw("SELECT count(*) FROM hwjose_schema"), SRV_STORE_SCHEMA_VERSION);
     srv_store_close(st);
     srv_store_close(NULL);
     if (!pg) {
@@ -306,6 +308,26 @@ static void t_lease(void **state)
 }
 
 /* Two processes open the store and add version 2 of one key at the same moment. */
+/* Each replica's newest audit checkpoint: a later one replaces it, an earlier one never does. */
+static void t_audit_checkpoint(void **state)
+{
+    (void)state;
+    reset();
+    srv_store *st = open_ok();
+    assert_int_equal(srv_store_audit_checkpoint(st, "a", 10, "jws-a10", 100, msg, sizeof msg),
+                     SRV_STORE_OK);
+    assert_int_equal(srv_store_audit_checkpoint(st, "b", 5, "jws-b5", 100, msg, sizeof msg),
+                     SRV_STORE_OK);
+    assert_int_equal(srv_store_audit_checkpoint(st, "a", 20, "jws-a20", 101, msg, sizeof msg),
+                     SRV_STORE_OK);
+    assert_int_equal(srv_store_audit_checkpoint(st, "a", 15, "jws-a15", 102, msg, sizeof msg),
+                     SRV_STORE_OK);
+    assert_int_equal(raw("SELECT seq FROM hwjose_audit_checkpoints WHERE instance = 'a'"), 20);
+    assert_int_equal(raw("SELECT count(*) FROM hwjose_audit_checkpoints WHERE jws = 'jws-a20'"), 1);
+    assert_int_equal(raw("SELECT seq FROM hwjose_audit_checkpoints WHERE instance = 'b'"), 5);
+    srv_store_close(st);
+}
+
 static void t_two_processes(void **state)
 {
     (void)state;
@@ -458,9 +480,10 @@ int main(int argc, char **argv)
         snprintf(url, sizeof url, "sqlite:%s", path);
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_migrate_reopen), cmocka_unit_test(t_schema_too_new),
-        cmocka_unit_test(t_versions),       cmocka_unit_test(t_lease),
-        cmocka_unit_test(t_two_processes),  cmocka_unit_test(t_bad_urls),
+        cmocka_unit_test(t_migrate_reopen),   cmocka_unit_test(t_schema_too_new),
+        cmocka_unit_test(t_versions),         cmocka_unit_test(t_lease),
+        cmocka_unit_test(t_two_processes),    cmocka_unit_test(t_bad_urls),
+        cmocka_unit_test(t_audit_checkpoint),
 #ifdef HWJ_WITH_POSTGRESQL
         cmocka_unit_test(t_pg_down),
 #endif

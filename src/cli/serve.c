@@ -1,5 +1,4 @@
-/* serve.c: `hwjose serve --config FILE` (the signing service, src/server/) and
- * `hwjose audit verify FILE` (checks the service's audit log hash chain). */
+/* serve.c: `hwjose serve --config FILE` (the signing service, src/server/). */
 #include "cli/cli.h"
 #include "cli/util.h"
 
@@ -21,7 +20,7 @@ static void serve_usage(FILE *out)
                  "SIGTERM or SIGINT stops.\n");
 }
 
-static const char *const SERVE = "serve", *const AUDIT = "audit";
+static const char *const SERVE = "serve";
 
 enum { OPT_CONFIG = CLI_OPT_FIRST_FREE_, OPT_CHECK_CONFIG };
 
@@ -79,76 +78,6 @@ int cmd_serve(int argc, char **argv)
 #else
     cli_say(SERVE, "this build has no server (configure with -DHWJ_WITH_SERVER=ON and libevent "
                    "installed)");
-    return CLI_USAGE;
-#endif
-}
-
-static void audit_usage(FILE *out)
-{
-    fprintf(out, "usage: hwjose audit verify FILE\n\nChecks the hash chain of a `hwjose serve` "
-                 "audit log. Exit 0 if intact (prints the record count and the head hash to\n"
-                 "compare with an external anchor), 1 naming the first broken record, 2 on usage "
-                 "or read errors.\n");
-}
-
-static const struct option audit_options[] = {
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-/* Options at one level of `audit [--help] verify [--help] FILE`: 1 for --help, -1 for a bad
- * option (printed), 0 when none; optind is then the first operand. */
-static int audit_opts(int argc, char **argv)
-{
-    int opt;
-    optind = 0;
-    while ((opt = cli_getopt(AUDIT, argc, argv, audit_options)) != -1)
-        return opt == 'h' ? 1 : -1;
-    return 0;
-}
-
-int cmd_audit(int argc, char **argv)
-{
-    for (int level = 0; level < 2; level++) {
-        int h = audit_opts(argc, argv);
-        if (h != 0) {
-            if (h < 0)
-                return cli_usage_error(AUDIT);
-            audit_usage(stdout);
-            return CLI_OK;
-        }
-        if (level == 0 && (optind >= argc || strcmp(argv[optind], "verify") != 0)) {
-            cli_say(AUDIT, "the subcommand is verify");
-            return cli_usage_error(AUDIT);
-        }
-        if (level == 0) {
-            argc -= optind;
-            argv += optind;
-        }
-    }
-    if (argc - optind != 1) {
-        cli_say(AUDIT, "verify takes one FILE");
-        return cli_usage_error(AUDIT);
-    }
-    const char *path = argv[optind];
-#ifdef HWJ_WITH_SERVER
-    size_t records = 0, bad = 0;
-    char head[65], msg[512];
-    int rc = srv_audit_verify(path, &records, &bad, head, msg, sizeof(msg));
-    if (rc < 0) {
-        cli_say(AUDIT, "%s", msg);
-        return CLI_USAGE;
-    }
-    if (rc > 0) {
-        printf("BROKEN at record %zu of %s: %s\n", bad, path, msg);
-        printf("%zu records before it verify\n", records);
-        return CLI_INVALID;
-    }
-    printf("OK: %zu records, chain intact, head sha256 %s\n", records, head);
-    return CLI_OK;
-#else
-    (void)path;
-    cli_say(AUDIT, "this build has no server support");
     return CLI_USAGE;
 #endif
 }

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,30 @@ static int check_jwt_sign(const srv_config *cfg, char *msg, size_t msglen)
     return 0;
 }
 
+/* The audit file's rotation, its seal (checkpoints) and the denial summaries (docs/audit.md). */
+static int parse_audit_seal(srv_config *cfg, json_t *audit, char *msg, size_t msglen)
+{
+    long long v;
+    if (cfg_get_int(audit, "max_bytes", "audit", 0, 0, INT64_MAX, &v, msg, msglen))
+        return -1;
+    cfg->audit_max_bytes = v;
+    if (cfg_get_int(audit, "keep", "audit", 0, 0, 1000000, &v, msg, msglen))
+        return -1;
+    cfg->audit_keep = (unsigned)v;
+    if (cfg_get_int(audit, "checkpoint_records", "audit", 1000, 0, 100000000, &v, msg, msglen))
+        return -1;
+    cfg->audit_checkpoint_records = (unsigned)v;
+    return cfg_get_str(audit, "key", "audit", 0, &cfg->audit_key, msg, msglen) ||
+                   cfg_get_bool(audit, "insecure_software_key", "audit", 0,
+                                &cfg->audit_insecure_software_key, msg, msglen) ||
+                   cfg_get_duration(audit, "checkpoint_interval", "audit", 60,
+                                    &cfg->audit_checkpoint_seconds, msg, msglen) ||
+                   cfg_get_duration(audit, "denial_interval", "audit", 60,
+                                    &cfg->audit_denial_seconds, msg, msglen)
+               ? -1
+               : 0;
+}
+
 static int parse_limits(srv_config *cfg, json_t *root, char *msg, size_t msglen)
 {
     static const char *const allowed[] = {"max_body_bytes", "timeout_seconds", "max_connections",
@@ -251,7 +276,16 @@ static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
         "limits",       "audit",      "metrics_public",
         "jwks_max_age", "store",      "store_refresh",
         "instance",     "access_log", NULL};
-    static const char *const audit_allowed[] = {"path", "fsync", NULL};
+    static const char *const audit_allowed[] = {"path",
+                                                "fsync",
+                                                "max_bytes",
+                                                "keep",
+                                                "key",
+                                                "insecure_software_key",
+                                                "checkpoint_records",
+                                                "checkpoint_interval",
+                                                "denial_interval",
+                                                NULL};
     long long v;
     char where[64];
     if (!json_is_object(root))
@@ -282,7 +316,8 @@ static int parse_root(srv_config *cfg, json_t *root, char *msg, size_t msglen)
         return PERR("config audit: required, an object {\"path\": FILE}");
     if (cfg_check_members(audit, "audit", audit_allowed, msg, msglen) ||
         cfg_get_str(audit, "path", "audit", 1, &cfg->audit_path, msg, msglen) ||
-        cfg_get_bool(audit, "fsync", "audit", 1, &cfg->audit_fsync, msg, msglen))
+        cfg_get_bool(audit, "fsync", "audit", 1, &cfg->audit_fsync, msg, msglen) ||
+        parse_audit_seal(cfg, audit, msg, msglen))
         return -1;
 
     if (cfg_parse_store(cfg, root, msg, msglen))
@@ -386,6 +421,7 @@ void srv_config_free(srv_config *cfg)
     free(cfg->tls_key);
     free(cfg->tls_client_ca);
     free(cfg->audit_path);
+    free(cfg->audit_key);
     free(cfg->store_url);
     free(cfg->instance);
     free(cfg);

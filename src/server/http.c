@@ -179,8 +179,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         else
             srv_log(SRV_LOG_ERR, NULL, "reload rejected, still serving the old config: %s", msg);
         /* Key lifecycle changes belong in the audit trail too. */
-        if (srv_audit_record(NULL, NULL, NULL, NULL, "reload", (const uint8_t *)g_config_path,
-                             strlen(g_config_path), ok ? "ok" : "rejected") != 0)
+        if (srv_audit_reload(g_config_path, ok) != 0)
             srv_log(SRV_LOG_ERR, NULL, "audit log write failed for a reload");
         /* Ready again either way: a rejected reload leaves the old config serving. */
         srv_notify("READY=1\nSTATUS=%s (config generation %lld)",
@@ -223,7 +222,7 @@ int srv_run(const char *config_path)
         srv_config_free(cfg);
         return 1;
     }
-    if (srv_audit_open(cfg->audit_path, cfg->audit_fsync, msg, sizeof(msg))) {
+    if (srv_audit_open(g_ctx, cfg, msg, sizeof(msg))) {
         srv_log(SRV_LOG_ERR, NULL, "%s", msg);
         srv_config_free(cfg);
         goto out;

@@ -39,6 +39,8 @@ json_t *rq_read_body(rq *r);
 int rq_only_members(rq *r, json_t *obj, const char *const *allowed);
 /* Audit a completed operation; 0 (replied 503, result withheld) when the record is not on disk. */
 int rq_audit_ok(rq *r, const uint8_t *payload, size_t len);
+/* The same for a minted JWT: `claims` as signed (its jti, sub and exp are recorded). */
+int rq_audit_jwt(rq *r, const char *claims);
 /* The client the request's credentials name, or NULL (replied 401). */
 const srv_client_conf *rq_authenticate(rq *r);
 

@@ -116,7 +116,7 @@ static void op_jwt(rq *r, json_t *body)
         goto out;
     }
     /* Audit the signed payload: the JWT's claims exactly as they were signed. */
-    int ok = rq_audit_ok(r, (const uint8_t *)signed_claims, strlen(signed_claims));
+    int ok = rq_audit_jwt(r, signed_claims);
     if (ok) {
         /* A compact JWT is base64url and dots: it needs no JSON escaping, so the hot path
          * formats its answer without building a JSON object. */

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct ssl_st;
 struct ssl_ctx_st;
@@ -79,6 +80,14 @@ typedef struct srv_config {
     int64_t store_refresh; /* seconds between polls of the store */
     char *instance;        /* this replica's name */
     int access_log;        /* one log record per request (default on) */
+    /* audit (docs/audit.md) */
+    int64_t audit_max_bytes;           /* rotate the file at this size; 0: never */
+    unsigned audit_keep;               /* rotated files kept; 0: all */
+    char *audit_key;                   /* the checkpoint key's URI, or NULL: no checkpoints */
+    int audit_insecure_software_key;   /* tests only: accept a software audit key */
+    unsigned audit_checkpoint_records; /* a checkpoint every this many records (0: off) */
+    int64_t audit_checkpoint_seconds;  /* and this long after the last (0: off) */
+    int64_t audit_denial_seconds;      /* unauthenticated-denial summaries this often */
 } srv_config;
 
 /* Parse and validate; on failure `msg` says where ("config keys[2].state: must be ..."). */
@@ -308,18 +317,42 @@ const srv_client_conf *srv_auth_client(const srv_config *cfg, const char *author
 /* Bearer token → client (constant-time compare against every client). */
 const srv_client_conf *srv_auth_token(const srv_config *cfg, const char *token, size_t len);
 
-/* --- audit.c ------------------------------------------------------------- */
+/* --- audit*.c (docs/audit.md) ------------------------------------------------ */
 
-int srv_audit_open(const char *path, int do_fsync, char *msg, size_t msglen);
+/* One audited event. Only hashes and names: never a bearer token, a PIN or a plaintext. */
+typedef struct srv_audit_event {
+    const char *op;     /* "jwt", "sign", "decrypt", "rotate", "reload" */
+    const char *result; /* "ok", "denied:<code>", "error:<code>", "rejected" */
+    const char *client, *key, *kid, *alg;
+    const uint8_t *payload; /* hashed into payload_sha256; NULL: none */
+    size_t payload_len;
+    const srv_req *req;    /* request id, peer, TLS client subject; NULL: none */
+    const char *jti, *sub; /* /jwt: what was minted (jti NULL: not a JWT) */
+    int64_t exp;
+    const char *config_sha256; /* reload: the config file's content hash */
+} srv_audit_event;
+
+/* Open the log (reading only its tail), the audit key, and start the timer thread. */
+int srv_audit_open(hwj_ctx *ctx, const srv_config *cfg, char *msg, size_t msglen);
+/* Flush denial summaries, write the final checkpoint, close. */
 void srv_audit_close(void);
-/* Append one record; returns 0 only when it is on disk (flushed, fsync'd if configured). */
-int srv_audit_record(const char *client, const char *key, const char *kid, const char *alg,
-                     const char *op, const uint8_t *payload, size_t payload_len,
-                     const char *result);
-/* Check a log's chain. 0: intact (head hash in `head`); 1: broken at *bad_line (msg says
- * why); -1: could not read. */
-int srv_audit_verify(const char *path, size_t *records, size_t *bad_line, char head[65], char *msg,
-                     size_t msglen);
+/* Append one record; 0 only when it is on disk (flushed, fsync'd if configured); otherwise
+ * the file still ends on a whole record. */
+int srv_audit_record(const srv_audit_event *e);
+/* 1 (msg names the member) when `next` changes an audit setting only a restart applies. */
+int srv_audit_config_changed(const srv_config *cur, const srv_config *next, char *msg,
+                             size_t msglen);
+/* Count an unauthenticated denial against its source (summarised on a timer). */
+void srv_audit_unauthenticated(const srv_req *req);
+/* A reload record carrying the SHA-256 of the config file's content. */
+int srv_audit_reload(const char *config_path, int ok);
+
+/* audit_verify.c: check log files (rotated and from several replicas) for `hwjose audit
+ * verify`. Prints a report to `out`; 0 intact, 1 tampered or truncated, -1 unusable input
+ * (msg). `jwks_json`: the audit key's public JWKS (NULL: chains only); `last_checkpoint`: the
+ * newest checkpoint exported off the host (NULL: none). */
+int srv_audit_verify(const char *const *paths, size_t npaths, const char *jwks_json,
+                     const char *last_checkpoint, FILE *out, char *msg, size_t msglen);
 void srv_sha256_hex(const void *data, size_t len, char out[65]);
 /* SHA-256, fetched once (core/digest.h). */
 const struct evp_md_st *srv_sha256(void);

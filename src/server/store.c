@@ -164,3 +164,12 @@ srv_store_status srv_store_lease_release(srv_store *st, const char *name, const 
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
+
+srv_store_status srv_store_audit_checkpoint(srv_store *st, const char *instance, int64_t seq,
+                                            const char *jws, int64_t now, char *msg, size_t cap)
+{
+    pthread_mutex_lock(&st->lock);
+    srv_store_status rc = st->ops->checkpoint(st->be, instance, seq, jws, now, msg, cap);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}

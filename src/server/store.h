@@ -27,7 +27,7 @@ typedef enum srv_store_status {
 } srv_store_status;
 
 /* The schema version this build creates and understands. */
-#define SRV_STORE_SCHEMA_VERSION 1
+#define SRV_STORE_SCHEMA_VERSION 2
 
 typedef struct srv_store srv_store;
 
@@ -64,6 +64,11 @@ srv_store_status srv_store_lease(srv_store *st, const char *name, const char *ho
 /* Releases `name` if `holder` holds it (a no-op otherwise). */
 srv_store_status srv_store_lease_release(srv_store *st, const char *name, const char *holder,
                                          char *msg, size_t cap);
+
+/* Records `jws`, the audit checkpoint sealing `instance`'s chain up to `seq`, unless the store
+ * already holds a later one for that instance (a replica's log never goes back). */
+srv_store_status srv_store_audit_checkpoint(srv_store *st, const char *instance, int64_t seq,
+                                            const char *jws, int64_t now, char *msg, size_t cap);
 
 /* Copies `url` into out with any userinfo password and `password=` value replaced by "***". */
 void srv_store_redact_url(const char *url, char *out, size_t cap);

@@ -30,6 +30,8 @@ struct srv_store_ops {
                               int64_t now, int *won, char *msg, size_t cap);
     srv_store_status (*release)(void *be, const char *name, const char *holder, char *msg,
                                 size_t cap);
+    srv_store_status (*checkpoint)(void *be, const char *instance, int64_t seq, const char *jws,
+                                   int64_t now, char *msg, size_t cap);
 };
 
 #ifdef HWJ_WITH_SQLITE

@@ -398,6 +398,29 @@ static srv_store_status pg_release(void *be, const char *name, const char *holde
     return rc;
 }
 
+static srv_store_status pg_checkpoint(void *be, const char *instance, int64_t seq, const char *jws,
+                                      int64_t now, char *msg, size_t cap)
+{
+    struct pg *s = be;
+    srv_store_status rc = pg_ready(s, msg, cap);
+    if (rc != SRV_STORE_OK)
+        return rc;
+    char seqs[24], nows[24];
+    snprintf(seqs, sizeof seqs, "%" PRId64, seq);
+    snprintf(nows, sizeof nows, "%" PRId64, now);
+    const char *vals[] = {instance, seqs, jws, nows};
+    PGresult *r = q(s,
+                    "INSERT INTO hwjose_audit_checkpoints AS c (instance, seq, jws, written_at) "
+                    "VALUES ($1, $2, $3, $4) ON CONFLICT (instance) DO UPDATE SET "
+                    "seq = excluded.seq, jws = excluded.jws, written_at = excluded.written_at "
+                    "WHERE c.seq < excluded.seq",
+                    4, vals);
+    if (!ok(r))
+        rc = pg_fail(s, r, "recording an audit checkpoint", msg, cap);
+    PQclear(r);
+    return rc;
+}
+
 const struct srv_store_ops srv_store_pg_ops = {
     .name = "postgresql",
     .match = pg_match,
@@ -408,4 +431,5 @@ const struct srv_store_ops srv_store_pg_ops = {
     .add = pg_add,
     .lease = pg_lease,
     .release = pg_release,
+    .checkpoint = pg_checkpoint,
 };

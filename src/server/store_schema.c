@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Migration 1: the versions, the change counter, the leases. */
+/* Migration 1: the versions, the change counter, the leases. Migration 2: each replica's newest
+ * audit checkpoint (docs/audit.md), kept off the audit log's disk. */
 const char *const srv_store_migrations[] = {
     "CREATE TABLE hwjose_meta ("
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -31,6 +32,11 @@ const char *const srv_store_migrations[] = {
     " name TEXT PRIMARY KEY,"
     " holder TEXT NOT NULL,"
     " expires_at BIGINT NOT NULL);",
+    "CREATE TABLE hwjose_audit_checkpoints ("
+    " instance TEXT PRIMARY KEY,"
+    " seq BIGINT NOT NULL,"
+    " jws TEXT NOT NULL,"
+    " written_at BIGINT NOT NULL);",
 };
 const size_t srv_store_nmigrations = sizeof srv_store_migrations / sizeof srv_store_migrations[0];
 

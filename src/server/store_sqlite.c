@@ -395,6 +395,21 @@ static srv_store_status lite_release(void *be, const char *name, const char *hol
     return e == SQLITE_OK ? SRV_STORE_OK : fail(s, e, "releasing a lease", msg, cap);
 }
 
+static srv_store_status lite_checkpoint(void *be, const char *instance, int64_t seq,
+                                        const char *jws, int64_t now, char *msg, size_t cap)
+{
+    struct lite *s = be;
+    sqlite3_stmt *st = NULL;
+    int e = run(s, &st,
+                prep(s, &st,
+                     "INSERT INTO hwjose_audit_checkpoints (instance, seq, jws, written_at) "
+                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (instance) DO UPDATE SET "
+                     "seq = excluded.seq, jws = excluded.jws, written_at = excluded.written_at "
+                     "WHERE hwjose_audit_checkpoints.seq < excluded.seq",
+                     "titi", instance, seq, jws, now));
+    return e == SQLITE_OK ? SRV_STORE_OK : fail(s, e, "recording an audit checkpoint", msg, cap);
+}
+
 const struct srv_store_ops srv_store_sqlite_ops = {
     .name = "sqlite",
     .match = lite_match,
@@ -405,4 +420,5 @@ const struct srv_store_ops srv_store_sqlite_ops = {
     .add = lite_add,
     .lease = lite_lease,
     .release = lite_release,
+    .checkpoint = lite_checkpoint,
 };

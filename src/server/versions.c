@@ -425,8 +425,8 @@ int srv_reload_check(const srv_config *cfg, char *msg, size_t msglen)
         snprintf(msg, msglen, "config workers: changing the worker count needs a restart");
     else if (!!prev->cfg->tls_cert != !!cfg->tls_cert)
         snprintf(msg, msglen, "config tls: switching between HTTP and HTTPS needs a restart");
-    else if (strcmp(prev->cfg->audit_path, cfg->audit_path) != 0)
-        snprintf(msg, msglen, "config audit.path: changing the audit log needs a restart");
+    else if (srv_audit_config_changed(prev->cfg, cfg, msg, msglen))
+        ; /* msg says which audit setting */
     else if (strcmp(prev->cfg->store_url, cfg->store_url) != 0)
         snprintf(msg, msglen, "config store: changing the state store needs a restart");
     else

@@ -364,6 +364,10 @@ check "no certificate, no token → 401" code_is 401 unauthorized
 req POST /v1/keys/k1/jwt '{"claims":{"aud":"svc-a"}}' "$tok_a" --cacert "$t/srv.crt"
 check "bearer over TLS, ACL still applies → 403" code_is 403 forbidden
 stop_server
+check "the mTLS client's record names its certificate subject" jq -se \
+  'map(select(.op == "jwt" and .client == "batch" and .result == "ok")) | last | .tls_subject == "CN=batch,O=Example"' "$dir/audit-tls.log"
+check "the 401 without credentials is summarised per source, not written alone" jq -se \
+  'map(select(.type == "denials")) | length == 1 and .[0].count == 1 and .[0].source == "127.0.0.1"' "$dir/audit-tls.log"
 sed 's/"127.0.0.1:0"/"0.0.0.0:0"/; /"tls"/d' "$dir/config.json" >"$dir/plain.json"
 out=$("$HWJOSE" serve --config "$dir/plain.json" 2>&1 || true)
 check "plain HTTP on a non-loopback address is refused" grep -q 'plain HTTP on the non-loopback' <<<"$out"
