@@ -99,8 +99,7 @@ static int tls_init(const srv_config *cfg)
         fprintf(stderr, "hwjose serve: tls.cert '%s': cannot load\n", cfg->tls_cert);
         goto fail;
     }
-    if (SSL_CTX_use_PrivateKey_file(g_ssl, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(g_ssl) != 1) {
+    if (srv_tls_use_key(g_ssl, cfg->tls_key) != 1 || SSL_CTX_check_private_key(g_ssl) != 1) {
         fprintf(stderr, "hwjose serve: tls.key '%s': cannot load or does not match tls.cert\n",
                 cfg->tls_key);
         goto fail;
