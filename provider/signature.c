@@ -7,8 +7,8 @@
  * as TLS 1.3 requires), ES256…ES512 (the curve's own digest), EdDSA. Anything else is
  * refused rather than approximated. TLS signs a few hundred bytes, so buffering costs
  * nothing; a signature over a digest computed elsewhere (sign without digest-sign) is not
- * offered: the backends sign messages. Verification is the default provider's, with the
- * public key (certificate or exported key). */
+ * offered: the backends sign messages. Verifying with one of our keys is handed to the default
+ * provider with the key's public half. */
 #include "prov.h"
 
 #include <openssl/core_names.h>
@@ -280,6 +280,43 @@ static int sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_
     return sig_digest_sign_update(c, tbs, tbslen) && sig_digest_sign_final(c, sig, siglen, sigsize);
 }
 
+static int sig_digest_verify_init(void *vctx, const char *mdname, void *provkey,
+                                  const OSSL_PARAM params[])
+{
+    return sig_digest_sign_init(vctx, mdname, provkey, params);
+}
+
+/* The default provider verifies over the public key, with the same parameters. */
+static int sig_digest_verify_final(void *vctx, const unsigned char *sig, size_t siglen)
+{
+    sigctx *c = vctx;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pc = NULL;
+    int ok = 0;
+
+    if (m == NULL || EVP_DigestVerifyInit_ex(m, &pc, c->md[0] ? c->md : NULL, NULL,
+                                             "provider=default", c->key->pub, NULL) != 1)
+        goto out;
+    if (strcmp(hwjp_key_type(c->key), "RSA") == 0 &&
+        (EVP_PKEY_CTX_set_rsa_padding(pc, c->pad) != 1 ||
+         (c->pad == RSA_PKCS1_PSS_PADDING &&
+          (EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, c->saltlen) != 1 ||
+           (c->mgf1[0] && EVP_PKEY_CTX_set_rsa_mgf1_md_name(pc, c->mgf1, NULL) != 1)))))
+        goto out;
+    ok = EVP_DigestVerify(m, sig, siglen, c->msg, c->len) == 1;
+out:
+    EVP_MD_CTX_free(m);
+    return ok;
+}
+
+static int sig_digest_verify(void *vctx, const unsigned char *sig, size_t siglen,
+                             const unsigned char *tbs, size_t tbslen)
+{
+    sigctx *c = vctx;
+    c->len = 0;
+    return sig_digest_sign_update(c, tbs, tbslen) && sig_digest_verify_final(c, sig, siglen);
+}
+
 /* The DER AlgorithmIdentifier of the signature being made, for X.509 (certificate requests,
  * self-signed certificates): the fixed encodings for the algs that have no parameters. */
 static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
@@ -333,6 +370,10 @@ static const OSSL_PARAM *sig_gettable_ctx_params(void *vctx, void *provctx)
         {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, (void (*)(void))sig_digest_sign_update},          \
         {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, (void (*)(void))sig_digest_sign_final},            \
         {OSSL_FUNC_SIGNATURE_DIGEST_SIGN, (void (*)(void))sig_digest_sign},                        \
+        {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, (void (*)(void))sig_digest_verify_init},          \
+        {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, (void (*)(void))sig_digest_sign_update},        \
+        {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, (void (*)(void))sig_digest_verify_final},        \
+        {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY, (void (*)(void))sig_digest_verify},                    \
         {OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, (void (*)(void))sig_get_ctx_params},                  \
         {OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, (void (*)(void))sig_gettable_ctx_params},        \
         {OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, (void (*)(void))sig_set_ctx_params},                  \

@@ -43,6 +43,8 @@ sign_verify() {
     po pkeyutl -sign -rawin "$@" -inkey "hwjose:$key" -in "$dir/$name.msg" -out "$dir/$name.sig"
   check "$name: plain OpenSSL verifies it with the public key" \
     timeout 30 openssl pkeyutl -verify -rawin "$@" -pubin -inkey "$pub" -in "$dir/$name.msg" -sigfile "$dir/$name.sig"
+  check "$name: ... and through the provider with the key's URI" \
+    po pkeyutl -verify -rawin "$@" -inkey "hwjose:$key" -in "$dir/$name.msg" -sigfile "$dir/$name.sig"
   printf 'another message\n' >"$dir/$name.bad"
   check "$name: ... and not over another message" \
     bash -c "! openssl pkeyutl -verify -rawin $* -pubin -inkey '$pub' -in '$dir/$name.bad' -sigfile '$dir/$name.sig'"
