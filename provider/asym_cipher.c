@@ -131,7 +131,7 @@ static int dec_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t ou
               : is_sha(c->md, 256) && is_sha(mgf1, 256) ? HWJ_ALG_RSA_OAEP_256
                                                         : HWJ_ALG_UNKNOWN;
     if (alg == HWJ_ALG_UNKNOWN) {
-        hwjp_raise(c->pctx, 1,
+        hwjp_raise(c->pctx, HWJP_REASON,
                    "key '%s': hwjose decrypts RSA-OAEP only, with SHA-1 or SHA-256 (MGF1 the same, "
                    "no label); set the padding to oaep",
                    hwj_key_get0_uri(c->key->key));

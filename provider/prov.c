@@ -12,8 +12,6 @@
 static OSSL_FUNC_core_new_error_fn *c_new_error;
 static OSSL_FUNC_core_vset_error_fn *c_vset_error;
 
-#define HWJP_REASON 1 /* one reason code: the message says the rest */
-
 void hwjp_raise(const hwjp_ctx *pctx, int reason, const char *fmt, ...)
 {
     va_list ap;

@@ -36,6 +36,9 @@ void hwjp_key_free(hwjp_key *k);
 /* "RSA", "EC" or "ED25519": the keymgmt serving this key; NULL for a type the provider lacks. */
 const char *hwjp_key_type(const hwjp_key *k);
 
+/* The provider's one reason code ("hwjose key operation failed"): the message says the rest. */
+#define HWJP_REASON 1
+
 /* Raise an OpenSSL error through the core (the provider has no libcrypto error codes). */
 void hwjp_raise(const hwjp_ctx *pctx, int reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

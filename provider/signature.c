@@ -174,7 +174,7 @@ static hwj_alg sig_alg(const sigctx *c)
             alg = pick(bits, HWJ_ALG_PS256, HWJ_ALG_PS384, HWJ_ALG_PS512);
     }
     if (alg == HWJ_ALG_UNKNOWN)
-        hwjp_raise(c->pctx, 1,
+        hwjp_raise(c->pctx, HWJP_REASON,
                    "key '%s': a %s signature with %s%s is not supported; hwjose signs RSA "
                    "PKCS#1 v1.5 and PSS (MGF1 and salt length as the digest) with SHA-256/384/512, "
                    "ECDSA with its curve's digest, and pure Ed25519",
@@ -183,21 +183,26 @@ static hwj_alg sig_alg(const sigctx *c)
     return alg;
 }
 
-static int sig_digest_sign_init(void *vctx, const char *mdname, void *provkey,
-                                const OSSL_PARAM params[])
+/* Signing needs a key in a token; verifying takes an imported public key too. */
+static int sig_init(sigctx *c, const char *mdname, const hwjp_key *k, int sign,
+                    const OSSL_PARAM params[])
 {
-    sigctx *c = vctx;
-    const hwjp_key *k = provkey;
-    if (k == NULL || k->key == NULL || hwjp_key_type(k) == NULL)
-        return 0; /* an imported public key: the default provider serves it */
+    if (k == NULL || (sign && k->key == NULL) || hwjp_key_type(k) == NULL)
+        return 0;
     hwjp_key_free(c->key);
-    c->key = hwjp_key_ref(provkey);
+    c->key = hwjp_key_ref((hwjp_key *)k);
     snprintf(c->md, sizeof(c->md), "%s", mdname != NULL ? mdname : "");
     c->mgf1[0] = '\0';
     c->pad = RSA_PKCS1_PADDING;
     c->saltlen = RSA_PSS_SALTLEN_DIGEST;
     c->len = 0;
     return sig_set_ctx_params(c, params);
+}
+
+static int sig_digest_sign_init(void *vctx, const char *mdname, void *provkey,
+                                const OSSL_PARAM params[])
+{
+    return sig_init(vctx, mdname, provkey, 1, params);
 }
 
 static int sig_digest_sign_update(void *vctx, const unsigned char *data, size_t len)
@@ -283,7 +288,7 @@ static int sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_
 static int sig_digest_verify_init(void *vctx, const char *mdname, void *provkey,
                                   const OSSL_PARAM params[])
 {
-    return sig_digest_sign_init(vctx, mdname, provkey, params);
+    return sig_init(vctx, mdname, provkey, 0, params);
 }
 
 /* The default provider verifies over the public key, with the same parameters. */

@@ -36,7 +36,8 @@ static void *st_open(void *provctx, const char *uri)
         return NULL;
     }
     if (hwj_key_get0_pkey(key) == NULL) {
-        hwjp_raise(pctx, 1, "key '%s' is symmetric: OpenSSL takes asymmetric keys from hwjose",
+        hwjp_raise(pctx, HWJP_REASON,
+                   "key '%s' is symmetric: OpenSSL takes asymmetric keys from hwjose",
                    hwj_key_get0_uri(key));
         hwj_key_free(key);
         return NULL;
@@ -50,7 +51,7 @@ static void *st_open(void *provctx, const char *uri)
         return NULL;
     }
     if (hwjp_key_type(c->key) == NULL) {
-        hwjp_raise(pctx, 1,
+        hwjp_raise(pctx, HWJP_REASON,
                    "key '%s': this type of key is not offered to OpenSSL (RSA, EC and "
                    "Ed25519 are)",
                    hwj_key_get0_uri(key));
