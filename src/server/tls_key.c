@@ -19,8 +19,8 @@
 static pthread_once_t prov_once = PTHREAD_ONCE_INIT;
 static int prov_ok;
 
-/* The default provider first: OpenSSL picks among same-named algorithms in load order, and
- * everything but our keys' private operations is the default provider's. */
+/* The default provider explicitly too: loading any provider switches off its automatic
+ * loading, and everything but our keys' private operations is the default provider's. */
 static void prov_load(void)
 {
     prov_ok = OSSL_PROVIDER_load(NULL, "default") != NULL &&
