@@ -11,8 +11,9 @@
  * provider with the key's public half. */
 #include "prov.h"
 
+#include "core/ecdsa.h"
+
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
@@ -226,24 +227,22 @@ static int sig_digest_sign_update(void *vctx, const unsigned char *data, size_t 
 }
 
 /* JOSE's fixed-size r||s as the DER ECDSA-Sig-Value X.509 and TLS carry. */
-static int ecdsa_der(const uint8_t *rs, size_t rslen, unsigned char *out, size_t *outlen,
-                     size_t cap)
+static int ecdsa_der(const sigctx *c, const uint8_t *rs, size_t rslen, unsigned char *out,
+                     size_t *outlen, size_t cap)
 {
-    ECDSA_SIG *s = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(rs, (int)(rslen / 2), NULL),
-           *ss = BN_bin2bn(rs + rslen / 2, (int)(rslen / 2), NULL);
-    int ok = 0, n;
-    if (s == NULL || r == NULL || ss == NULL || !ECDSA_SIG_set0(s, r, ss))
-        goto out;
-    r = ss = NULL; /* owned by s */
-    if ((n = i2d_ECDSA_SIG(s, NULL)) <= 0 || (size_t)n > cap)
-        goto out;
-    *outlen = (size_t)i2d_ECDSA_SIG(s, &out);
-    ok = 1;
-out:
-    BN_free(ss);
-    BN_free(r);
-    ECDSA_SIG_free(s);
+    uint8_t *der = NULL;
+    size_t len = 0;
+    hwj_error err;
+    if (hwj_ecdsa_raw_to_der(rs, rslen, rslen / 2, &der, &len, &err) != HWJ_OK) {
+        hwjp_raise_hwj(c->pctx, &err);
+        return 0;
+    }
+    int ok = len <= cap;
+    if (ok) {
+        memcpy(out, der, len);
+        *outlen = len;
+    }
+    hwj_free(der);
     return ok;
 }
 
@@ -267,7 +266,7 @@ static int sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen,
         return 0;
     }
     if (alg >= HWJ_ALG_ES256 && alg <= HWJ_ALG_ES512)
-        return ecdsa_der(raw, rawlen, sig, siglen, sigsize);
+        return ecdsa_der(c, raw, rawlen, sig, siglen, sigsize);
     if (rawlen > sigsize)
         return 0;
     memcpy(sig, raw, rawlen);
