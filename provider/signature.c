@@ -6,8 +6,8 @@
  * that — RS256…RS512, PS256…PS512 (MGF1 with the same digest, salt as long as the digest,
  * as TLS 1.3 requires), ES256…ES512 (the curve's own digest), EdDSA. Anything else is
  * refused rather than approximated. TLS signs a few hundred bytes, so buffering costs
- * nothing; a signature over a digest computed elsewhere (sign without digest-sign) is not
- * offered: the backends sign messages. Verifying with one of our keys is handed to the default
+ * nothing. A digest computed elsewhere (OpenSSL's plain sign) goes to hwj_key_sign_digest,
+ * which signs it with the same alg. Verifying with one of our keys is handed to the default
  * provider with the key's public half. */
 #include "prov.h"
 
@@ -246,22 +246,25 @@ static int ecdsa_der(const sigctx *c, const uint8_t *rs, size_t rslen, unsigned 
     return ok;
 }
 
-static int sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize)
+/* Sign the buffered message, or (`prehashed`) `in` as its digest, into OpenSSL's form. */
+static int sign_out(sigctx *c, const unsigned char *in, size_t inlen, int prehashed,
+                    unsigned char *sig, size_t *siglen, size_t sigsize)
 {
-    sigctx *c = vctx;
-    EVP_PKEY *pub = c->key->pub;
     uint8_t raw[HWJ_SIG_MAX];
     size_t rawlen = sizeof(raw);
     hwj_error err;
     hwj_alg alg;
+    hwj_err rc;
 
     if (sig == NULL) { /* the size OpenSSL should allocate */
-        *siglen = (size_t)EVP_PKEY_get_size(pub);
+        *siglen = (size_t)EVP_PKEY_get_size(c->key->pub);
         return 1;
     }
     if ((alg = sig_alg(c)) == HWJ_ALG_UNKNOWN)
         return 0;
-    if (hwj_key_sign(c->key->key, alg, c->msg, c->len, raw, &rawlen, &err) != HWJ_OK) {
+    rc = prehashed ? hwj_key_sign_digest(c->key->key, alg, in, inlen, raw, &rawlen, &err)
+                   : hwj_key_sign(c->key->key, alg, in, inlen, raw, &rawlen, &err);
+    if (rc != HWJ_OK) {
         hwjp_raise_hwj(c->pctx, &err);
         return 0;
     }
@@ -272,6 +275,35 @@ static int sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen,
     memcpy(sig, raw, rawlen);
     *siglen = rawlen;
     return 1;
+}
+
+static int sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize)
+{
+    sigctx *c = vctx;
+    return sign_out(c, c->msg, c->len, 0, sig, siglen, sigsize);
+}
+
+/* A digest computed elsewhere (EVP_PKEY_sign; pkeyutl -sign without -rawin), of the hash the
+ * "digest" parameter names (which RSA needs; ECDSA takes its curve's). */
+static int sig_sign_init(void *vctx, void *provkey, const OSSL_PARAM params[])
+{
+    return sig_init(vctx, NULL, provkey, 1, params);
+}
+
+static int sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize,
+                    const unsigned char *tbs, size_t tbslen)
+{
+    sigctx *c = vctx;
+    /* Without a digest, OpenSSL's RSA signs the bytes as they are (no DigestInfo): not a JOSE
+     * signature, and guessing SHA-256 would give another one than asked for. */
+    if (sig != NULL && c->md[0] == '\0' && strcmp(hwjp_key_type(c->key), "RSA") == 0) {
+        hwjp_raise(c->pctx, HWJP_REASON,
+                   "key '%s': name the digest that was signed (the \"digest\" parameter, e.g. "
+                   "digest:sha256); raw RSA signatures are not offered",
+                   hwj_key_get0_uri(c->key->key));
+        return 0;
+    }
+    return sign_out(c, tbs, tbslen, 1, sig, siglen, sigsize);
 }
 
 static int sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize,
@@ -370,6 +402,8 @@ static const OSSL_PARAM *sig_gettable_ctx_params(void *vctx, void *provctx)
         {OSSL_FUNC_SIGNATURE_NEWCTX, (void (*)(void))sig_newctx},                                  \
         {OSSL_FUNC_SIGNATURE_FREECTX, (void (*)(void))sig_freectx},                                \
         {OSSL_FUNC_SIGNATURE_DUPCTX, (void (*)(void))sig_dupctx},                                  \
+        {OSSL_FUNC_SIGNATURE_SIGN_INIT, (void (*)(void))sig_sign_init},                            \
+        {OSSL_FUNC_SIGNATURE_SIGN, (void (*)(void))sig_sign},                                      \
         {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, (void (*)(void))sig_digest_sign_init},              \
         {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, (void (*)(void))sig_digest_sign_update},          \
         {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, (void (*)(void))sig_digest_sign_final},            \

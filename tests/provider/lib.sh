@@ -50,6 +50,19 @@ sign_verify() {
     bash -c "! openssl pkeyutl -verify -rawin $* -pubin -inkey '$pub' -in '$dir/$name.bad' -sigfile '$dir/$name.sig'"
 }
 
+# sign_digest_verify NAME KEYURI PUBKEY DIGEST [pkeyutl options...]: `openssl pkeyutl -sign` of a
+# digest computed beforehand (no -rawin), verified by plain OpenSSL over the same digest.
+sign_digest_verify() {
+  local name=$1 key=$2 pub=$3 md=$4; shift 4
+  printf 'digest input for %s\n' "$name" | openssl dgst "-$md" -binary >"$dir/$name.dgst"
+  check "$name: openssl pkeyutl -sign of a digest, key in the token" \
+    po pkeyutl -sign -pkeyopt "digest:$md" "$@" -inkey "hwjose:$key" -in "$dir/$name.dgst" \
+    -out "$dir/$name.dsig"
+  check "$name: plain OpenSSL verifies it" \
+    openssl pkeyutl -verify -pkeyopt "digest:$md" "$@" -pubin -inkey "$pub" -in "$dir/$name.dgst" \
+    -sigfile "$dir/$name.dsig"
+}
+
 # tls_server NAME CERT KEYURI SIGTYPE: openssl s_server with its key in the token, s_client and curl
 # over TLS 1.2 and 1.3; SIGTYPE is what TLS 1.3's CertificateVerify must be signed with.
 tls_server() {

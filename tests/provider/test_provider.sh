@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_provider.sh: the hwjose OpenSSL provider with real programs and keys in SoftHSM.
-#  1. openssl pkeyutl -sign (RSA PKCS#1 v1.5 and PSS, ECDSA P-256, Ed25519) through an openssl.cnf
-#     that loads the provider; plain OpenSSL verifies with the public key alone;
+#  1. openssl pkeyutl -sign (RSA PKCS#1 v1.5 and PSS, ECDSA P-256, Ed25519; of the message with
+#     -rawin, and of a digest computed beforehand) through an openssl.cnf that loads the provider;
+#     plain OpenSSL verifies with the public key alone, the provider with the key's URI;
 #  2. RSA-OAEP decryption through pkeyutl -decrypt; PKCS#1 v1.5 decryption and unsupported PSS
 #     parameters are refused;
 #  3. self-signed certificates made with the token's keys (openssl req -x509);
@@ -49,6 +50,13 @@ sign_verify ps384 "$(uri rsa)" "$dir/rsa.pub" -digest sha384 -pkeyopt rsa_paddin
   -pkeyopt rsa_pss_saltlen:48 -pkeyopt rsa_mgf1_md:sha384
 sign_verify es256 "$(uri ec)" "$dir/ec.pub" -digest sha256
 sign_verify ed25519 "$(uri ed)" "$dir/ed.pub"
+sign_digest_verify rs256-digest "$(uri rsa)" "$dir/rsa.pub" sha256
+sign_digest_verify ps384-digest "$(uri rsa)" "$dir/rsa.pub" sha384 -pkeyopt rsa_padding_mode:pss \
+  -pkeyopt rsa_pss_saltlen:48
+sign_digest_verify es256-digest "$(uri ec)" "$dir/ec.pub" sha256
+check "an RSA signature of a digest without naming it is refused (no raw RSA)" \
+  bash -c "! po pkeyutl -sign -inkey 'hwjose:$(uri rsa)' -in '$dir/rs256-digest.dgst' 2>'$dir/err' &&
+    grep -q 'name the digest' '$dir/err'"
 check "PSS with a salt other than the digest length is refused, saying what is supported" \
   bash -c "! po pkeyutl -sign -rawin -digest sha256 -pkeyopt rsa_padding_mode:pss \
     -pkeyopt rsa_pss_saltlen:20 -inkey 'hwjose:$(uri rsa)' -in '$dir/rs256.msg' 2>'$dir/err' &&

@@ -29,6 +29,9 @@ done
 sign_verify tpm-es256 "tpm2:file=$dir/ec.pem" "$dir/ec.pub" -digest sha256
 sign_verify tpm-ps256 "tpm2:file=$dir/rsa.pem" "$dir/rsa.pub" -digest sha256 \
   -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32
+sign_digest_verify tpm-es256-digest "tpm2:file=$dir/ec.pem" "$dir/ec.pub" sha256
+sign_digest_verify tpm-ps256-digest "tpm2:file=$dir/rsa.pem" "$dir/rsa.pub" sha256 \
+  -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32
 
 openssl rand 32 >"$dir/cek"
 oaep=(-pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256)
