@@ -138,6 +138,16 @@ static void sign_and_check(hwj_key *k, hwj_alg alg)
     tu_ok(hwj_key_sign(k, alg, (const uint8_t *)msg, strlen(msg), sig, &siglen, &err), &err);
     if (!evp_verify(hwj_key_get0_pkey(k), alg, (const uint8_t *)msg, strlen(msg), sig, siglen))
         fail_msg("%s signature from the token does not verify with OpenSSL", hwj_alg_name(alg));
+    /* the same over a digest computed here (CKM_RSA_PKCS, CKM_RSA_PKCS_PSS, CKM_ECDSA) */
+    siglen = sizeof(sig);
+    hwj_err rc = tu_sign_digest(k, alg, (const uint8_t *)msg, strlen(msg), sig, &siglen, &err);
+    if (alg == HWJ_ALG_EDDSA) {
+        assert_int_equal(rc, HWJ_ERR_UNSUPPORTED);
+        return;
+    }
+    tu_ok(rc, &err);
+    if (!evp_verify(hwj_key_get0_pkey(k), alg, (const uint8_t *)msg, strlen(msg), sig, siglen))
+        fail_msg("%s signature of a digest does not verify with OpenSSL", hwj_alg_name(alg));
 }
 
 /* ---- tests ---- */

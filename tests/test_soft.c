@@ -144,6 +144,16 @@ static uint64_t sign_all(hwj_key *key, const uint8_t *secret, size_t secret_len)
                          hwj_key_get0_uri(key));
             sig[siglen / 2] ^= 1; /* and a tampered one does not */
             assert_false(evp_verify(hwj_key_get0_pkey(key), a, msg, sizeof(msg) - 1, sig, siglen));
+            /* the same over a digest computed here; EdDSA signs messages only */
+            siglen = sizeof(sig);
+            hwj_err rc = tu_sign_digest(key, a, msg, sizeof(msg) - 1, sig, &siglen, &err);
+            if (a == HWJ_ALG_EDDSA) {
+                assert_int_equal(rc, HWJ_ERR_UNSUPPORTED);
+            } else {
+                tu_ok(rc, &err);
+                assert_true(
+                    evp_verify(hwj_key_get0_pkey(key), a, msg, sizeof(msg) - 1, sig, siglen));
+            }
         }
         if (a >= HWJ_ALG_ES256 && a <= HWJ_ALG_ES512)
             assert_int_equal(siglen, a == HWJ_ALG_ES256 ? 64 : a == HWJ_ALG_ES384 ? 96 : 132);

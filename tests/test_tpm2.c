@@ -123,6 +123,9 @@ static void sign_and_check(hwj_key *key, hwj_alg alg)
     assert_true(ossl_verify(hwj_key_get0_pkey(key), alg, msg, sizeof(msg) - 1, sig, siglen));
     sig[siglen / 2] ^= 1;
     assert_false(ossl_verify(hwj_key_get0_pkey(key), alg, msg, sizeof(msg) - 1, sig, siglen));
+    siglen = sizeof(sig); /* the same over a digest computed here */
+    tu_ok(tu_sign_digest(key, alg, msg, sizeof(msg) - 1, sig, &siglen, &err), &err);
+    assert_true(ossl_verify(hwj_key_get0_pkey(key), alg, msg, sizeof(msg) - 1, sig, siglen));
 }
 
 static void test_sign_every_alg(void **state)

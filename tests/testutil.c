@@ -1,7 +1,11 @@
 /* testutil.c: see testutil.h. */
 #include "testutil.h"
 
+#include "core/alg.h"
+#include "core/digest.h"
+
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,4 +67,15 @@ void tu_assert_ok_(hwj_err rc, const hwj_error *err, const char *file, int line)
     if (rc != HWJ_OK)
         fail_msg("%s:%d: expected HWJ_OK, got %d (%s): %s", file, line, (int)rc, hwj_err_str(rc),
                  err ? err->message : "");
+}
+
+hwj_err tu_sign_digest(hwj_key *key, hwj_alg alg, const uint8_t *msg, size_t len, uint8_t *sig,
+                       size_t *siglen, hwj_error *err)
+{
+    const hwj_alg_info *info = hwj_alg_info_get(alg);
+    uint8_t d[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    if (info != NULL && info->md != NULL)
+        assert_int_equal(EVP_Digest(msg, len, d, &dlen, hwj_md_get(info->md), NULL), 1);
+    return hwj_key_sign_digest(key, alg, d, dlen, sig, siglen, err);
 }

@@ -89,6 +89,15 @@ HWJ_EXPORT hwj_err hwj_key_sign(hwj_key *key, hwj_alg alg, const uint8_t *in, si
                                 uint8_t *sig, size_t *siglen, hwj_error *err);
 
 /*
+ * Sign a digest the caller computed with `alg`'s hash (SHA-256 for RS256, PS256 and ES256, ...),
+ * for protocols that hash elsewhere, such as OpenSSL's pre-hashed EVP_PKEY_sign (the hwjose
+ * OpenSSL provider). The signature is as hwj_key_sign's over the message with that digest.
+ * Not for EdDSA, which signs the message itself. `dlen` must be the hash's length.
+ */
+HWJ_EXPORT hwj_err hwj_key_sign_digest(hwj_key *key, hwj_alg alg, const uint8_t *digest,
+                                       size_t dlen, uint8_t *sig, size_t *siglen, hwj_error *err);
+
+/*
  * Decrypt a JWE encrypted key with a key-management alg (RSA-OAEP, RSA-OAEP-256; RSA1_5
  * only through jwe.h's explicit opt-in). `*outlen` holds the capacity on entry.
  * A failure is reported as HWJ_ERR_DECRYPT without detail (padding oracles).

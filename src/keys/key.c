@@ -291,17 +291,47 @@ static hwj_err refused(const hwj_key *key, const char *what, hwj_error *err)
                          what, key->uri);
 }
 
-HWJ_EXPORT hwj_err hwj_key_sign(hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
-                                uint8_t *sig, size_t *siglen, hwj_error *err)
+/* The checks every signature passes: the alg is one the key can sign with, and its policy. */
+static hwj_err sign_allowed(const hwj_key *key, hwj_alg alg, hwj_error *err)
 {
-    hwj_error_reset(err);
-    if (key == NULL || (in == NULL && inlen > 0) || sig == NULL || siglen == NULL)
-        return hwj_error_set(err, HWJ_ERR_ARG, "hwj_key_sign: missing argument");
     if (hwj_alg_get_kind(alg) != HWJ_ALG_KIND_JWS || !(key->can & HWJ_ALG_BIT(alg)))
         return cannot(key, alg, "sign", err);
     if (key->use_refused)
         return refused(key, "signing", err);
+    return HWJ_OK;
+}
+
+HWJ_EXPORT hwj_err hwj_key_sign(hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
+                                uint8_t *sig, size_t *siglen, hwj_error *err)
+{
+    hwj_err rc;
+    hwj_error_reset(err);
+    if (key == NULL || (in == NULL && inlen > 0) || sig == NULL || siglen == NULL)
+        return hwj_error_set(err, HWJ_ERR_ARG, "hwj_key_sign: missing argument");
+    if ((rc = sign_allowed(key, alg, err)) != HWJ_OK)
+        return rc;
     return key->ops->sign(key, alg, in, inlen, sig, siglen, err);
+}
+
+HWJ_EXPORT hwj_err hwj_key_sign_digest(hwj_key *key, hwj_alg alg, const uint8_t *digest,
+                                       size_t dlen, uint8_t *sig, size_t *siglen, hwj_error *err)
+{
+    const hwj_alg_info *info = hwj_alg_info_get(alg);
+    hwj_err rc;
+    hwj_error_reset(err);
+    if (key == NULL || digest == NULL || sig == NULL || siglen == NULL)
+        return hwj_error_set(err, HWJ_ERR_ARG, "hwj_key_sign_digest: missing argument");
+    if ((rc = sign_allowed(key, alg, err)) != HWJ_OK)
+        return rc;
+    if (alg == HWJ_ALG_EDDSA || info->kty == HWJ_KTY_OCT || key->ops->sign_digest == NULL)
+        return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
+                             "key '%s': %s cannot sign a digest computed elsewhere on the %s "
+                             "backend; sign the message itself",
+                             key->uri, info->name, key->ops->name);
+    if (dlen != info->hash_len)
+        return hwj_error_set(err, HWJ_ERR_ARG, "%s signs a %u-byte digest, not %zu bytes",
+                             info->name, info->hash_len, dlen);
+    return key->ops->sign_digest(key, alg, digest, dlen, sig, siglen, err);
 }
 
 HWJ_EXPORT hwj_err hwj_key_decrypt(hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,

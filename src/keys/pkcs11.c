@@ -259,14 +259,26 @@ static hwj_err op_error(hwj_error *err, const p11_key *pk, CK_RV rv, const char 
     return p11_error(err, rv, "%s with '%s' in token '%s'", what, who(pk), pk->tok->label);
 }
 
-static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
-                        uint8_t *sig, size_t *siglen, hwj_error *err)
+/* DER DigestInfo prefixes (RFC 8017 §9.2 note 1) for CKM_RSA_PKCS over a digest. */
+static const uint8_t digest_info[3][19] = {
+    {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+     0x00, 0x04, 0x20},
+    {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05,
+     0x00, 0x04, 0x30},
+    {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05,
+     0x00, 0x04, 0x40}};
+
+/* Sign `in`: the message, or (`prehashed`) its digest with alg's hash, which the token then
+ * signs with the mechanism that takes a digest (CKM_RSA_PKCS over a DigestInfo,
+ * CKM_RSA_PKCS_PSS, CKM_ECDSA). */
+static hwj_err sign_any(struct hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
+                        int prehashed, uint8_t *sig, size_t *siglen, hwj_error *err)
 {
     const hwj_alg_info *info = hwj_alg_info_get(alg);
     p11_key *pk = key->impl;
     CK_RSA_PKCS_PSS_PARAMS pss = {0};
     CK_MECHANISM m = {0};
-    uint8_t digest[EVP_MAX_MD_SIZE], buf[HWJ_SIG_MAX];
+    uint8_t digest[EVP_MAX_MD_SIZE], buf[HWJ_SIG_MAX], di[19 + EVP_MAX_MD_SIZE];
     unsigned dlen = 0;
     struct crypt_args a = {&m, in, inlen, buf, sizeof(buf), 0};
     size_t need;
@@ -274,14 +286,26 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
     CK_RV rv;
 
     switch (alg) {
-    case HWJ_ALG_RS256: m.mechanism = CKM_SHA256_RSA_PKCS; break;
-    case HWJ_ALG_RS384: m.mechanism = CKM_SHA384_RSA_PKCS; break;
-    case HWJ_ALG_RS512: m.mechanism = CKM_SHA512_RSA_PKCS; break;
+    case HWJ_ALG_RS256:
+    case HWJ_ALG_RS384:
+    case HWJ_ALG_RS512:
+        m.mechanism = alg == HWJ_ALG_RS256   ? CKM_SHA256_RSA_PKCS
+                      : alg == HWJ_ALG_RS384 ? CKM_SHA384_RSA_PKCS
+                                             : CKM_SHA512_RSA_PKCS;
+        if (prehashed) {
+            memcpy(di, digest_info[alg - HWJ_ALG_RS256], sizeof(digest_info[0]));
+            memcpy(di + sizeof(digest_info[0]), in, inlen);
+            a.in = di;
+            a.inlen = sizeof(digest_info[0]) + inlen;
+            m.mechanism = CKM_RSA_PKCS;
+        }
+        break;
     case HWJ_ALG_PS256:
     case HWJ_ALG_PS384:
     case HWJ_ALG_PS512:
         /* RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash. */
-        m.mechanism = alg == HWJ_ALG_PS256   ? CKM_SHA256_RSA_PKCS_PSS
+        m.mechanism = prehashed              ? CKM_RSA_PKCS_PSS
+                      : alg == HWJ_ALG_PS256 ? CKM_SHA256_RSA_PKCS_PSS
                       : alg == HWJ_ALG_PS384 ? CKM_SHA384_RSA_PKCS_PSS
                                              : CKM_SHA512_RSA_PKCS_PSS;
         pss.hashAlg = alg == HWJ_ALG_PS256   ? CKM_SHA256
@@ -299,14 +323,18 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
     case HWJ_ALG_ES512: {
         /* SoftHSM has no CKM_ECDSA_SHA256: hash here, sign the digest in the token. */
         const EVP_MD *md = hwj_md_get(info->md);
-        if (md == NULL || EVP_Digest(in, inlen, digest, &dlen, md, NULL) != 1)
-            return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: hashing failed", info->name);
-        a.in = digest;
-        a.inlen = dlen;
+        if (!prehashed) {
+            if (md == NULL || EVP_Digest(in, inlen, digest, &dlen, md, NULL) != 1)
+                return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: hashing failed", info->name);
+            a.in = digest;
+            a.inlen = dlen;
+        }
         m.mechanism = CKM_ECDSA;
         break;
     }
-    case HWJ_ALG_EDDSA: m.mechanism = CKM_EDDSA; break; /* pure Ed25519: no parameters */
+    case HWJ_ALG_EDDSA: /* pure Ed25519: no parameters; key.c never asks for a digest here */
+        m.mechanism = CKM_EDDSA;
+        break;
     default:
         return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "%s is not a PKCS#11 signing alg",
                              hwj_alg_name(alg));
@@ -330,6 +358,18 @@ static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
     memcpy(sig, buf, a.len);
     *siglen = a.len;
     return HWJ_OK;
+}
+
+static hwj_err p11_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
+                        uint8_t *sig, size_t *siglen, hwj_error *err)
+{
+    return sign_any(key, alg, in, inlen, 0, sig, siglen, err);
+}
+
+static hwj_err p11_sign_digest(struct hwj_key *key, hwj_alg alg, const uint8_t *digest, size_t dlen,
+                               uint8_t *sig, size_t *siglen, hwj_error *err)
+{
+    return sign_any(key, alg, digest, dlen, 1, sig, siglen, err);
 }
 
 /* Results that depend on the ciphertext: reported as one "decryption failed" (RFC 7516 §11.5). */
@@ -474,6 +514,7 @@ const struct hwj_key_ops hwj_pkcs11_ops = {
     .open = p11_open,
     .close = p11_key_close,
     .sign = p11_sign,
+    .sign_digest = p11_sign_digest,
     .decrypt = p11_decrypt,
     .derive = p11_derive,
     .generate = p11_generate,

@@ -37,6 +37,9 @@ struct hwj_key_ops {
     /* Called only for an alg in key->can, with a checked capacity. */
     hwj_err (*sign)(struct hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen, uint8_t *sig,
                     size_t *siglen, hwj_error *err);
+    /* Sign a digest of alg's hash (checked length; never EdDSA) (optional). */
+    hwj_err (*sign_digest)(struct hwj_key *key, hwj_alg alg, const uint8_t *digest, size_t dlen,
+                           uint8_t *sig, size_t *siglen, hwj_error *err);
     hwj_err (*decrypt)(struct hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
                        uint8_t *out, size_t *outlen, hwj_error *err); /* optional */
     hwj_err (*derive)(struct hwj_key *key, EVP_PKEY *peer, uint8_t *z, size_t *zlen,

@@ -6,6 +6,7 @@
  * Thread safety: the EVP_PKEY is only read; every operation makes its own EVP contexts.
  */
 #include "core/alg.h"
+#include "core/digest.h"
 #include "core/ecdsa.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -249,6 +250,41 @@ static hwj_err sign_hmac(const struct soft_secret *s, const hwj_alg_info *info, 
     return HWJ_OK;
 }
 
+/* PS*: salt as long as the hash, MGF1 with the same hash (RFC 7518 §3.5). */
+static int set_pss(EVP_PKEY_CTX *pctx, const hwj_alg_info *info)
+{
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, info->md, NULL) == 1;
+}
+
+/* OpenSSL's signature in `buf` as JOSE's: r||s for ECDSA, as is for RSA. */
+static hwj_err sig_out(const hwj_alg_info *info, const uint8_t *buf, size_t len, uint8_t *sig,
+                       size_t *siglen, hwj_error *err)
+{
+    hwj_err rc;
+    if (info->kty == HWJ_KTY_EC) {
+        if ((rc = hwj_ecdsa_der_to_raw(buf, len, info->sig_len / 2, sig, err)) != HWJ_OK)
+            return rc;
+        *siglen = info->sig_len;
+        return HWJ_OK;
+    }
+    if (len > *siglen)
+        return hwj_error_set(err, HWJ_ERR_INTERNAL, "%s signature longer than expected",
+                             info->name);
+    memcpy(sig, buf, len);
+    *siglen = len;
+    return HWJ_OK;
+}
+
+/* The capacity a signature with `info` needs. */
+static size_t sig_need(const struct hwj_key *key, const hwj_alg_info *info)
+{
+    return info->kty == HWJ_KTY_OCT   ? info->hash_len
+           : info->kty == HWJ_KTY_RSA ? (size_t)EVP_PKEY_get_size(key->pkey)
+                                      : info->sig_len;
+}
+
 static hwj_err soft_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
                          uint8_t *sig, size_t *siglen, hwj_error *err)
 {
@@ -256,13 +292,10 @@ static hwj_err soft_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, si
     EVP_MD_CTX *mctx = NULL;
     EVP_PKEY_CTX *pctx = NULL;
     uint8_t *buf = NULL;
-    size_t len = 0, need;
+    size_t len = 0, need = sig_need(key, info);
     int pss = alg >= HWJ_ALG_PS256 && alg <= HWJ_ALG_PS512;
     hwj_err rc = HWJ_OK;
 
-    need = info->kty == HWJ_KTY_OCT   ? info->hash_len
-           : info->kty == HWJ_KTY_RSA ? (size_t)EVP_PKEY_get_size(key->pkey)
-                                      : info->sig_len;
     if (*siglen < need)
         return hwj_error_set(err, HWJ_ERR_ARG, "signature buffer too small for %s (%zu < %zu)",
                              info->name, *siglen, need);
@@ -274,10 +307,7 @@ static hwj_err soft_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, si
         rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot start signing", info->name);
         goto out;
     }
-    /* PS*: salt as long as the hash, MGF1 with the same hash (RFC 7518 §3.5). */
-    if (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-                EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, info->md, NULL) != 1)) {
+    if (pss && !set_pss(pctx, info)) {
         rc =
             hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot set PSS parameters", info->name);
         goto out;
@@ -287,22 +317,43 @@ static hwj_err soft_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, si
         rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s signing failed", info->name);
         goto out;
     }
-    if (info->kty == HWJ_KTY_EC) {
-        if ((rc = hwj_ecdsa_der_to_raw(buf, len, info->sig_len / 2, sig, err)) != HWJ_OK)
-            goto out;
-        *siglen = info->sig_len;
-    } else {
-        if (len > *siglen) {
-            rc = hwj_error_set(err, HWJ_ERR_INTERNAL, "%s signature longer than expected",
-                               info->name);
-            goto out;
-        }
-        memcpy(sig, buf, len);
-        *siglen = len;
-    }
+    rc = sig_out(info, buf, len, sig, siglen, err);
 out:
     free(buf);
     EVP_MD_CTX_free(mctx); /* frees pctx */
+    return rc;
+}
+
+/* A digest computed elsewhere: EVP_PKEY_sign with the alg's hash named. */
+static hwj_err soft_sign_digest(struct hwj_key *key, hwj_alg alg, const uint8_t *digest,
+                                size_t dlen, uint8_t *sig, size_t *siglen, hwj_error *err)
+{
+    const hwj_alg_info *info = hwj_alg_info_get(alg);
+    EVP_PKEY_CTX *pctx = NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0, need = sig_need(key, info);
+    int pss = alg >= HWJ_ALG_PS256 && alg <= HWJ_ALG_PS512;
+    hwj_err rc = HWJ_OK;
+
+    if (*siglen < need)
+        return hwj_error_set(err, HWJ_ERR_ARG, "signature buffer too small for %s (%zu < %zu)",
+                             info->name, *siglen, need);
+    if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL)) == NULL ||
+        EVP_PKEY_sign_init(pctx) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(pctx, hwj_md_get(info->md)) != 1 ||
+        (pss && !set_pss(pctx, info))) {
+        rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot start signing", info->name);
+        goto out;
+    }
+    if (EVP_PKEY_sign(pctx, NULL, &len, digest, dlen) != 1 || (buf = malloc(len)) == NULL ||
+        EVP_PKEY_sign(pctx, buf, &len, digest, dlen) != 1) {
+        rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s signing failed", info->name);
+        goto out;
+    }
+    rc = sig_out(info, buf, len, sig, siglen, err);
+out:
+    free(buf);
+    EVP_PKEY_CTX_free(pctx);
     return rc;
 }
 
@@ -395,6 +446,7 @@ const struct hwj_key_ops hwj_soft_ops = {
     .open = soft_open,
     .close = soft_close,
     .sign = soft_sign,
+    .sign_digest = soft_sign_digest,
     .decrypt = soft_decrypt,
     .derive = soft_derive,
 };

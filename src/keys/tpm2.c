@@ -204,18 +204,19 @@ static int put_padded(uint8_t *out, size_t len, const uint8_t *in, size_t inlen)
     return 1;
 }
 
-static hwj_err tpm2_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
-                         uint8_t *sig, size_t *siglen, hwj_error *err)
+/* TPM2_Sign takes the digest: signing a message is hashing it, then this. */
+static hwj_err tpm2_sign_digest(struct hwj_key *key, hwj_alg alg, const uint8_t *digest,
+                                size_t dlen, uint8_t *sig, size_t *siglen, hwj_error *err)
 {
     const hwj_alg_info *ai = hwj_alg_info_get(alg);
     struct sign_args a = {0};
-    unsigned int dlen = 0;
     size_t need;
     TSS2_RC r;
     hwj_err rc;
 
-    if (!EVP_Digest(in, inlen, a.digest.buffer, &dlen, hwj_md_get(ai->md), NULL))
-        return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "hashing the signing input");
+    if (dlen > sizeof(a.digest.buffer))
+        return hwj_error_set(err, HWJ_ERR_ARG, "digest too long for the TPM");
+    memcpy(a.digest.buffer, digest, dlen);
     a.digest.size = (UINT16)dlen;
     a.scheme.details.any.hashAlg = tpm2_hash_for(alg);
     if (key->kty == HWJ_KTY_EC) {
@@ -244,6 +245,16 @@ static hwj_err tpm2_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, si
         return hwj_error_set(err, HWJ_ERR_TOKEN, "the TPM returned a malformed signature");
     *siglen = need;
     return HWJ_OK;
+}
+
+static hwj_err tpm2_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, size_t inlen,
+                         uint8_t *sig, size_t *siglen, hwj_error *err)
+{
+    uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    if (!EVP_Digest(in, inlen, digest, &dlen, hwj_md_get(hwj_alg_info_get(alg)->md), NULL))
+        return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "hashing the signing input");
+    return tpm2_sign_digest(key, alg, digest, dlen, sig, siglen, err);
 }
 
 /* ---- decrypt ---- */
@@ -356,6 +367,7 @@ const struct hwj_key_ops hwj_tpm2_ops = {
     .open = tpm2_open,
     .close = tpm2_close,
     .sign = tpm2_sign,
+    .sign_digest = tpm2_sign_digest,
     .decrypt = tpm2_decrypt,
     .derive = tpm2_derive,
     .generate = tpm2_keygen,

@@ -307,6 +307,13 @@ typedef struct srv_http_conn {
  * requests answered. */
 size_t srv_http_serve(srv_http_conn *h);
 
+/* --- tls_key.c ----------------------------------------------------------- */
+
+/* Use `key` as the TLS private key of `ssl`: a PEM file, or a key URI (pkcs11:…, tpm2:…) whose
+ * private part stays in its token (through the hwjose OpenSSL provider). 1 on success; on
+ * failure OpenSSL's error queue says why. */
+int srv_tls_use_key(struct ssl_ctx_st *ssl, const char *key);
+
 /* --- auth.c -------------------------------------------------------------- */
 
 /* The client named by the credentials — the Authorization header's value (or NULL) and the TLS

@@ -45,8 +45,7 @@ struct ssl_ctx_st *srv_tls_ctx_new(const srv_config *cfg, char *msg, size_t msgl
         tls_fail(msg, msglen, what);
         goto fail;
     }
-    if (SSL_CTX_use_PrivateKey_file(ssl, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ssl) != 1) {
+    if (srv_tls_use_key(ssl, cfg->tls_key) != 1 || SSL_CTX_check_private_key(ssl) != 1) {
         snprintf(what, sizeof(what), "tls.key '%s': cannot load or does not match tls.cert",
                  cfg->tls_key);
         tls_fail(msg, msglen, what);
