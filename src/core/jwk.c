@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/roca.h"
 
 #include <hwjose/jws.h>
 #include <openssl/bn.h>
@@ -166,6 +167,10 @@ static hwj_err rsa_from_json(const json_t *obj, hwj_jwk *jwk, hwj_error *err)
         rc = hwj_error_set(err, HWJ_ERR_PARSE,
                            "RSA JWK: \"n\" and \"e\" are not a valid RSA "
                            "public key");
+        goto out;
+    }
+    if ((jwk->roca = hwj_roca_bn(n)) < 0) {
+        rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         goto out;
     }
     if (json_object_get(obj, "oth") != NULL) {
@@ -533,9 +538,11 @@ out:
     return HWJ_OK;
 }
 
-HWJ_EXPORT hwj_err hwj_jwk_parse(const char *json, size_t len, hwj_jwk **out, hwj_error *err)
+HWJ_EXPORT hwj_err hwj_jwk_parse_ex(const char *json, size_t len, const hwj_jwk_parse_opts *opts,
+                                    hwj_jwk **out, hwj_error *err)
 {
     json_t *obj = NULL;
+    hwj_jwk *jwk = NULL;
     hwj_err rc;
 
     hwj_error_reset(err);
@@ -545,12 +552,24 @@ HWJ_EXPORT hwj_err hwj_jwk_parse(const char *json, size_t len, hwj_jwk **out, hw
         return hwj_error_set(err, HWJ_ERR_LIMIT, "JWK is larger than %zu bytes", JWK_MAX_SIZE);
     if ((rc = hwj_json_parse_object(json, len, 0, "JWK", &obj, err)) != HWJ_OK)
         return rc;
-    rc = hwj_jwk_from_json(obj, out, err);
+    rc = hwj_jwk_from_json(obj, &jwk, err);
     json_decref(obj);
+    if (rc == HWJ_OK && jwk->roca && !(opts != NULL && opts->allow_roca)) {
+        hwj_jwk_free(jwk);
+        return hwj_roca_refuse("the JWK", err);
+    }
+    if (rc == HWJ_OK)
+        *out = jwk;
     return rc;
 }
 
-HWJ_EXPORT hwj_err hwj_jwk_read_file(const char *path, hwj_jwk **out, hwj_error *err)
+HWJ_EXPORT hwj_err hwj_jwk_parse(const char *json, size_t len, hwj_jwk **out, hwj_error *err)
+{
+    return hwj_jwk_parse_ex(json, len, NULL, out, err);
+}
+
+HWJ_EXPORT hwj_err hwj_jwk_read_file_ex(const char *path, const hwj_jwk_parse_opts *opts,
+                                        hwj_jwk **out, hwj_error *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -561,10 +580,15 @@ HWJ_EXPORT hwj_err hwj_jwk_read_file(const char *path, hwj_jwk **out, hwj_error 
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwk_read_file: missing argument");
     if ((rc = hwj_file_read(path, JWK_MAX_SIZE, "JWK file", &text, &len, err)) != HWJ_OK)
         return rc;
-    if ((rc = hwj_jwk_parse(text, len, out, err)) != HWJ_OK)
+    if ((rc = hwj_jwk_parse_ex(text, len, opts, out, err)) != HWJ_OK)
         hwj_error_prefix(err, "JWK file '%s'", path);
     hwj_free_secret(text, len + 1); /* may hold private members */
     return rc;
+}
+
+HWJ_EXPORT hwj_err hwj_jwk_read_file(const char *path, hwj_jwk **out, hwj_error *err)
+{
+    return hwj_jwk_read_file_ex(path, NULL, out, err);
 }
 
 HWJ_EXPORT void hwj_jwk_free(hwj_jwk *jwk)
@@ -594,6 +618,11 @@ HWJ_EXPORT int hwj_jwk_is_private(const hwj_jwk *jwk)
 {
     return jwk ? jwk->is_private : 0;
 }
+HWJ_EXPORT int hwj_jwk_is_roca(const hwj_jwk *jwk)
+{
+    return jwk != NULL && jwk->roca;
+}
+
 HWJ_EXPORT EVP_PKEY *hwj_jwk_get0_pkey(const hwj_jwk *jwk)
 {
     return jwk ? jwk->pkey : NULL;
