@@ -24,8 +24,9 @@ static void decrypt_usage(FILE *out)
         out,
         "usage: hwjose decrypt (--key URI | --jwk FILE | --password-file FILE)\n"
         "                      [--alg ALG]... [--enc ENC]... [--allow-rsa1_5] [--crit NAME]...\n"
-        "                      [--max-p2c N] [--max-inflated BYTES] [--header]\n"
-        "  Decrypts the JWE on stdin and writes the plaintext to stdout.\n"
+        "                      [--max-p2c N] [--max-inflated BYTES] [--header] [--json]\n"
+        "  Decrypts the JWE on stdin (compact; --json: the JSON serializations too) and\n"
+        "  writes the plaintext to stdout.\n"
         "  --key: an asymmetric private key (pkcs11:, tpm2:, jwk:, file:); the PIN comes\n"
         "  from the URI's pin-source or $HWJOSE_PIN. --jwk: an oct key (A*KW, A*GCMKW, dir).\n"
         "  Without --alg, the algs the key can do are allowed (never RSA1_5); without --enc,\n"
@@ -200,6 +201,7 @@ static const struct option decrypt_options[] = {
     {"max-p2c", required_argument, NULL, OPT_MAX_P2C},
     {"max-inflated", required_argument, NULL, OPT_MAX_INFLATED},
     {"header", no_argument, NULL, OPT_HEADER},
+    {"json", no_argument, NULL, OPT_JSON},
     {NULL, 0, NULL, 0},
 };
 
@@ -256,6 +258,7 @@ int cmd_decrypt(int argc, char **argv)
             o.max_inflated = v;
             break;
         case OPT_HEADER: show_header = 1; break;
+        case OPT_JSON: o.allow_json = 1; break;
         default: return cli_usage_error(DECRYPT);
         }
     }

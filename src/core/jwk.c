@@ -556,7 +556,7 @@ HWJ_EXPORT hwj_err hwj_jwk_parse_ex(const char *json, size_t len, const hwj_jwk_
     json_decref(obj);
     if (rc == HWJ_OK && jwk->roca && !(opts != NULL && opts->allow_roca)) {
         hwj_jwk_free(jwk);
-        return hwj_roca_refuse("the JWK", err);
+        return hwj_roca_refuse("the JWK", 0, err);
     }
     if (rc == HWJ_OK)
         *out = jwk;

@@ -255,7 +255,7 @@ HWJ_EXPORT hwj_err hwj_jwk_from_pkey(EVP_PKEY *pkey, hwj_jwk **out, hwj_error *e
     json_decref(obj);
     if (rc == HWJ_OK && jwk->roca) {
         hwj_jwk_free(jwk);
-        return hwj_roca_refuse("the EVP_PKEY", err);
+        return hwj_roca_refuse("the EVP_PKEY", 0, err);
     }
     if (rc == HWJ_OK)
         *out = jwk;

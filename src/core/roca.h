@@ -10,7 +10,8 @@
 int hwj_roca_bn(const BIGNUM *n);
 /* The same for an EVP_PKEY: 0 for anything that is not RSA. */
 int hwj_roca_pkey(const EVP_PKEY *pkey);
-/* HWJ_ERR_POLICY naming CVE-2017-15361 and `what` (the key), or HWJ_OK. */
-hwj_err hwj_roca_refuse(const char *what, hwj_error *err);
+/* HWJ_ERR_POLICY naming CVE-2017-15361 and `what` (the key); `generated`: the key was just
+ * made by the token (no opt-out then). */
+hwj_err hwj_roca_refuse(const char *what, int generated, hwj_error *err);
 
 #endif

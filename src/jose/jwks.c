@@ -135,7 +135,7 @@ HWJ_EXPORT hwj_err hwj_jwks_parse_ex(const char *json, size_t len, const hwj_jwk
         if ((rc = hwj_jwk_from_json(json_array_get(keys, i), &jwk, err)) == HWJ_OK && jwk->roca &&
             !(opts != NULL && opts->allow_roca)) {
             hwj_jwk_free(jwk);
-            rc = hwj_roca_refuse("the key", err);
+            rc = hwj_roca_refuse("the key", 0, err);
         }
         if (rc != HWJ_OK || (rc = jwks_append(set, jwk, err)) != HWJ_OK) {
             hwj_error_prefix(err, "JWKS key #%zu", i);
