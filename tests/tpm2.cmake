@@ -15,6 +15,11 @@ if(HWJ_WITH_TPM2)
   set_property(TEST test_tpm2 PROPERTY RESOURCE_LOCK swtpm)
 endif()
 
+# The library never prints: a missing or unreachable TCTI leaves stderr empty (no TPM needed).
+if(HWJ_WITH_TPM2)
+  hwj_unit_test(test_tpm2_quiet SOURCES test_tpm2_quiet.c TIMEOUT 60)
+endif()
+
 # Nested JWTs between a TPM key and a SoftHSM key, through the CLI (needs both fixtures).
 if(HWJ_WITH_TPM2 AND HWJ_WITH_PKCS11)
   hwj_script_test(test_tpm2_nested tpm2/test_nested.sh FIXTURES "swtpm;pkcs11_token" TIMEOUT 120)
