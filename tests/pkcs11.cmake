@@ -30,4 +30,14 @@ if(HWJ_WITH_PKCS11)
   set_property(TEST test_pkcs11_interop APPEND PROPERTY ENVIRONMENT
     "SOFTHSM2_CONF=${hwj_p11_dir}/softhsm2.conf" "HWJ_P11_DIR=${hwj_p11_dir}"
     "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+
+  # ROCA (CVE-2017-15361): a vulnerable key imported into the token is refused at open.
+  hwj_unit_test(test_roca_pkcs11 SOURCES test_roca_tokens.c test_jwe_p11import.c
+    FIXTURES pkcs11_token TIMEOUT 60)
+  target_compile_definitions(test_roca_pkcs11 PRIVATE ROCA_PKCS11
+    HWJ_SOFTHSM_MODULE="${HWJ_SOFTHSM_MODULE}")
+  add_dependencies(test_roca_pkcs11 hwjose-cli)
+  set_property(TEST test_roca_pkcs11 APPEND PROPERTY ENVIRONMENT
+    "SOFTHSM2_CONF=${hwj_p11_dir}/softhsm2.conf" "HWJ_P11_TOKEN=hwj-test"
+    "HWJ_P11_PIN_FILE=${hwj_p11_dir}/user.pin")
 endif()
