@@ -6,3 +6,5 @@ if(HWJ_WITH_CURL)
 endif()
 # ROCA (CVE-2017-15361): refused at JWK/JWKS import and key open; test vectors in tests/data/roca.
 hwj_unit_test(test_roca SOURCES test_roca.c TIMEOUT 60)
+# Key-set rules and serializations by request (issue 18).
+hwj_unit_test(test_trust SOURCES test_trust.c TIMEOUT 60)
