@@ -32,12 +32,18 @@ if(HWJ_WITH_PKCS11)
     "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
 
   # ROCA (CVE-2017-15361): a vulnerable key imported into the token is refused at open.
+  # A module over SoftHSM whose RSA "generator" is the flawed one (keygen is refused).
+  add_library(hwj_p11_shim_roca MODULE pkcs11/shim_roca.c)
+  target_include_directories(hwj_p11_shim_roca PRIVATE ${P11KIT_INCLUDE_DIRS})
+  target_compile_definitions(hwj_p11_shim_roca PRIVATE HWJ_SOFTHSM_MODULE="${HWJ_SOFTHSM_MODULE}")
+  target_link_libraries(hwj_p11_shim_roca PRIVATE ${CMAKE_DL_LIBS} PkgConfig::OPENSSL)
   hwj_unit_test(test_roca_pkcs11 SOURCES test_roca_tokens.c test_jwe_p11import.c
     FIXTURES pkcs11_token TIMEOUT 60)
   target_compile_definitions(test_roca_pkcs11 PRIVATE ROCA_PKCS11
     HWJ_SOFTHSM_MODULE="${HWJ_SOFTHSM_MODULE}")
-  add_dependencies(test_roca_pkcs11 hwjose-cli)
+  add_dependencies(test_roca_pkcs11 hwjose-cli hwj_p11_shim_roca)
   set_property(TEST test_roca_pkcs11 APPEND PROPERTY ENVIRONMENT
     "SOFTHSM2_CONF=${hwj_p11_dir}/softhsm2.conf" "HWJ_P11_TOKEN=hwj-test"
-    "HWJ_P11_PIN_FILE=${hwj_p11_dir}/user.pin")
+    "HWJ_P11_PIN_FILE=${hwj_p11_dir}/user.pin"
+    "HWJ_P11_ROCA_SHIM=$<TARGET_FILE:hwj_p11_shim_roca>")
 endif()

@@ -198,11 +198,68 @@ static void test_list(void **state)
                      0);
 }
 
+#ifdef ROCA_PKCS11
+/* A token whose RSA generator is the flawed one (tests/pkcs11/shim_roca.c over SoftHSM): the
+ * generated key is refused, with no opt-out, and left in the token, named; EC keygen works. */
+static void test_keygen(void **state)
+{
+    (void)state;
+    const char *shim = getenv("HWJ_P11_ROCA_SHIM"), *token = getenv("HWJ_P11_TOKEN"),
+               *pinfile = getenv("HWJ_P11_PIN_FILE");
+    char pem[1100], uri[4096], plain[4096];
+    hwj_ctx *ctx = NULL;
+    hwj_key *key = NULL;
+    hwj_error err = {0};
+    assert_non_null(shim);
+
+    snprintf(pem, sizeof(pem), "%s/roca-%ld.pem", tu_state_dir(), (long)getpid());
+    EVP_PKEY *pk = roca_file_key("roca-rsa2048.jwk");
+    FILE *f = fopen(pem, "w");
+    assert_non_null(f);
+    assert_int_equal(PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(f);
+    EVP_PKEY_free(pk);
+    setenv("HWJ_ROCA_PEM", pem, 1);
+
+    tu_ok(hwj_ctx_new(&ctx, &err), &err);
+    snprintf(uri, sizeof(uri),
+             "pkcs11:token=%s;object=roca-gen-%ld?module-path=%s&pin-source=file:%s", token,
+             (long)getpid(), shim, pinfile);
+    hwj_keygen_opts o = {.alg = HWJ_ALG_RS256, .bits = 2048};
+    assert_int_equal(hwj_key_generate(ctx, uri, &o, &key, &err), HWJ_ERR_POLICY);
+    assert_null(key);
+    assert_non_null(strstr(err.message, "CVE-2017-15361"));
+    assert_non_null(strstr(err.message, "the generated key"));
+    assert_non_null(strstr(err.message, "roca-gen-"));
+    assert_non_null(strstr(err.message, "left in the token"));
+    /* it is there, through SoftHSM itself, and it is the ROCA key */
+    snprintf(plain, sizeof(plain), "pkcs11:token=%s;object=roca-gen-%ld?pin-source=file:%s", token,
+             (long)getpid(), pinfile);
+    assert_int_equal(hwj_key_open(ctx, plain, NULL, &key, &err), HWJ_ERR_POLICY);
+    hwj_key_open_opts forensic = {.allow_roca = 1};
+    tu_ok(hwj_key_open(ctx, plain, &forensic, &key, &err), &err);
+    hwj_key_free(key);
+    key = NULL;
+    /* the same token's EC keys are fine */
+    snprintf(uri, sizeof(uri),
+             "pkcs11:token=%s;object=roca-gen-ec-%ld?module-path=%s&pin-source=file:%s", token,
+             (long)getpid(), shim, pinfile);
+    hwj_keygen_opts ec = {.alg = HWJ_ALG_ES256};
+    tu_ok(hwj_key_generate(ctx, uri, &ec, &key, &err), &err);
+    hwj_key_free(key);
+    hwj_ctx_free(ctx);
+    unlink(pem);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open),
         cmocka_unit_test(test_list),
+#ifdef ROCA_PKCS11
+        cmocka_unit_test(test_keygen),
+#endif
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
