@@ -17,7 +17,7 @@ const size_t fz_nencs = sizeof(fz_encs) / sizeof(fz_encs[0]);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static hwj_ctx *ctx;
-static hwj_jwks *verify_keys;
+static hwj_jwks *verify_sets[FZ_NVERIFY_SETS];
 static hwj_key *rsa, *p256;
 static hwj_jwk *oct16, *oct32, *oct64;
 
@@ -85,7 +85,7 @@ static void add_public(hwj_key *k)
 {
     hwj_error err = {0};
     hwj_jwk *j = NULL;
-    if (hwj_jwk_from_key(k, &j, &err) != HWJ_OK || hwj_jwks_add(verify_keys, j, &err) != HWJ_OK)
+    if (hwj_jwk_from_key(k, &j, &err) != HWJ_OK || hwj_jwks_add(verify_sets[0], j, &err) != HWJ_OK)
         fz_die("public JWK", &err);
 }
 
@@ -101,7 +101,7 @@ static void add_with_kid(const hwj_jwk *k)
         fz_die("out of memory", NULL);
     snprintf(with, n, "{\"kid\":\"%s\",%s", tp, json + 1);
     if (hwj_jwk_parse(with, strlen(with), &j, &err) != HWJ_OK ||
-        hwj_jwks_add(verify_keys, j, &err) != HWJ_OK)
+        hwj_jwks_add(verify_sets[2], j, &err) != HWJ_OK)
         fz_die("oct kid", &err);
     free(with);
     hwj_free(tp);
@@ -115,8 +115,11 @@ static void init(void)
                                        "tests/data/soft-ed25519.pem"};
     hwj_error err = {0};
     hwj_jwks *cookbook = NULL;
-    if (hwj_ctx_new(&ctx, &err) != HWJ_OK || hwj_jwks_new(&verify_keys, &err) != HWJ_OK)
+    if (hwj_ctx_new(&ctx, &err) != HWJ_OK)
         fz_die("context", &err);
+    for (size_t i = 0; i < FZ_NVERIFY_SETS; i++)
+        if (hwj_jwks_new(&verify_sets[i], &err) != HWJ_OK)
+            fz_die("key set", &err);
     for (size_t i = 0; i < sizeof(pems) / sizeof(pems[0]); i++) {
         hwj_key *k = open_key(pems[i]);
         add_public(k);
@@ -138,19 +141,23 @@ static void init(void)
     for (size_t i = 0; i < hwj_jwks_count(cookbook); i++) {
         char *json = NULL;
         hwj_jwk *j = NULL;
-        if (hwj_jwk_to_json(hwj_jwks_get0(cookbook, i), 1, &json, &err) != HWJ_OK ||
+        const hwj_jwk *c = hwj_jwks_get0(cookbook, i);
+        size_t to = hwj_jwk_get_kty(c) == HWJ_KTY_OCT ? 2 : 0;
+        if (hwj_jwk_to_json(c, 1, &json, &err) != HWJ_OK ||
             hwj_jwk_parse(json, strlen(json), &j, &err) != HWJ_OK ||
-            hwj_jwks_add(verify_keys, j, &err) != HWJ_OK)
+            hwj_jwks_add(verify_sets[to], j, &err) != HWJ_OK)
             fz_die("cookbook key", &err);
         hwj_free(json);
     }
     hwj_jwks_free(cookbook);
+    if (hwj_jwks_add(verify_sets[1], read_jwk("fuzz/keys/rfc7520-rsa.jwk"), &err) != HWJ_OK)
+        fz_die("cookbook RSA key", &err);
 }
 
-const hwj_jwks *fz_verify_keys(void)
+const hwj_jwks *fz_verify_set(size_t i)
 {
     pthread_once(&once, init);
-    return verify_keys;
+    return i < FZ_NVERIFY_SETS ? verify_sets[i] : NULL;
 }
 
 hwj_key *fz_key_rsa(void)

@@ -24,8 +24,11 @@ void fz_die(const char *what, const hwj_error *err);
 void fz_report(const char *what, hwj_err rc, const hwj_error *err);
 
 /* Verification keys: the public halves of every tests/data key, the oct keys, and the
- * RFC 7520 cookbook keys (fuzz/keys/rfc7520.jwks). */
-const hwj_jwks *fz_verify_keys(void);
+ * RFC 7520 cookbook keys (fuzz/keys/rfc7520.jwks, and its RSA key in rfc7520-rsa.jwk), in sets a
+ * verifier accepts (no oct beside asymmetric keys, no kid twice): 0 the asymmetric keys but the
+ * cookbook's RSA key, 1 that key (its kid is also the cookbook EC key's), 2 the oct keys. */
+#define FZ_NVERIFY_SETS 3
+const hwj_jwks *fz_verify_set(size_t i);
 /* Private keys for JWE decryption, opened with the software backend. */
 hwj_key *fz_key_rsa(void);     /* tests/data/soft-rsa2048.pem */
 hwj_key *fz_key_p256(void);    /* tests/data/soft-p256.pem */

@@ -10,8 +10,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const hwj_jwks *keys = fz_verify_keys();
-    for (int lenient = 0; lenient < 2; lenient++) {
+    for (int pass = 0; pass < 2 * FZ_NVERIFY_SETS; pass++) {
+        const hwj_jwks *keys = fz_verify_set((size_t)pass / 2);
+        int lenient = pass % 2;
         hwj_error err = {0};
         char *claims = NULL;
         hwj_jwt_verify_opts o = {

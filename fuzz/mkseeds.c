@@ -168,21 +168,21 @@ int main(int argc, char **argv)
     hwj_jwk_free(p256);
     /* JWK: the fixed keys one by one, and the asymmetric ones as a set (a JWKS publishes
      * no oct key). */
-    const hwj_jwks *vk = fz_verify_keys();
     char set[16384] = "{\"keys\":[";
-    for (size_t i = 0; i < hwj_jwks_count(vk); i++) {
-        char *j = NULL;
-        const hwj_jwk *k = hwj_jwks_get0(vk, i);
-        if (hwj_jwk_to_json(k, 1, &j, &err) != HWJ_OK)
-            fz_die("jwk", &err);
-        put("jwk", j);
-        if (hwj_jwk_get_kty(k) != HWJ_KTY_OCT && strlen(set) + strlen(j) + 4 < sizeof(set)) {
-            if (set[strlen(set) - 1] != '[')
-                strcat(set, ",");
-            strcat(set, j);
+    for (size_t s = 0; s < FZ_NVERIFY_SETS; s++)
+        for (size_t i = 0; i < hwj_jwks_count(fz_verify_set(s)); i++) {
+            char *j = NULL;
+            const hwj_jwk *k = hwj_jwks_get0(fz_verify_set(s), i);
+            if (hwj_jwk_to_json(k, 1, &j, &err) != HWJ_OK)
+                fz_die("jwk", &err);
+            put("jwk", j);
+            if (hwj_jwk_get_kty(k) != HWJ_KTY_OCT && strlen(set) + strlen(j) + 4 < sizeof(set)) {
+                if (set[strlen(set) - 1] != '[')
+                    strcat(set, ",");
+                strcat(set, j);
+            }
+            hwj_free(j);
         }
-        hwj_free(j);
-    }
     strcat(set, "]}");
     put("jwk", set);
     hwj_ctx_free(ctx);

@@ -740,7 +740,7 @@ static const hwj_alg verify_algs[] = {HWJ_ALG_ES256, HWJ_ALG_ES384};
 
 static hwj_err verify_jws(hwj_jwks_cache *c, const char *jws, hwj_error *err)
 {
-    hwj_verify_policy p = {.algs = verify_algs, .nalgs = 2};
+    hwj_verify_policy p = {.allow_json = 1, .algs = verify_algs, .nalgs = 2};
     hwj_jws_result *r = NULL;
     hwj_err rc = hwj_jwks_cache_verify_jws(c, jws, strlen(jws), &p, NULL, 0, &r, NULL, err);
     if (rc == HWJ_OK) {
@@ -771,7 +771,7 @@ static void test_verify_rotation(void **state)
     assert_int_equal(server_requests(&f->srv), 2);
 
     /* keys_out keeps the set (and result->key) alive across a refresh */
-    hwj_verify_policy p = {.algs = verify_algs, .nalgs = 2};
+    hwj_verify_policy p = {.allow_json = 1, .algs = verify_algs, .nalgs = 2};
     hwj_jws_result *r = NULL;
     hwj_jwks_snapshot *keys = NULL;
     tu_ok(hwj_jwks_cache_verify_jws(c, t2, strlen(t2), &p, NULL, 0, &r, &keys, &err), &err);
@@ -870,7 +870,7 @@ static void *verify_loop(void *arg)
     worker *w = arg;
     hwj_error err;
     for (int i = 0; i < 300; i++) {
-        hwj_verify_policy p = {.algs = verify_algs, .nalgs = 2};
+        hwj_verify_policy p = {.allow_json = 1, .algs = verify_algs, .nalgs = 2};
         hwj_jws_result *r = NULL;
         if (hwj_jwks_cache_verify_jws(w->c, w->tok, strlen(w->tok), &p, NULL, 0, &r, NULL, &err) ==
             HWJ_OK)

@@ -203,7 +203,7 @@ static void alg_policy(void **state)
     json_t *ex = tu_conformance("jws/4_1.rsa_v15_signature.json");
     const char *rs = json_string_value(json_object_get(json_object_get(ex, "output"), "compact"));
     static const hwj_alg ps[] = {HWJ_ALG_PS256, HWJ_ALG_HS256};
-    hwj_verify_policy pol = {.algs = ps, .nalgs = 2};
+    hwj_verify_policy pol = {.allow_json = 1, .algs = ps, .nalgs = 2};
     hwj_error err;
     (void)state;
 
@@ -259,7 +259,7 @@ static void hs256_keyed_with_rsa_public_key(void **state)
         size_t len;
     } secrets[] = {{pem, (size_t)pem_len}, {der, (size_t)der_len}, {jwk_text, strlen(jwk_text)}};
     static const hwj_alg both[] = {HWJ_ALG_RS256, HWJ_ALG_HS256};
-    hwj_verify_policy pol = {.algs = both, .nalgs = 2};
+    hwj_verify_policy pol = {.allow_json = 1, .algs = both, .nalgs = 2};
     char *p = tj_b64s("{\"sub\":\"admin\"}");
     for (size_t i = 0; i < 3; i++) {
         char *t1 = tj_hs256(secrets[i].k, secrets[i].len,
@@ -332,7 +332,7 @@ static void wrong_key_type(void **state)
 static void crit_rules(void **state)
 {
     static const char *const understood[] = {"exp"};
-    hwj_verify_policy pol = {.algs = (const hwj_alg[]){HWJ_ALG_HS256}, .nalgs = 1};
+    hwj_verify_policy pol = {.allow_json = 1, .algs = (const hwj_alg[]){HWJ_ALG_HS256}, .nalgs = 1};
     hwj_error err;
     char *p = tj_b64s("x");
     (void)state;
@@ -481,7 +481,7 @@ static void strict_json(void **state)
 static void sizes_and_shapes(void **state)
 {
     char *t = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "payload");
-    hwj_verify_policy pol = {.algs = (const hwj_alg[]){HWJ_ALG_HS256}, .nalgs = 1};
+    hwj_verify_policy pol = {.allow_json = 1, .algs = (const hwj_alg[]){HWJ_ALG_HS256}, .nalgs = 1};
     hwj_error err;
     (void)state;
 
@@ -527,7 +527,7 @@ static void json_shapes(void **state)
     char *t = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "payload");
     char *h = part(t, 0), *p = part(t, 1), *s = part(t, 2), *j[12] = {0};
     hwj_alg hs = HWJ_ALG_HS256;
-    hwj_verify_policy pol = {.algs = &hs, .nalgs = 1};
+    hwj_verify_policy pol = {.allow_json = 1, .algs = &hs, .nalgs = 1};
     hwj_jws_result *res = NULL;
     hwj_error err;
     (void)state;

@@ -134,10 +134,40 @@ static void published_set_must_be_public(void **state)
     hwj_jwks_cache_free(c);
 }
 
+/* A published set holding a ROCA-vulnerable RSA key (CVE-2017-15361; tests/data/roca) is
+ * refused whole, and the previous set stays in use. */
+static void published_set_without_roca(void **state)
+{
+    char url[128];
+    hwj_jwks_cache *c = NULL;
+    hwj_jwks_snapshot *snap = NULL;
+    hwj_error err;
+    (void)state;
+    char *good = tu_read_file(HWJ_TEST_DATA_DIR "/roca/control-rsa2048.pub.jwk", NULL);
+    char *bad = tu_read_file(HWJ_TEST_DATA_DIR "/roca/roca.jwks", NULL);
+    char *set = NULL;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/jwks.json", srv_port);
+    tu_ok(hwj_jwks_cache_new(url, NULL, &c, &err), &err);
+    assert_true(asprintf(&set, "{\"keys\":[%s]}", good) > 0);
+    serve(set);
+    tu_ok(hwj_jwks_cache_refresh(c, &err), &err);
+    serve(bad);
+    assert_int_equal(hwj_jwks_cache_refresh(c, &err), HWJ_ERR_POLICY);
+    assert_non_null(strstr(err.message, "CVE-2017-15361"));
+    tu_ok(hwj_jwks_cache_get1(c, "control-2048", &snap, &err), &err);
+    assert_int_equal(hwj_jwks_count(hwj_jwks_snapshot_get0_set(snap)), 1);
+    hwj_jwks_snapshot_free(snap);
+    hwj_jwks_cache_free(c);
+    free(set);
+    free(good);
+    free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(published_set_must_be_public),
+        cmocka_unit_test(published_set_without_roca),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }

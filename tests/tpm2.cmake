@@ -15,6 +15,16 @@ if(HWJ_WITH_TPM2)
   set_property(TEST test_tpm2 PROPERTY RESOURCE_LOCK swtpm)
 endif()
 
+# The library never prints: a missing or unreachable TCTI leaves stderr empty (no TPM needed).
+if(HWJ_WITH_TPM2)
+  hwj_unit_test(test_tpm2_quiet SOURCES test_tpm2_quiet.c TIMEOUT 60)
+  # ROCA (CVE-2017-15361): a vulnerable key imported into the TPM (tpm2-tools) is refused at open.
+  hwj_unit_test(test_roca_tpm2 SOURCES test_roca_tokens.c FIXTURES swtpm TIMEOUT 120)
+  add_dependencies(test_roca_tpm2 hwjose-cli)
+  set_property(TEST test_roca_tpm2 APPEND PROPERTY ENVIRONMENT "HWJ_TPM_DIR=${hwj_tpm_dir}")
+  set_property(TEST test_roca_tpm2 PROPERTY RESOURCE_LOCK swtpm)
+endif()
+
 # Nested JWTs between a TPM key and a SoftHSM key, through the CLI (needs both fixtures).
 if(HWJ_WITH_TPM2 AND HWJ_WITH_PKCS11)
   hwj_script_test(test_tpm2_nested tpm2/test_nested.sh FIXTURES "swtpm;pkcs11_token" TIMEOUT 120)

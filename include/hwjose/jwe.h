@@ -125,6 +125,9 @@ typedef struct hwj_jwe_decrypt_opts {
     size_t max_inflated; /* 0: HWJ_JWE_DEFAULT_MAX_INFLATED */
     unsigned max_ratio;  /* 0: HWJ_JWE_DEFAULT_MAX_RATIO */
     int allow_rsa1_5;    /* RSA1_5 must also be in algs */
+    /* Accept the JSON serializations (general, flattened). Off by default: compact only. The
+     * outer JWE of a nested JWT is compact whatever this says. */
+    int allow_json;
 } hwj_jwe_decrypt_opts;
 
 typedef struct hwj_jwe_result {
@@ -140,7 +143,8 @@ typedef struct hwj_jwe_result {
 } hwj_jwe_result;
 
 /*
- * Decrypt a JWE in any serialization (compact, or JSON when it starts with '{').
+ * Decrypt a JWE: compact, or JSON (when it starts with '{') if opts->allow_json; a JSON
+ * serialization without it is HWJ_ERR_POLICY.
  * Recipients whose alg is allowed and fits the key are tried in order; the first
  * whose content decrypts wins (of PBES2 recipients only the first is tried: PBKDF2 work
  * per JWE stays bounded by max_p2c). HWJ_ERR_POLICY when no recipient is usable (alg/enc

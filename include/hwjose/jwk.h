@@ -34,7 +34,23 @@ typedef enum hwj_key_op {
  * kty/crv, points off the curve and inconsistent private parts are rejected. */
 HWJ_EXPORT hwj_err hwj_jwk_parse(const char *json, size_t len, hwj_jwk **out, hwj_error *err);
 HWJ_EXPORT hwj_err hwj_jwk_read_file(const char *path, hwj_jwk **out, hwj_error *err);
-/* A public JWK of a public (or private: only the public part is taken) EVP_PKEY. */
+
+/* Zero-initialise; zero members mean the default. Members are only ever appended. */
+typedef struct hwj_jwk_parse_opts {
+    /* Accept an RSA key with the ROCA fingerprint (CVE-2017-15361: made by the flawed Infineon
+     * generator of many TPMs and smart cards; its private key can be computed from the public
+     * key). Refused by default with HWJ_ERR_POLICY. For forensic use only, e.g. checking what
+     * such a key once signed: anyone may have forged it since. */
+    int allow_roca;
+} hwj_jwk_parse_opts;
+
+/* hwj_jwk_parse / hwj_jwk_read_file with options (`opts` NULL: the defaults). */
+HWJ_EXPORT hwj_err hwj_jwk_parse_ex(const char *json, size_t len, const hwj_jwk_parse_opts *opts,
+                                    hwj_jwk **out, hwj_error *err);
+HWJ_EXPORT hwj_err hwj_jwk_read_file_ex(const char *path, const hwj_jwk_parse_opts *opts,
+                                        hwj_jwk **out, hwj_error *err);
+/* A public JWK of a public (or private: only the public part is taken) EVP_PKEY. An RSA key
+ * with the ROCA fingerprint is refused (HWJ_ERR_POLICY). */
 HWJ_EXPORT hwj_err hwj_jwk_from_pkey(EVP_PKEY *pkey, hwj_jwk **out, hwj_error *err);
 /* The public JWK of an opened key (kid and alg as the key reports them). */
 HWJ_EXPORT hwj_err hwj_jwk_from_key(const hwj_key *key, hwj_jwk **out, hwj_error *err);
@@ -52,6 +68,8 @@ HWJ_EXPORT const char *hwj_jwk_get0_kid(const hwj_jwk *jwk);
 /* The "alg" member, or HWJ_ALG_UNKNOWN when absent. */
 HWJ_EXPORT hwj_alg hwj_jwk_get_alg(const hwj_jwk *jwk);
 HWJ_EXPORT int hwj_jwk_is_private(const hwj_jwk *jwk);
+/* 1 if the key is RSA with the ROCA fingerprint (only when parsed with allow_roca). */
+HWJ_EXPORT int hwj_jwk_is_roca(const hwj_jwk *jwk);
 /* The public key (NULL for oct). Borrowed. */
 HWJ_EXPORT EVP_PKEY *hwj_jwk_get0_pkey(const hwj_jwk *jwk);
 
@@ -63,10 +81,16 @@ HWJ_EXPORT EVP_PKEY *hwj_jwk_get0_pkey(const hwj_jwk *jwk);
 HWJ_EXPORT hwj_err hwj_jwk_check(const hwj_jwk *jwk, hwj_alg alg, hwj_key_op op, hwj_error *err);
 
 HWJ_EXPORT hwj_err hwj_jwks_new(hwj_jwks **out, hwj_error *err);
-/* Parse {"keys":[...]}; a member that is not a valid JWK makes the whole set invalid. */
+/* Parse {"keys":[...]}; a member that is not a valid JWK makes the whole set invalid, and so
+ * does a kid used twice. */
 HWJ_EXPORT hwj_err hwj_jwks_parse(const char *json, size_t len, hwj_jwks **out, hwj_error *err);
 HWJ_EXPORT hwj_err hwj_jwks_read_file(const char *path, hwj_jwks **out, hwj_error *err);
-/* Take ownership of `jwk` (freed on failure too). */
+/* The same with options; allow_roca as for hwj_jwk_parse_ex, for every member. */
+HWJ_EXPORT hwj_err hwj_jwks_parse_ex(const char *json, size_t len, const hwj_jwk_parse_opts *opts,
+                                     hwj_jwks **out, hwj_error *err);
+HWJ_EXPORT hwj_err hwj_jwks_read_file_ex(const char *path, const hwj_jwk_parse_opts *opts,
+                                         hwj_jwks **out, hwj_error *err);
+/* Take ownership of `jwk` (freed on failure too). A kid already in the set: HWJ_ERR_POLICY. */
 HWJ_EXPORT hwj_err hwj_jwks_add(hwj_jwks *set, hwj_jwk *jwk, hwj_error *err);
 HWJ_EXPORT size_t hwj_jwks_count(const hwj_jwks *set);
 HWJ_EXPORT const hwj_jwk *hwj_jwks_get0(const hwj_jwks *set, size_t i);
@@ -74,12 +98,21 @@ HWJ_EXPORT hwj_err hwj_jwks_to_json(const hwj_jwks *set, char **json, hwj_error 
 HWJ_EXPORT void hwj_jwks_free(hwj_jwks *set);
 
 /*
- * Choose the key for (kid, alg, op). With a kid: the keys with that kid that pass
- * hwj_jwk_check. Without: the keys that pass hwj_jwk_check. Exactly one must remain:
- * none → HWJ_ERR_KEY_NOT_FOUND, several → HWJ_ERR_KEY_AMBIGUOUS. The result is borrowed.
+ * HWJ_OK if `set` may serve `op`. Never: symmetric (oct) keys beside asymmetric ones (algorithm
+ * confusion). To verify (HWJ_OP_VERIFY), also never private keys beside public ones; a set to
+ * decrypt with may hold private keys. HWJ_ERR_POLICY otherwise. hwj_jwks_select applies it.
+ * (Duplicate kids are refused when the set is built.)
  */
-HWJ_EXPORT hwj_err hwj_jwks_select(const hwj_jwks *set, const char *kid, hwj_alg alg,
-                                   hwj_key_op op, const hwj_jwk **out, hwj_error *err);
+HWJ_EXPORT hwj_err hwj_jwks_check(const hwj_jwks *set, hwj_key_op op, hwj_error *err);
+
+/*
+ * Choose the key for (kid, alg, op) from a set that passes hwj_jwks_check for op. With a kid: the
+ * keys with that kid that pass hwj_jwk_check. Without: the keys that pass hwj_jwk_check. Exactly
+ * one must remain: none → HWJ_ERR_KEY_NOT_FOUND, several → HWJ_ERR_KEY_AMBIGUOUS. The result is
+ * borrowed.
+ */
+HWJ_EXPORT hwj_err hwj_jwks_select(const hwj_jwks *set, const char *kid, hwj_alg alg, hwj_key_op op,
+                                   const hwj_jwk **out, hwj_error *err);
 
 #ifdef __cplusplus
 }

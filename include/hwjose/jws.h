@@ -43,8 +43,8 @@ HWJ_EXPORT hwj_err hwj_jws_sign(hwj_key *key, const uint8_t *payload, size_t len
                                 const hwj_jws_sign_opts *opts, char **out, hwj_error *err);
 
 /* General JSON serialization with one signature per key (opts[i] for keys[i]). */
-HWJ_EXPORT hwj_err hwj_jws_sign_multi(hwj_key *const *keys, const hwj_jws_sign_opts *opts,
-                                      size_t n, const uint8_t *payload, size_t len, char **out,
+HWJ_EXPORT hwj_err hwj_jws_sign_multi(hwj_key *const *keys, const hwj_jws_sign_opts *opts, size_t n,
+                                      const uint8_t *payload, size_t len, char **out,
                                       hwj_error *err);
 
 typedef struct hwj_verify_policy {
@@ -58,6 +58,10 @@ typedef struct hwj_verify_policy {
     /* Accept "alg" from an unprotected JWS JSON header (RFC 7515 permits it, e.g. RFC 7520
      * §4.7). Off by default: the alg must then be covered by the signature. */
     int allow_unprotected_alg;
+    /* Accept the JSON serializations (general and flattened, with their unprotected headers).
+     * Off by default: only the compact serialization is accepted, so a caller expecting a
+     * compact token never gets JSON by accident. A JWT is compact whatever this says. */
+    int allow_json;
 } hwj_verify_policy;
 
 typedef struct hwj_jws_result {
@@ -70,7 +74,8 @@ typedef struct hwj_jws_result {
 } hwj_jws_result;
 
 /*
- * Verify a JWS in any serialization (compact, or JSON when it starts with '{').
+ * Verify a JWS: compact, or JSON (when it starts with '{') if policy->allow_json; a JSON
+ * serialization without it is HWJ_ERR_POLICY.
  * `detached` supplies the payload when the JWS carries none (NULL otherwise).
  * With several signatures, the first that verifies under the policy wins.
  * A bad signature is HWJ_ERR_SIGNATURE, "invalid signature", without more detail.

@@ -49,6 +49,9 @@ typedef struct hwj_key_open_opts {
     /* Permit signing, decrypting and deriving with a hardware private key marked extractable
      * (CKA_EXTRACTABLE true, or a TPM key not fixed to its TPM): refused otherwise. */
     int allow_extractable;
+    /* Accept an RSA key with the ROCA fingerprint (CVE-2017-15361; see hwj_jwk_parse_opts).
+     * Refused by default with HWJ_ERR_POLICY, whatever the backend. Forensic use only. */
+    int allow_roca;
 } hwj_key_open_opts;
 
 /* Tri-state custody facts: 1 yes, 0 no, -1 unknown. */
@@ -128,14 +131,17 @@ typedef struct hwj_keygen_opts {
 /*
  * Generate a key pair inside the token/TPM named by `uri`: non-extractable, sensitive,
  * usable only for what `alg` needs. The kid is the RFC 7638 thumbprint. Fails if an
- * object with that name exists.
+ * object with that name exists. A generated RSA key with the ROCA fingerprint (the token
+ * has the flawed Infineon generator) is refused with HWJ_ERR_POLICY; it stays in the token,
+ * named in the error, for its owner to delete.
  */
 HWJ_EXPORT hwj_err hwj_key_generate(hwj_ctx *ctx, const char *uri, const hwj_keygen_opts *opts,
                                     hwj_key **out, hwj_error *err);
 
 /*
  * Describe every private key the URI (token or TPM) holds, as a JSON array of objects:
- * {"uri","kid","kty","crv"|"bits","algs":[...],"custody":{...},"notes":"..."}.
+ * {"uri","kid","kty","crv"|"bits","algs":[...],"custody":{...},"notes":"..."}; RSA keys
+ * also carry "roca": true or false (listing does not refuse them: it is how they are found).
  */
 HWJ_EXPORT hwj_err hwj_keys_list(hwj_ctx *ctx, const char *uri, const hwj_key_open_opts *opts,
                                  char **json, hwj_error *err);

@@ -24,9 +24,10 @@ static void decrypt_usage(FILE *out)
         out,
         "usage: hwjose decrypt (--key URI | --jwk FILE | --password-file FILE)\n"
         "                      [--alg ALG]... [--enc ENC]... [--allow-rsa1_5] [--crit NAME]...\n"
-        "                      [--max-p2c N] [--max-inflated BYTES] [--header]\n"
+        "                      [--max-p2c N] [--max-inflated BYTES] [--header] [--json]\n"
         "                      [--allow-extractable]\n"
-        "  Decrypts the JWE on stdin and writes the plaintext to stdout.\n"
+        "  Decrypts the JWE on stdin (compact; --json: the JSON serializations too) and\n"
+        "  writes the plaintext to stdout.\n"
         "  --key: an asymmetric private key (pkcs11:, tpm2:, jwk:, file:); the PIN comes\n"
         "  from the URI's pin-source or $HWJOSE_PIN. --jwk: an oct key (A*KW, A*GCMKW, dir).\n"
         "  Without --alg, the algs the key can do are allowed (never RSA1_5); without --enc,\n"
@@ -204,6 +205,7 @@ static const struct option decrypt_options[] = {
     {"max-inflated", required_argument, NULL, OPT_MAX_INFLATED},
     {"header", no_argument, NULL, OPT_HEADER},
     {"allow-extractable", no_argument, NULL, OPT_ALLOW_EXTRACTABLE},
+    {"json", no_argument, NULL, OPT_JSON},
     {NULL, 0, NULL, 0},
 };
 
@@ -261,6 +263,7 @@ int cmd_decrypt(int argc, char **argv)
             break;
         case OPT_HEADER: show_header = 1; break;
         case OPT_ALLOW_EXTRACTABLE: allow_extractable = 1; break;
+        case OPT_JSON: o.allow_json = 1; break;
         default: return cli_usage_error(DECRYPT);
         }
     }

@@ -159,6 +159,9 @@ static void print_table(const json_t *list)
         printf("\n  custody: %s\n", custody[0] ? custody : "unknown");
         if (notes != NULL && *notes != '\0')
             printf("  notes: %s\n", notes);
+        if (json_is_true(json_object_get(k, "roca")))
+            printf("  WARNING: ROCA-vulnerable RSA key (CVE-2017-15361): its private key can be "
+                   "computed from the public key; hwjose refuses to open it\n");
     }
 }
 

@@ -11,9 +11,9 @@ static void verify_usage(FILE *out)
     fprintf(
         out,
         "usage: hwjose verify (--jwk FILE | --jwks FILE | --jwks-uri URL) [--alg ALG]...\n"
-        "                     [--payload FILE]\n"
-        "  Verifies the JWS on stdin (compact, or JSON general/flattened) and writes its\n"
-        "  payload to stdout.\n"
+        "                     [--payload FILE] [--json]\n"
+        "  Verifies the compact JWS on stdin and writes its payload to stdout.\n"
+        "  --json           accept the JSON serializations (general, flattened) too.\n"
         "  --jwk FILE       the verification key, a JWK (public; oct for HS*).\n"
         "  --jwks FILE      a JWK set; the key is chosen by the JWS's kid, else by type and\n"
         "                   alg (an ambiguous choice is an error).\n"
@@ -29,12 +29,13 @@ static void verify_usage(FILE *out)
         "  Exit: 0 valid, 1 invalid (reason on stderr), 2 usage or input error.\n");
 }
 
-enum { OPT_PAYLOAD = CLI_OPT_FIRST_FREE_ };
+enum { OPT_PAYLOAD = CLI_OPT_FIRST_FREE_, OPT_JSON };
 
 static const struct option verify_options[] = {
     {"help", no_argument, NULL, 'h'},
     CLI_VERIFY_LONG_OPTIONS,
     {"payload", required_argument, NULL, OPT_PAYLOAD},
+    {"json", no_argument, NULL, OPT_JSON},
     {NULL, 0, NULL, 0},
 };
 
@@ -59,6 +60,7 @@ int cmd_verify(int argc, char **argv)
         switch (opt) {
         case 'h': verify_usage(stdout); return CLI_OK;
         case OPT_PAYLOAD: payload_path = optarg; break;
+        case OPT_JSON: policy.allow_json = 1; break;
         default: return cli_usage_error(CMD);
         }
     }

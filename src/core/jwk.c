@@ -1,13 +1,14 @@
 /* jwk.c: strict JWK import (RFC 7517, RFC 7518 §6, RFC 8037 §2) into struct hwj_jwk, and
- * the hwj_jwk object API. Export and thumbprints are in jwk_export.c, use checks in
- * jwk_check.c. Every key that leaves here has been validated: EC points are on their curve,
- * coordinates have their exact length, private parts match the public ones. */
+ * the hwj_jwk object API. Parsing text and files is in jwk_parse.c, export and thumbprints
+ * in jwk_export.c, use checks in jwk_check.c. Every key that leaves here has been validated: EC
+ * points are on their curve, coordinates have their exact length, private parts match the public
+ * ones. */
 #include "core/jwk.h"
 
 #include "core/b64url.h"
 #include "core/error.h"
-#include "core/file.h"
 #include "core/json.h"
+#include "core/roca.h"
 
 #include <hwjose/jws.h>
 #include <openssl/bn.h>
@@ -29,8 +30,6 @@
 /* An HMAC or AES key longer than this is a mistake (or an attack), not a key. */
 #define OCT_MAX_LEN 1024
 #define KEY_OPS_MAX 16
-/* hwj_jwk_read_file and hwj_jwk_parse refuse larger input. */
-#define JWK_MAX_SIZE ((size_t)1024 * 1024)
 
 /* A decoded base64url member; `n` bytes at `p` (wiped on release). */
 typedef struct bytes {
@@ -166,6 +165,10 @@ static hwj_err rsa_from_json(const json_t *obj, hwj_jwk *jwk, hwj_error *err)
         rc = hwj_error_set(err, HWJ_ERR_PARSE,
                            "RSA JWK: \"n\" and \"e\" are not a valid RSA "
                            "public key");
+        goto out;
+    }
+    if ((jwk->roca = hwj_roca_bn(n)) < 0) {
+        rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         goto out;
     }
     if (json_object_get(obj, "oth") != NULL) {
@@ -533,40 +536,6 @@ out:
     return HWJ_OK;
 }
 
-HWJ_EXPORT hwj_err hwj_jwk_parse(const char *json, size_t len, hwj_jwk **out, hwj_error *err)
-{
-    json_t *obj = NULL;
-    hwj_err rc;
-
-    hwj_error_reset(err);
-    if (json == NULL || out == NULL)
-        return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwk_parse: missing argument");
-    if (len > JWK_MAX_SIZE)
-        return hwj_error_set(err, HWJ_ERR_LIMIT, "JWK is larger than %zu bytes", JWK_MAX_SIZE);
-    if ((rc = hwj_json_parse_object(json, len, 0, "JWK", &obj, err)) != HWJ_OK)
-        return rc;
-    rc = hwj_jwk_from_json(obj, out, err);
-    json_decref(obj);
-    return rc;
-}
-
-HWJ_EXPORT hwj_err hwj_jwk_read_file(const char *path, hwj_jwk **out, hwj_error *err)
-{
-    char *text = NULL;
-    size_t len = 0;
-    hwj_err rc;
-
-    hwj_error_reset(err);
-    if (path == NULL || out == NULL)
-        return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwk_read_file: missing argument");
-    if ((rc = hwj_file_read(path, JWK_MAX_SIZE, "JWK file", &text, &len, err)) != HWJ_OK)
-        return rc;
-    if ((rc = hwj_jwk_parse(text, len, out, err)) != HWJ_OK)
-        hwj_error_prefix(err, "JWK file '%s'", path);
-    hwj_free_secret(text, len + 1); /* may hold private members */
-    return rc;
-}
-
 HWJ_EXPORT void hwj_jwk_free(hwj_jwk *jwk)
 {
     if (jwk == NULL)
@@ -594,6 +563,11 @@ HWJ_EXPORT int hwj_jwk_is_private(const hwj_jwk *jwk)
 {
     return jwk ? jwk->is_private : 0;
 }
+HWJ_EXPORT int hwj_jwk_is_roca(const hwj_jwk *jwk)
+{
+    return jwk != NULL && jwk->roca;
+}
+
 HWJ_EXPORT EVP_PKEY *hwj_jwk_get0_pkey(const hwj_jwk *jwk)
 {
     return jwk ? jwk->pkey : NULL;

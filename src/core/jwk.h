@@ -8,14 +8,15 @@
 
 struct hwj_jwk {
     hwj_kty kty;
-    EVP_PKEY *pkey;      /* RSA, EC, OKP: public, or private when is_private */
-    uint8_t *secret;     /* oct: the key bytes (wiped on free) */
+    EVP_PKEY *pkey;  /* RSA, EC, OKP: public, or private when is_private */
+    uint8_t *secret; /* oct: the key bytes (wiped on free) */
     size_t secret_len;
-    int is_private;      /* private parts present (always for oct) */
-    char *kid;           /* NULL when absent */
-    hwj_alg alg;         /* HWJ_ALG_UNKNOWN when absent */
-    char *use;           /* NULL when absent */
-    unsigned key_ops;    /* bit (1u << hwj_key_op) per listed op; 0 when absent */
+    int is_private;   /* private parts present (always for oct) */
+    char *kid;        /* NULL when absent */
+    hwj_alg alg;      /* HWJ_ALG_UNKNOWN when absent */
+    char *use;        /* NULL when absent */
+    unsigned key_ops; /* bit (1u << hwj_key_op) per listed op; 0 when absent */
+    int roca;         /* RSA modulus with the ROCA fingerprint (core/roca.c) */
 };
 
 /* Build from a parsed JSON object (the checks hwj_jwk_parse documents). */

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/jwk.h"
+#include "core/roca.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -242,6 +243,7 @@ HWJ_EXPORT hwj_err hwj_jwk_thumbprint(const hwj_jwk *jwk, char **b64u, hwj_error
 HWJ_EXPORT hwj_err hwj_jwk_from_pkey(EVP_PKEY *pkey, hwj_jwk **out, hwj_error *err)
 {
     json_t *obj = NULL;
+    hwj_jwk *jwk = NULL;
     hwj_err rc;
     hwj_error_reset(err);
     if (pkey == NULL || out == NULL)
@@ -249,8 +251,14 @@ HWJ_EXPORT hwj_err hwj_jwk_from_pkey(EVP_PKEY *pkey, hwj_jwk **out, hwj_error *e
     /* Through JSON, so that the result is held to every import check. */
     if ((rc = hwj_pkey_to_json(pkey, &obj, err)) != HWJ_OK)
         return rc;
-    rc = hwj_jwk_from_json(obj, out, err);
+    rc = hwj_jwk_from_json(obj, &jwk, err);
     json_decref(obj);
+    if (rc == HWJ_OK && jwk->roca) {
+        hwj_jwk_free(jwk);
+        return hwj_roca_refuse("the EVP_PKEY", 0, err);
+    }
+    if (rc == HWJ_OK)
+        *out = jwk;
     return rc;
 }
 

@@ -109,7 +109,7 @@ HWJ_EXPORT hwj_err hwj_jwe_decrypt(const char *jwe, size_t len, const hwj_jwe_de
     if (len > max)
         return hwj_error_set(err, HWJ_ERR_LIMIT, "JWE of %zu bytes exceeds the limit of %zu", len,
                              max);
-    if ((rc = hwj_jwe_parse(jwe, len, &p, err)) != HWJ_OK)
+    if ((rc = hwj_jwe_parse(jwe, len, opts->allow_json, &p, err)) != HWJ_OK)
         return rc;
     for (i = 0; i < p.nrcpt; i++) {
         if ((rc = hwj_jwe_header_merge(&p, i, opts->crit, opts->ncrit, &hdrs[i], err)) != HWJ_OK)

@@ -89,7 +89,8 @@ typedef struct jwe_parsed {
     int json; /* serialized as JSON */
 } jwe_parsed;
 
-hwj_err hwj_jwe_parse(const char *jwe, size_t len, jwe_parsed *p, hwj_error *err);
+/* A JSON serialization only when `allow_json` (else HWJ_ERR_POLICY): the caller asks for it. */
+hwj_err hwj_jwe_parse(const char *jwe, size_t len, int allow_json, jwe_parsed *p, hwj_error *err);
 void hwj_jwe_parsed_clear(jwe_parsed *p);
 /* The JOSE header of recipient i: the union of the three headers, which must be
  * disjoint. Also checks alg/enc/zip/crit types and placement. */

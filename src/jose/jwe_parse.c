@@ -194,13 +194,17 @@ out:
     return rc;
 }
 
-hwj_err hwj_jwe_parse(const char *jwe, size_t len, jwe_parsed *p, hwj_error *err)
+hwj_err hwj_jwe_parse(const char *jwe, size_t len, int allow_json, jwe_parsed *p, hwj_error *err)
 {
     size_t i = 0;
     hwj_err rc;
     memset(p, 0, sizeof(*p));
     while (i < len && (jwe[i] == ' ' || jwe[i] == '\n' || jwe[i] == '\r' || jwe[i] == '\t'))
         i++;
+    if (i < len && jwe[i] == '{' && !allow_json)
+        return hwj_error_set(err, HWJ_ERR_POLICY,
+                             "the JWE is in a JSON serialization where the compact one is "
+                             "expected; set allow_json in the decryption options to accept it");
     if (i < len && jwe[i] == '{')
         rc = parse_json(jwe + i, len - i, p, err);
     else {

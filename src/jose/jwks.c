@@ -5,6 +5,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/jwk.h"
+#include "core/roca.h"
 
 #include <hwjose/jwk.h>
 #include <hwjose/key.h>
@@ -18,6 +19,8 @@
 struct hwj_jwks {
     hwj_jwk **keys;
     size_t n, cap;
+    /* Kept on append, so that the set rules cost nothing per token. */
+    size_t n_oct, n_public, n_private; /* the last two count asymmetric keys only */
 };
 
 HWJ_EXPORT hwj_err hwj_jwks_new(hwj_jwks **out, hwj_error *err)
@@ -40,13 +43,23 @@ HWJ_EXPORT void hwj_jwks_free(hwj_jwks *set)
     free(set);
 }
 
-/* Append without resetting err (hwj_jwks_parse prefixes messages). */
+/* Append without resetting err (hwj_jwks_parse prefixes messages). A kid names one key: a
+ * second key with the same kid would let the token's header choose between them. */
 static hwj_err jwks_append(hwj_jwks *set, hwj_jwk *jwk, hwj_error *err)
 {
     if (set->n >= JWKS_MAX_KEYS) {
         hwj_jwk_free(jwk);
         return hwj_error_set(err, HWJ_ERR_LIMIT, "a JWKS may hold at most %d keys", JWKS_MAX_KEYS);
     }
+    for (size_t i = 0; jwk->kid != NULL && i < set->n; i++)
+        if (set->keys[i]->kid != NULL && strcmp(set->keys[i]->kid, jwk->kid) == 0) {
+            hwj_error_set(err, HWJ_ERR_POLICY,
+                          "kid '%.64s' is already used by key #%zu; kids must be unique within "
+                          "a JWKS: give each key its own kid",
+                          jwk->kid, i);
+            hwj_jwk_free(jwk);
+            return HWJ_ERR_POLICY;
+        }
     if (set->n == set->cap) {
         size_t cap = set->cap ? set->cap * 2 : 4;
         hwj_jwk **keys = realloc(set->keys, cap * sizeof(*keys));
@@ -58,6 +71,12 @@ static hwj_err jwks_append(hwj_jwks *set, hwj_jwk *jwk, hwj_error *err)
         set->cap = cap;
     }
     set->keys[set->n++] = jwk;
+    if (jwk->kty == HWJ_KTY_OCT)
+        set->n_oct++;
+    else if (jwk->is_private)
+        set->n_private++;
+    else
+        set->n_public++;
     return HWJ_OK;
 }
 
@@ -81,7 +100,8 @@ HWJ_EXPORT const hwj_jwk *hwj_jwks_get0(const hwj_jwks *set, size_t i)
     return set != NULL && i < set->n ? set->keys[i] : NULL;
 }
 
-HWJ_EXPORT hwj_err hwj_jwks_parse(const char *json, size_t len, hwj_jwks **out, hwj_error *err)
+HWJ_EXPORT hwj_err hwj_jwks_parse_ex(const char *json, size_t len, const hwj_jwk_parse_opts *opts,
+                                     hwj_jwks **out, hwj_error *err)
 {
     json_t *obj = NULL, *keys;
     hwj_jwks *set = NULL;
@@ -112,8 +132,12 @@ HWJ_EXPORT hwj_err hwj_jwks_parse(const char *json, size_t len, hwj_jwks **out, 
     }
     for (size_t i = 0; i < json_array_size(keys); i++) {
         hwj_jwk *jwk = NULL;
-        if ((rc = hwj_jwk_from_json(json_array_get(keys, i), &jwk, err)) != HWJ_OK ||
-            (rc = jwks_append(set, jwk, err)) != HWJ_OK) {
+        if ((rc = hwj_jwk_from_json(json_array_get(keys, i), &jwk, err)) == HWJ_OK && jwk->roca &&
+            !(opts != NULL && opts->allow_roca)) {
+            hwj_jwk_free(jwk);
+            rc = hwj_roca_refuse("the key", 0, err);
+        }
+        if (rc != HWJ_OK || (rc = jwks_append(set, jwk, err)) != HWJ_OK) {
             hwj_error_prefix(err, "JWKS key #%zu", i);
             goto out;
         }
@@ -128,7 +152,13 @@ out:
     return HWJ_OK;
 }
 
-HWJ_EXPORT hwj_err hwj_jwks_read_file(const char *path, hwj_jwks **out, hwj_error *err)
+HWJ_EXPORT hwj_err hwj_jwks_parse(const char *json, size_t len, hwj_jwks **out, hwj_error *err)
+{
+    return hwj_jwks_parse_ex(json, len, NULL, out, err);
+}
+
+HWJ_EXPORT hwj_err hwj_jwks_read_file_ex(const char *path, const hwj_jwk_parse_opts *opts,
+                                         hwj_jwks **out, hwj_error *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -139,10 +169,38 @@ HWJ_EXPORT hwj_err hwj_jwks_read_file(const char *path, hwj_jwks **out, hwj_erro
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwks_read_file: missing argument");
     if ((rc = hwj_file_read(path, JWKS_MAX_SIZE, "JWKS file", &text, &len, err)) != HWJ_OK)
         return rc;
-    if ((rc = hwj_jwks_parse(text, len, out, err)) != HWJ_OK)
+    if ((rc = hwj_jwks_parse_ex(text, len, opts, out, err)) != HWJ_OK)
         hwj_error_prefix(err, "JWKS file '%s'", path);
     hwj_free_secret(text, len + 1); /* a set of oct keys is secret */
     return rc;
+}
+
+HWJ_EXPORT hwj_err hwj_jwks_read_file(const char *path, hwj_jwks **out, hwj_error *err)
+{
+    return hwj_jwks_read_file_ex(path, NULL, out, err);
+}
+
+/* A set mixing secret and public keys invites algorithm confusion (a public key used as an
+ * HMAC secret); one mixing private and public keys to verify is a publishing mistake. */
+HWJ_EXPORT hwj_err hwj_jwks_check(const hwj_jwks *set, hwj_key_op op, hwj_error *err)
+{
+    size_t asym;
+
+    hwj_error_reset(err);
+    if (set == NULL)
+        return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwks_check: set is NULL");
+    asym = set->n_public + set->n_private;
+    if (set->n_oct != 0 && asym != 0)
+        return hwj_error_set(err, HWJ_ERR_POLICY,
+                             "the JWKS mixes %zu symmetric (oct) and %zu asymmetric keys; keep "
+                             "secret and public keys in separate sets",
+                             set->n_oct, asym);
+    if (op == HWJ_OP_VERIFY && set->n_private != 0 && set->n_public != 0)
+        return hwj_error_set(err, HWJ_ERR_POLICY,
+                             "the JWKS to verify with mixes %zu private and %zu public keys; "
+                             "verify with the public keys only",
+                             set->n_private, set->n_public);
+    return HWJ_OK;
 }
 
 /* Publishing: public members only. An oct key has no public form, so a set holding one
@@ -195,6 +253,8 @@ HWJ_EXPORT hwj_err hwj_jwks_select(const hwj_jwks *set, const char *kid, hwj_alg
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "hwj_jwks_select: a set, an alg and an output "
                              "are needed");
+    if (hwj_jwks_check(set, op, err) != HWJ_OK)
+        return HWJ_ERR_POLICY;
     for (size_t i = 0; i < set->n; i++) {
         const hwj_jwk *jwk = set->keys[i];
         if (kid != NULL && (jwk->kid == NULL || strcmp(jwk->kid, kid) != 0))
@@ -247,7 +307,8 @@ HWJ_EXPORT hwj_err hwj_jwk_from_key(const hwj_key *key, hwj_jwk **out, hwj_error
      * import checks as any other JWK. */
     if ((rc = hwj_key_public_jwk(key, &json, err)) != HWJ_OK)
         return rc;
-    rc = hwj_jwk_parse(json, strlen(json), out, err);
+    /* The key passed its own checks at open (allow_roca included): take its JWK as it is. */
+    rc = hwj_jwk_parse_ex(json, strlen(json), &(hwj_jwk_parse_opts){.allow_roca = 1}, out, err);
     hwj_free(json);
     return rc;
 }

@@ -251,7 +251,12 @@ hwj_err hwj_jws_parse(const char *in, size_t len, const hwj_verify_policy *polic
 
     if (p == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    rc = is_json(in, len) ? split_json(in, len, p, err) : split_compact(in, len, p, err);
+    if (is_json(in, len) && !policy->allow_json)
+        rc = hwj_error_set(err, HWJ_ERR_POLICY,
+                           "the JWS is in a JSON serialization where the compact one is "
+                           "expected; set allow_json in the policy to accept it");
+    else
+        rc = is_json(in, len) ? split_json(in, len, p, err) : split_compact(in, len, p, err);
     if (rc != HWJ_OK)
         goto out;
     for (size_t i = 0; i < p->nsigs; i++) {

@@ -50,6 +50,13 @@ HWJ_EXPORT hwj_err hwj_jwt_verify_nested(const char *jwe, size_t len,
     hwj_error_reset(err);
     if (jwe == NULL || dopts == NULL || keys == NULL || vopts == NULL || claims_json == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwt_verify_nested: missing argument");
+    /* A JWT is compact (RFC 7519 §7.2), the outer JWE too, whatever dopts->allow_json says. */
+    size_t at = 0;
+    while (at < len && (jwe[at] == ' ' || jwe[at] == '\t' || jwe[at] == '\n' || jwe[at] == '\r'))
+        at++;
+    if (at < len && jwe[at] == '{')
+        return hwj_error_set(err, HWJ_ERR_PARSE,
+                             "a nested JWT is a compact JWE (RFC 7519 §7.2), not JSON");
     if ((rc = hwj_jwe_decrypt(jwe, len, dopts, &res, err)) != HWJ_OK)
         return rc;
     hdr = json_loads(res->header_json, 0, NULL);

@@ -4,6 +4,7 @@
 
 #include "core/alg.h"
 #include "core/jwk.h"
+#include "core/roca.h"
 
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -63,9 +64,10 @@ hwj_err hwj_key_describe(const struct hwj_key *key, json_t *o)
         json_object_set_new(o, "kid", json_string(kid));
     free(kid);
     json_object_set_new(o, "kty", json_string(hwj_kty_name(key->kty)));
-    if (key->kty == HWJ_KTY_RSA)
+    if (key->kty == HWJ_KTY_RSA) {
         json_object_set_new(o, "bits", json_integer(EVP_PKEY_get_bits(key->pkey)));
-    else if (key->pkey != NULL)
+        json_object_set_new(o, "roca", json_boolean(hwj_roca_pkey(key->pkey) != 0));
+    } else if (key->pkey != NULL)
         json_object_set_new(o, "crv", json_string(hwj_pkey_crv(key->pkey)));
     for (hwj_alg a = HWJ_ALG_HS256; a < HWJ_ALG_COUNT_; a++)
         if (key->can & HWJ_ALG_BIT(a))

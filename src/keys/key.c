@@ -6,8 +6,10 @@
 #include "core/error.h"
 #include "core/jwk.h"
 #include "core/json.h"
+#include "core/roca.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,10 +122,19 @@ static void key_release(hwj_key *key)
     free(key);
 }
 
-/* Common completion after a backend filled the key: kid, uri, extractable policy. */
+/* Common completion after a backend filled the key: kid, uri, extractable policy, and the
+ * ROCA check, once per key whatever the backend (never per operation). */
 static hwj_err key_finish(hwj_key *key, const char *uri, const hwj_key_open_opts *opts,
-                          hwj_error *err)
+                          int generated, hwj_error *err)
 {
+    int roca = hwj_roca_pkey(key->pkey);
+    if (roca < 0)
+        return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
+    if (roca && (generated || !(opts != NULL && opts->allow_roca))) {
+        char what[320];
+        snprintf(what, sizeof(what), "%s '%.256s'", generated ? "the generated key" : "key", uri);
+        return hwj_roca_refuse(what, generated, err);
+    }
     if (key->kid == NULL && key->pkey != NULL) {
         hwj_err rc = hwj_pkey_thumbprint(key->pkey, &key->kid, err);
         if (rc != HWJ_OK)
@@ -181,7 +192,7 @@ static hwj_err open_with(hwj_ctx *ctx, const char *uri, const void *backend_opts
         return rc;
     }
     key->ops = ops;
-    if ((rc = key_finish(key, uri, opts, err)) != HWJ_OK) {
+    if ((rc = key_finish(key, uri, opts, fn == call_generate, err)) != HWJ_OK) {
         key_release(key);
         return rc;
     }

@@ -92,7 +92,9 @@ static hwj_err open_jwk(const char *path, const char *uri, struct hwj_key *key, 
     struct soft_secret *s = NULL;
     hwj_err rc;
 
-    if ((rc = hwj_jwk_read_file(path, &jwk, err)) != HWJ_OK)
+    /* key.c applies the ROCA policy (and allow_roca) to every backend alike. */
+    if ((rc = hwj_jwk_read_file_ex(path, &(hwj_jwk_parse_opts){.allow_roca = 1}, &jwk, err)) !=
+        HWJ_OK)
         return rc;
     if (!jwk->is_private) {
         rc = hwj_error_set(err, HWJ_ERR_POLICY,

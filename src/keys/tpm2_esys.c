@@ -156,11 +156,28 @@ hwj_err tpm2_conn_ensure(tpm2_conn *c, hwj_error *err)
     return HWJ_OK;
 }
 
+/* The library never prints, but tpm2-tss logs to stderr (a dozen "ERROR:tcti:" lines for a
+ * missing TCTI). tpm2-tss 3.x offers no call to silence it, only TSS2_LOG, read by each of its
+ * libraries at its first log call. So before our first tpm2-tss call, and only if the
+ * application has not chosen a level itself, set it off; our errors carry the TSS2_RC and its
+ * decoding instead. Once per process (setenv is not thread-safe; docs/tpm2.md). */
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
+static void tss2_quiet(void)
+{
+    setenv("TSS2_LOG", "all+NONE", 0);
+}
+
+void tpm2_tss_quiet(void)
+{
+    pthread_once(&quiet_once, tss2_quiet);
+}
+
 hwj_err tpm2_conn_get(const char *tcti, tpm2_conn **out, hwj_error *err)
 {
     tpm2_conn *c;
     hwj_err rc = HWJ_OK;
 
+    tpm2_tss_quiet();
     if (tcti == NULL)
         tcti = getenv("HWJOSE_TCTI");
     if (tcti == NULL)

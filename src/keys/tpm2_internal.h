@@ -80,6 +80,8 @@ typedef struct tpm2_keyimpl {
 } tpm2_keyimpl;
 
 /* The connection for `tcti` (NULL → $HWJOSE_TCTI → default), new or shared; connects. */
+/* Turn tpm2-tss's own stderr logging off (unless TSS2_LOG is set) before its first use. */
+void tpm2_tss_quiet(void);
 hwj_err tpm2_conn_get(const char *tcti, tpm2_conn **out, hwj_error *err);
 void tpm2_conn_put(tpm2_conn *c);
 

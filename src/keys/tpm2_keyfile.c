@@ -63,6 +63,8 @@ hwj_err tpm2_keyfile_read(const char *path, tpm2_keyfile *out, hwj_error *err)
     size_t len = 0;
     TSSPRIVKEY *k = NULL;
     BIO *bio = NULL;
+
+    tpm2_tss_quiet(); /* the unmarshalling below may log */
     tpm2_keyfile kf = {0};
     char oid[64];
     uint64_t parent = 0;

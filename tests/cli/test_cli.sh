@@ -133,13 +133,14 @@ for c in "${cases[@]}"; do
 
         t "$alg $scheme: sign --json" 0 "$w/payload" "$H" sign --key "$uri" --alg "$alg" --json --in "$w/payload" &&
             cp "$w/out" "$w/jws" && python3 -c 'import json,sys; assert "signatures" in json.load(open(sys.argv[1]))' "$w/jws" &&
-            t "$alg $scheme: verify --json" 0 "$w/jws" "$H" verify $vargs &&
+            t "$alg $scheme: verify without --json refuses the JSON serialization" 1 "$w/jws" "$H" verify $vargs &&
+            t "$alg $scheme: verify --json" 0 "$w/jws" "$H" verify $vargs --json &&
             same "$alg $scheme: JSON payload back" "$w/out" "$w/payload"
 
         t "$alg $scheme: sign --json-flat --detached --no-b64" 0 "$w/payload" "$H" sign --key "$uri" --alg "$alg" \
             --json-flat --detached --no-b64 &&
             cp "$w/out" "$w/jws" &&
-            t "$alg $scheme: verify flattened, detached, unencoded" 0 "$w/jws" "$H" verify $vargs --payload "$w/payload" &&
+            t "$alg $scheme: verify flattened, detached, unencoded" 0 "$w/jws" "$H" verify $vargs --payload "$w/payload" --json &&
             same "$alg $scheme: flattened payload back" "$w/out" "$w/payload"
     }
 done

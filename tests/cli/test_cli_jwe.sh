@@ -164,11 +164,14 @@ for f in json:--json flat:--flat compact:; do
         flat) jq_ok "  flattened JSON: encrypted_key at the top, no recipients" \
             '.recipients == null and (.protected | length > 0) and (.ciphertext | length > 0)' "$w/out" ;;
         esac
-        t "  decrypt --key pkcs11: gives the payload back" 0 "$w/$k.$name.jwe" "$H" decrypt --key "$uri"
+        [ "$name" = compact ] || t "  decrypt without --json refuses the JSON serialization" 1 \
+            "$w/$k.$name.jwe" "$H" decrypt --key "$uri"
+        t "  decrypt --key pkcs11: gives the payload back" 0 "$w/$k.$name.jwe" "$H" decrypt --key "$uri" \
+            ${opt:+--json}
         same "  byte for byte" "$w/out" "$w/payload.bin"
     done
 done
-t "decrypt --header shows the JOSE header on stderr" 0 "$w/rsa.json.jwe" "$H" decrypt --key "$rsa" --header
+t "decrypt --header shows the JOSE header on stderr" 0 "$w/rsa.json.jwe" "$H" decrypt --key "$rsa" --header --json
 err_has '"alg":"RSA-OAEP-256"'
 
 # --- 4. decrypt: usage and input errors are 2, refusals 1 (docs/cli.md) ----------------------
@@ -200,7 +203,7 @@ printf 'a.b.c.d\n' >"$w/four"
 err "a compact JWE with 4 parts" "$w/four" --key "$rsa"
 err_has "exactly 5 parts"
 printf '{"protected":' >"$w/badjson"
-err "truncated JSON" "$w/badjson" --key "$rsa"
+err "truncated JSON" "$w/badjson" --key "$rsa" --json
 err "empty stdin" - --key "$rsa"
 
 tamper "$w/rsa.compact.jwe" "$w/rsa.compact.bad" 4
