@@ -40,9 +40,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# panva/jose for interop tests, installed into the project's (git-ignored) node_modules.
+# npm peers for interop tests (jose, dpop, oauth4webapi), installed into the project's
+# (git-ignored) node_modules.
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -d "$top/tests/interop/node_modules/jose" ]; then
-  echo "install-deps: installing npm jose into tests/interop"
+if [ ! -d "$top/tests/interop/node_modules/jose" ] || [ ! -d "$top/tests/interop/node_modules/dpop" ] ||
+   [ ! -d "$top/tests/interop/node_modules/oauth4webapi" ]; then
+  echo "install-deps: installing npm jose, dpop and oauth4webapi into tests/interop"
   (cd "$top/tests/interop" && npm install --no-audit --no-fund --silent >/dev/null)
 fi
