@@ -23,7 +23,8 @@ static const hwj_alg default_algs[] = {
 
 struct proof {
     json_t *header, *claims;
-    hwj_jwk *jwk;
+    hwj_jwks *set; /* the proof's own key, a set of one: what hwj_jws_verify takes */
+    const hwj_jwk *jwk;
     hwj_alg alg;
 };
 
@@ -38,6 +39,7 @@ static hwj_err check_header(const char *jws, size_t len, const hwj_dpop_verify_o
     const hwj_alg *algs = o->algs != NULL ? o->algs : default_algs;
     size_t nalgs = o->algs != NULL ? o->nalgs : sizeof(default_algs) / sizeof(default_algs[0]);
     json_t *jwk;
+    hwj_jwk *parsed = NULL;
     hwj_err rc;
 
     if (dot == NULL || memchr(dot + 1, '.', len - (size_t)(dot + 1 - jws)) == NULL)
@@ -68,7 +70,13 @@ static hwj_err check_header(const char *jws, size_t len, const hwj_dpop_verify_o
         goto out;
     }
     if ((rc = hwj_json_dump(jwk, &jwk_text, err)) != HWJ_OK ||
-        (rc = hwj_jwk_parse(jwk_text, strlen(jwk_text), &p->jwk, err)) != HWJ_OK)
+        (rc = hwj_jwk_parse(jwk_text, strlen(jwk_text), &parsed, err)) != HWJ_OK ||
+        (rc = hwj_jwks_new(&p->set, err)) != HWJ_OK)
+        goto out;
+    p->jwk = parsed;
+    rc = hwj_jwks_add(p->set, parsed, err); /* owns it from here, on failure too */
+    parsed = NULL;
+    if (rc != HWJ_OK)
         goto out;
     rc = HWJ_ERR_POLICY;
     /* "d" alone (no other private member) would still be a private key sent in the clear */
@@ -81,6 +89,7 @@ static hwj_err check_header(const char *jws, size_t len, const hwj_dpop_verify_o
     }
     rc = HWJ_OK;
 out:
+    hwj_jwk_free(parsed);
     if (jwk_text != NULL)
         OPENSSL_cleanse(jwk_text, strlen(jwk_text)); /* it may have held a private key */
     free(jwk_text);
@@ -89,34 +98,21 @@ out:
     return rc;
 }
 
-/* The signature, with the proof's own key: a set of one, the header's alg only. */
+/* The signature, with the proof's own key and the header's alg only. */
 static hwj_err check_signature(const char *jws, size_t len, struct proof *p, hwj_error *err)
 {
-    hwj_jwks *set = NULL;
-    hwj_jwk *copy = NULL;
     hwj_jws_result *res = NULL;
     hwj_verify_policy pol = {0};
-    char *pub = NULL;
     hwj_err rc;
 
     pol.algs = &p->alg;
     pol.nalgs = 1;
     pol.max_size = DPOP_MAX_SIZE;
-    if ((rc = hwj_jwk_to_json(p->jwk, 0, &pub, err)) != HWJ_OK ||
-        (rc = hwj_jwk_parse(pub, strlen(pub), &copy, err)) != HWJ_OK ||
-        (rc = hwj_jwks_new(&set, err)) != HWJ_OK)
-        goto out;
-    rc = hwj_jwks_add(set, copy, err);
-    copy = NULL;
-    if (rc != HWJ_OK || (rc = hwj_jws_verify(jws, len, set, &pol, NULL, 0, &res, err)) != HWJ_OK)
-        goto out;
+    if ((rc = hwj_jws_verify(jws, len, p->set, &pol, NULL, 0, &res, err)) != HWJ_OK)
+        return rc;
     rc = hwj_json_parse_object((const char *)res->payload, res->payload_len, 0, "DPoP claims",
                                &p->claims, err);
-out:
     hwj_jws_result_free(res);
-    hwj_jwks_free(set);
-    hwj_jwk_free(copy);
-    free(pub);
     return rc;
 }
 
@@ -233,7 +229,7 @@ out:
     hwj_dpop_result_free(res);
     free(jkt);
     free(htu);
-    hwj_jwk_free(p.jwk);
+    hwj_jwks_free(p.set);
     json_decref(p.claims);
     json_decref(p.header);
     return rc;
