@@ -5,6 +5,7 @@
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/jwk.h"
 #include "jose/dpop_internal.h"
 
 #include <hwjose/dpop.h>
@@ -221,21 +222,24 @@ static hwj_err add(json_t *obj, const char *name, json_t *v, hwj_error *err)
     return HWJ_OK;
 }
 
-/* The protected header's extra members: typ and the key's public JWK (never a private part:
- * hwj_key_public_jwk exports the public key only, whatever the key holds). */
+/* The protected header's extra members: typ and the key's public JWK, its required members only
+ * (built from the public key, so a private part can never get there, whatever the key holds). */
 static hwj_err proof_header(hwj_key *key, char **out, hwj_error *err)
 {
     json_t *h = json_object(), *jwk = NULL;
-    char *pub = NULL;
+    EVP_PKEY *pub = hwj_key_get0_pkey(key);
     hwj_err rc;
 
     if (h == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    if ((rc = hwj_key_public_jwk(key, &pub, err)) != HWJ_OK ||
-        (rc = hwj_json_parse_object(pub, strlen(pub), 0, "the key's public JWK", &jwk, err)) !=
-            HWJ_OK)
+    if (pub == NULL) {
+        rc = hwj_error_set(err, HWJ_ERR_POLICY,
+                           "a DPoP proof needs an asymmetric key (its public key goes in the "
+                           "proof)");
         goto out;
-    if ((rc = add(h, "typ", json_string("dpop+jwt"), err)) != HWJ_OK)
+    }
+    if ((rc = hwj_pkey_to_json(pub, &jwk, err)) != HWJ_OK ||
+        (rc = add(h, "typ", json_string("dpop+jwt"), err)) != HWJ_OK)
         goto out;
     rc = add(h, "jwk", jwk, err);
     jwk = NULL;
@@ -244,7 +248,6 @@ static hwj_err proof_header(hwj_key *key, char **out, hwj_error *err)
 out:
     json_decref(jwk);
     json_decref(h);
-    free(pub);
     return rc;
 }
 

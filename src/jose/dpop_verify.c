@@ -5,6 +5,7 @@
 #include "core/b64url.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/jwk.h"
 #include "jose/dpop_internal.h"
 
 #include <hwjose/jws.h>
@@ -35,7 +36,6 @@ static hwj_err check_header(const char *jws, size_t len, const hwj_dpop_verify_o
     const char *dot = memchr(jws, '.', len), *typ, *alg;
     uint8_t *raw = NULL;
     size_t rawlen, i;
-    char *jwk_text = NULL;
     const hwj_alg *algs = o->algs != NULL ? o->algs : default_algs;
     size_t nalgs = o->algs != NULL ? o->nalgs : sizeof(default_algs) / sizeof(default_algs[0]);
     json_t *jwk;
@@ -69,8 +69,7 @@ static hwj_err check_header(const char *jws, size_t len, const hwj_dpop_verify_o
         hwj_error_set(err, rc, "a DPoP proof carries its public key as a \"jwk\" header object");
         goto out;
     }
-    if ((rc = hwj_json_dump(jwk, &jwk_text, err)) != HWJ_OK ||
-        (rc = hwj_jwk_parse(jwk_text, strlen(jwk_text), &parsed, err)) != HWJ_OK ||
+    if ((rc = hwj_jwk_from_json(jwk, &parsed, err)) != HWJ_OK ||
         (rc = hwj_jwks_new(&p->set, err)) != HWJ_OK)
         goto out;
     p->jwk = parsed;
@@ -90,9 +89,6 @@ static hwj_err check_header(const char *jws, size_t len, const hwj_dpop_verify_o
     rc = HWJ_OK;
 out:
     hwj_jwk_free(parsed);
-    if (jwk_text != NULL)
-        OPENSSL_cleanse(jwk_text, strlen(jwk_text)); /* it may have held a private key */
-    free(jwk_text);
     if (raw != NULL)
         hwj_free_secret(raw, rawlen);
     return rc;
