@@ -220,6 +220,16 @@ static void test_hostile_headers(void **state)
     p = craft(p256, HWJ_ALG_ES256, hdr, claims);
     assert_int_equal(verify(p, &o, &err), HWJ_ERR_POLICY);
     hwj_free(p), free(hdr);
+    /* an unencoded payload (RFC 7797) is no JWT */
+    {
+        hwj_jws_sign_opts so = {.alg = HWJ_ALG_ES256, .kid = "", .b64_false = 1};
+        assert_true(asprintf(&hdr, "{\"typ\":\"dpop+jwt\",\"jwk\":%s}", pub) > 0);
+        so.header_json = hdr;
+        static const char nodots[] = "{\"jti\":\"x\"}"; /* compact b64:false forbids '.' */
+        tu_ok(hwj_jws_sign(p256, (const uint8_t *)nodots, strlen(nodots), &so, &p, &err), &err);
+        assert_int_equal(verify(p, &o, &err), HWJ_ERR_POLICY);
+        hwj_free(p), free(hdr);
+    }
     /* no jwk */
     p = craft(p256, HWJ_ALG_ES256, "{\"typ\":\"dpop+jwt\"}", claims);
     assert_int_equal(verify(p, &o, &err), HWJ_ERR_POLICY);

@@ -65,6 +65,10 @@ static hwj_err check_header(const char *jws, size_t len, const hwj_dpop_verify_o
                       "verifier's list; never none or HMAC)");
         goto out;
     }
+    if (json_object_get(p->header, "b64") != NULL) { /* as for any JWT (RFC 7519 §3) */
+        hwj_error_set(err, rc, "a DPoP proof is never an unencoded (\"b64\") JWS");
+        goto out;
+    }
     if (!json_is_object(jwk = json_object_get(p->header, "jwk"))) {
         hwj_error_set(err, rc, "a DPoP proof carries its public key as a \"jwk\" header object");
         goto out;
