@@ -5,7 +5,6 @@
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/json.h"
-#include "core/jwk.h"
 #include "jose/dpop_internal.h"
 
 #include <hwjose/dpop.h>
@@ -15,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -222,33 +222,24 @@ static hwj_err add(json_t *obj, const char *name, json_t *v, hwj_error *err)
     return HWJ_OK;
 }
 
-/* The protected header's extra members: typ and the key's public JWK, its required members only
- * (built from the public key, so a private part can never get there, whatever the key holds). */
+/* The protected header's extra members, as text: typ and the key's public JWK, its required
+ * members only, computed from the public key at open (so a private part can never get there,
+ * whatever the key holds, and no per-proof key export). */
 static hwj_err proof_header(hwj_key *key, char **out, hwj_error *err)
 {
-    json_t *h = json_object(), *jwk = NULL;
-    EVP_PKEY *pub = hwj_key_get0_pkey(key);
-    hwj_err rc;
+    static const char pre[] = "{\"typ\":\"dpop+jwt\",\"jwk\":";
+    const char *jwk = hwj_key_get0_public_members(key);
+    size_t n;
 
-    if (h == NULL)
+    if (jwk == NULL)
+        return hwj_error_set(err, HWJ_ERR_POLICY,
+                             "a DPoP proof needs an asymmetric key (its public key goes in the "
+                             "proof)");
+    n = sizeof(pre) + strlen(jwk) + 1;
+    if ((*out = malloc(n)) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    if (pub == NULL) {
-        rc = hwj_error_set(err, HWJ_ERR_POLICY,
-                           "a DPoP proof needs an asymmetric key (its public key goes in the "
-                           "proof)");
-        goto out;
-    }
-    if ((rc = hwj_pkey_to_json(pub, &jwk, err)) != HWJ_OK ||
-        (rc = add(h, "typ", json_string("dpop+jwt"), err)) != HWJ_OK)
-        goto out;
-    rc = add(h, "jwk", jwk, err);
-    jwk = NULL;
-    if (rc == HWJ_OK)
-        rc = hwj_json_dump(h, out, err);
-out:
-    json_decref(jwk);
-    json_decref(h);
-    return rc;
+    snprintf(*out, n, "%s%s}", pre, jwk);
+    return HWJ_OK;
 }
 
 static hwj_err proof_claims(const hwj_dpop_proof_opts *o, char **out, hwj_error *err)
