@@ -11,10 +11,11 @@
 #  4. `hwjose serve` issues an at+jwt bound to a TPM key's proof (token_type DPoP, cnf.jkt) that
 #     `jwt verify --profile at+jwt`, `dpop verify` and oauth4webapi accept; it refuses a replayed
 #     proof, a missing one, one for another URL, and a client's own cnf.
-# Needs node with tests/interop/node_modules (scripts/install-deps.sh), jq, curl, and the swtpm
-# and SoftHSM fixtures ($HWJ_TPM_DIR, $HWJ_P11_DIR, $SOFTHSM2_CONF). Fails, never skips.
+# Needs node with tests/interop/node_modules (scripts/install-deps.sh), jq, curl, SoftHSM and the
+# swtpm fixture ($HWJ_TPM_DIR). The SoftHSM token is its own, made here (scripts/softhsm-token.sh):
+# keygen in the shared fixture token raced other tests writing it. Fails, never skips.
 set -uo pipefail
-: "${HWJOSE:?}" "${HWJ_SOURCE_DIR:?}" "${HWJ_TPM_DIR:?}" "${HWJ_P11_DIR:?}" "${SOFTHSM2_CONF:?}"
+: "${HWJOSE:?}" "${HWJ_SOURCE_DIR:?}" "${HWJ_TPM_DIR:?}"
 src=$HWJ_SOURCE_DIR
 export HWJOSE_TCTI
 HWJOSE_TCTI=$(cat "$HWJ_TPM_DIR/tcti")
@@ -25,7 +26,10 @@ dir=$(mktemp -d "$state/dpop.XXXXXX")
 fails=0
 # shellcheck source=../server/lib.sh
 . "$src/tests/server/lib.sh"
-cleanup() { stop_server; if [ "$fails" -eq 0 ]; then rm -rf "$dir"; else echo "state kept in $dir"; fi; }
+cleanup() {
+  stop_server
+  bash "$src/scripts/softhsm-token.sh" destroy "$dir/hsm" >/dev/null 2>&1 || true
+  if [ "$fails" -eq 0 ]; then rm -rf "$dir"; else echo "state kept in $dir"; fi; }
 trap cleanup EXIT
 
 command -v node >/dev/null || { echo "FAIL - node is not installed: run scripts/install-deps.sh"; exit 1; }
@@ -43,10 +47,12 @@ AS=https://as.test
 rc_is() { local want=$1 rc=0; shift; "$@" >/dev/null 2>"$dir/err" || rc=$?; [ "$rc" = "$want" ] || { cat "$dir/err"; echo "exit $rc, wanted $want"; return 1; }; }
 
 # --- keys -------------------------------------------------------------------------------
-q="?pin-source=file:$HWJ_P11_DIR/user.pin"
-p11_es="pkcs11:token=hwj-interop;object=dpop-es-$$$q"
-p11_ps="pkcs11:token=hwj-interop;object=dpop-ps-$$$q"
-p11_as="pkcs11:token=hwj-interop;object=dpop-as-$$$q"
+bash "$src/scripts/softhsm-token.sh" create "$dir/hsm" hwj-dpop >/dev/null || { echo "FAIL - SoftHSM token"; exit 1; }
+export SOFTHSM2_CONF=$dir/hsm/softhsm2.conf
+q="?pin-source=file:$dir/hsm/user.pin"
+p11_es="pkcs11:token=hwj-dpop;object=dpop-es$q"
+p11_ps="pkcs11:token=hwj-dpop;object=dpop-ps$q"
+p11_as="pkcs11:token=hwj-dpop;object=dpop-as$q"
 tpm_es="tpm2:file=$dir/tpm-es.pem"
 H keygen --key "$p11_es" --alg ES256 >/dev/null 2>&1 || fail "keygen SoftHSM ES256"
 H keygen --key "$p11_ps" --alg PS256 --bits 2048 >/dev/null 2>&1 || fail "keygen SoftHSM PS256"
