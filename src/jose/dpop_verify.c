@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define DPOP_MAX_SIZE 8192
+#define DPOP_MAX_WINDOW ((int64_t)3650 * 86400) /* bounds iat arithmetic far from overflow */
 
 static const hwj_alg default_algs[] = {
     HWJ_ALG_ES256, HWJ_ALG_ES384, HWJ_ALG_ES512, HWJ_ALG_EDDSA, HWJ_ALG_PS256,
@@ -190,6 +191,9 @@ HWJ_EXPORT hwj_err hwj_dpop_verify(const char *proof, const hwj_dpop_verify_opts
     if (opts->htm == NULL || opts->htu == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "verifying a DPoP proof needs the request's method and URL");
+    if (opts->max_age < 0 || opts->max_age > DPOP_MAX_WINDOW || opts->leeway > DPOP_MAX_WINDOW)
+        return hwj_error_set(err, HWJ_ERR_ARG,
+                             "a DPoP proof's max_age and leeway are 0 to 10 years (seconds)");
     max = opts->max_size != 0 ? opts->max_size : DPOP_MAX_SIZE;
     if ((len = strlen(proof)) > max)
         return hwj_error_set(err, HWJ_ERR_LIMIT, "the DPoP proof is longer than %zu bytes", max);
