@@ -18,8 +18,11 @@ static void check_htu(const char *url)
             abort();
         return;
     }
-    if (hwj_dpop_htu_normalize(once, &twice, &err) != HWJ_OK || strcmp(once, twice) != 0)
-        abort(); /* normalising a normal form changes nothing */
+    /* normalising a normal form changes nothing (an empty path's "/" may take a URL at the
+     * 8 KiB limit one byte past it, which the second call then refuses as too long) */
+    if (strlen(once) <= 8192 &&
+        (hwj_dpop_htu_normalize(once, &twice, &err) != HWJ_OK || strcmp(once, twice) != 0))
+        abort();
     hwj_free(twice);
     hwj_free(once);
 }
