@@ -103,7 +103,8 @@ typedef struct hwj_dpop_result {
  * HWJ_ERR_POLICY (typ, alg, a private or symmetric jwk), HWJ_ERR_SIGNATURE ("invalid signature"),
  * HWJ_ERR_CLAIMS (htm, htu, iat, ath, jkt, jti replayed; a missing or different nonce when one is
  * required says "use_dpop_nonce" first so that a server can answer with that error),
- * HWJ_ERR_LIMIT (too large, replay cache full). `*out` is written only on success.
+ * HWJ_ERR_LIMIT (too large, replay cache full). `*out` (may be NULL: check only) is written only
+ * on success.
  */
 HWJ_EXPORT hwj_err hwj_dpop_verify(const char *proof, const hwj_dpop_verify_opts *opts,
                                    hwj_dpop_result **out, hwj_error *err) HWJ_WARN_UNUSED;

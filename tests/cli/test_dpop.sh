@@ -128,6 +128,18 @@ cat >"$dir/config.json" <<JSON
   "audit": {"path": "$dir/audit.log"}
 }
 JSON
+# config refusals name the member
+bad_config() { # bad_config JQ-EDIT EXPECTED-TEXT
+  jq "$1" "$dir/config.json" >"$dir/bad.json"
+  out=$(timeout 30 "$HWJOSE" serve --config "$dir/bad.json" 2>&1) && return 1
+  grep -qF "$2" <<<"$out" || { echo "$out"; return 1; }
+}
+check "config: dpop other than required/optional is refused" bad_config '.keys[0].dpop = "yes"' 'keys[0].dpop'
+check "config: an unknown profile is refused" bad_config '.keys[0].profile = "jwt"' 'keys[0].profile'
+check "config: dpop without dpop_htu or an http(s) iss is refused" \
+  bad_config '.keys[0] |= (del(.dpop_htu) | .iss = "as")' 'keys[0].dpop_htu'
+check "config: dpop_htu with user information is refused" \
+  bad_config '.keys[0].dpop_htu = "https://u@as.test/x"' 'keys[0].dpop_htu'
 start_server "$dir/config.json"
 body_json='{"claims":{"sub":"alice","aud":"rs"}}'
 proof=$(H dpop proof --key "$tpm_es" --htm POST --htu "$htu")
