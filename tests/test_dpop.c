@@ -1,11 +1,13 @@
 /* test_dpop.c: DPoP (RFC 9449) proofs made and verified with software keys and an injected
  * clock: round trips per alg, htu normalisation, every §4.3 refusal (typ, none, HMAC, a private
  * jwk, htm, htu, iat both ways, ath, jkt, nonce, jti replay) and the replay cache's bounds. The
- * same library calls with SoftHSM and swtpm keys run in tests/cli/test_dpop.sh. */
+ * same library calls with SoftHSM and swtpm keys run in tests/cli/test_dpop.sh. One replay cache
+ * shared by threads accepts each proof exactly once. */
 #include "testutil.h"
 
 #include "core/b64url.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,6 +372,54 @@ static void test_replay(void **state)
     hwj_dpop_replay_free(NULL);
 }
 
+/* One cache shared by threads: each proof is accepted exactly once whichever thread sees it. */
+#define NPROOFS 64
+#define NTHREADS 4
+struct race {
+    char **proofs;
+    hwj_dpop_replay *cache;
+    int accepted;
+};
+
+static void *race_run(void *arg)
+{
+    struct race *r = arg;
+    int64_t now = T0;
+    hwj_dpop_verify_opts o = vopts(&now);
+    int n = 0;
+    o.replay = r->cache;
+    for (int i = 0; i < NPROOFS; i++) {
+        hwj_dpop_result *res = NULL;
+        hwj_error err;
+        if (hwj_dpop_verify(r->proofs[i], &o, &res, &err) == HWJ_OK)
+            n++;
+        hwj_dpop_result_free(res);
+    }
+    __atomic_add_fetch(&r->accepted, n, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void test_replay_threads(void **state)
+{
+    char *proofs[NPROOFS];
+    struct race r = {.proofs = proofs};
+    pthread_t th[NTHREADS];
+    hwj_error err;
+    (void)state;
+    for (int i = 0; i < NPROOFS; i++)
+        proofs[i] = make_proof(p256, 0, "POST", HTU, NULL, NULL, T0);
+    tu_ok(hwj_dpop_replay_new(0, 0, 0, &r.cache, &err), &err);
+    for (int t = 0; t < NTHREADS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, race_run, &r), 0);
+    for (int t = 0; t < NTHREADS; t++)
+        pthread_join(th[t], NULL);
+    assert_int_equal(r.accepted, NPROOFS);
+    assert_int_equal(hwj_dpop_replay_count(r.cache), NPROOFS);
+    hwj_dpop_replay_free(r.cache);
+    for (int i = 0; i < NPROOFS; i++)
+        hwj_free(proofs[i]);
+}
+
 static void test_proof_args(void **state)
 {
     hwj_dpop_proof_opts o = {.size = sizeof(o), .htm = "POST", .htu = HTU};
@@ -407,7 +457,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_htu_normalize),
         cmocka_unit_test(test_hostile_headers), cmocka_unit_test(test_hostile_claims),
-        cmocka_unit_test(test_replay),          cmocka_unit_test(test_proof_args),
+        cmocka_unit_test(test_replay),          cmocka_unit_test(test_replay_threads),
+        cmocka_unit_test(test_proof_args),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
