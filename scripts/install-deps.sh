@@ -42,11 +42,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# panva/jose for interop tests and @apidevtools/swagger-parser for docs/openapi.yaml
-# (tests/interop/package.json), installed into the project's (git-ignored) node_modules.
+# npm peers for interop tests (jose, dpop, oauth4webapi) and @apidevtools/swagger-parser for
+# docs/openapi.yaml (tests/interop/package.json), installed into the project's (git-ignored)
+# node_modules.
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -d "$top/tests/interop/node_modules/jose" ] ||
+if [ ! -d "$top/tests/interop/node_modules/jose" ] || [ ! -d "$top/tests/interop/node_modules/dpop" ] ||
+  [ ! -d "$top/tests/interop/node_modules/oauth4webapi" ] ||
   [ ! -d "$top/tests/interop/node_modules/@apidevtools/swagger-parser" ]; then
-  echo "install-deps: installing npm jose and @apidevtools/swagger-parser into tests/interop"
+  echo "install-deps: installing npm jose, dpop, oauth4webapi and @apidevtools/swagger-parser into tests/interop"
   (cd "$top/tests/interop" && npm install --no-audit --no-fund --silent >/dev/null)
 fi

@@ -3,6 +3,7 @@
 #define HWJOSE_H
 #include <hwjose/alg.h>
 #include <hwjose/common.h>
+#include <hwjose/dpop.h>
 #include <hwjose/jwe.h>
 #include <hwjose/jwk.h>
 #include <hwjose/jwks_cache.h>

@@ -64,6 +64,9 @@ typedef struct hwj_jwt_verify_opts {
     int allow_no_exp;         /* by default a token without exp is rejected */
     hwj_clock_fn clock;
     void *clock_arg;
+    /* NULL, or "at+jwt": an RFC 9068 access token — typ at+jwt (unless typ above says
+     * otherwise) and the claims iss, exp, aud, sub, client_id, iat and jti all present */
+    const char *profile;
 } hwj_jwt_verify_opts;
 
 /*

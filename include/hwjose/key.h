@@ -121,6 +121,10 @@ HWJ_EXPORT const char *hwj_key_get0_uri(const hwj_key *key);
 HWJ_EXPORT const hwj_custody *hwj_key_get0_custody(const hwj_key *key);
 /* The public JWK as compact JSON, with "kid" (and "alg" when the key is bound to one). */
 HWJ_EXPORT hwj_err hwj_key_public_jwk(const hwj_key *key, char **json, hwj_error *err);
+/* The public key's required JWK members only (RFC 7638: kty, crv, x, y / n, e), compact JSON,
+ * computed once at open: what a DPoP proof's "jwk" header carries. NULL for a symmetric key.
+ * Borrowed. */
+HWJ_EXPORT const char *hwj_key_get0_public_members(const hwj_key *key);
 
 typedef struct hwj_keygen_opts {
     hwj_alg alg;   /* ES256 ES384 ES512 RS256 PS256 EdDSA RSA-OAEP RSA-OAEP-256 ECDH-ES ... */

@@ -70,6 +70,8 @@ static void verify_usage(FILE *out)
         "  --max-age D      iat is required and may be at most D old.\n"
         "  --typ TYP        the header's typ must be TYP (default: absent or \"JWT\").\n"
         "  --sub SUB        the token's sub must equal it.\n"
+        "  --profile at+jwt an RFC 9068 access token: typ at+jwt, and sub, client_id, iat,\n"
+        "                   jti present (a DPoP-bound one's cnf.jkt: `hwjose dpop verify`).\n"
         "  --decrypt-key URI  nested JWT: decrypt with this private key (inside its token),\n"
         "                   then verify the inner JWT; --enc ENC limits the content\n"
         "                   encryption (repeatable; default: any AES-GCM or AES-CBC-HS).\n"
@@ -98,6 +100,7 @@ enum {
     OPT_ENC,
     OPT_KEY_ALG,
     OPT_DECRYPT_KEY,
+    OPT_PROFILE,
 };
 
 static const struct option issue_options[] = {
@@ -299,6 +302,7 @@ static const struct option verify_options[] = {
     {"max-age", required_argument, NULL, OPT_MAX_AGE},
     {"decrypt-key", required_argument, NULL, OPT_DECRYPT_KEY},
     {"enc", required_argument, NULL, OPT_ENC},
+    {"profile", required_argument, NULL, OPT_PROFILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -336,6 +340,13 @@ static int jwt_verify(int argc, char **argv)
             break;
         case OPT_SUB: vo.sub = optarg; break;
         case OPT_TYP: vo.typ = optarg; break;
+        case OPT_PROFILE:
+            if (strcmp(optarg, "at+jwt") != 0) {
+                cli_say(VERIFY, "--profile '%s': the one profile is at+jwt (RFC 9068)", optarg);
+                return cli_usage_error(VERIFY);
+            }
+            vo.profile = optarg;
+            break;
         case OPT_DECRYPT_KEY: decrypt_key = optarg; break;
         case OPT_ENC:
             if (nencs == CLI_MAX_LIST ||

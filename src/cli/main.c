@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"sign", cmd_sign, "sign a payload (JWS)"},
     {"verify", cmd_verify, "verify a JWS"},
     {"jwt", cmd_jwt, "issue or verify a JWT"},
+    {"dpop", cmd_dpop, "make or verify a DPoP proof (RFC 9449)"},
     {"encrypt", cmd_encrypt, "encrypt a payload (JWE)"},
     {"decrypt", cmd_decrypt, "decrypt a JWE"},
     {"jwks", cmd_jwks, "print the public JWKS of keys"},

@@ -464,6 +464,22 @@ static hwj_err check_header(const char *protected_json, const char *want, hwj_er
     return rc;
 }
 
+/* RFC 9068 §2.2: an access token's required claims (iss, aud and exp are checked already). */
+static hwj_err check_at_jwt(const json_t *c, hwj_error *err)
+{
+    static const char *const strings[] = {"sub", "client_id", "jti"};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+        if (!json_is_string(json_object_get(c, strings[i])))
+            return hwj_error_set(err, HWJ_ERR_CLAIMS,
+                                 "%s is missing or not a string (required in an RFC 9068 access "
+                                 "token)",
+                                 strings[i]);
+    if (!json_is_number(json_object_get(c, "iat")) || json_object_get(c, "exp") == NULL)
+        return hwj_error_set(err, HWJ_ERR_CLAIMS,
+                             "iat and exp are required in an RFC 9068 access token");
+    return HWJ_OK;
+}
+
 static hwj_err verify_check(const char *jwt, size_t len, const hwj_jwks *keys,
                             const hwj_jwt_verify_opts *o, char **claims_json, hwj_error *err)
 {
@@ -476,6 +492,9 @@ static hwj_err verify_check(const char *jwt, size_t len, const hwj_jwks *keys,
     if (o->aud == NULL || *o->aud == '\0')
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "the expected audience (aud) is required (RFC 8725 §3.9)");
+    if (o->profile != NULL && strcmp(o->profile, "at+jwt") != 0)
+        return hwj_error_set(err, HWJ_ERR_ARG,
+                             "unknown JWT profile; the one profile is \"at+jwt\" (RFC 9068)");
     if (o->leeway < 0 || o->leeway > JWT_MAX_DURATION || o->max_age < 0 ||
         o->max_age > JWT_MAX_DURATION)
         return hwj_error_set(err, HWJ_ERR_ARG, "leeway and max_age must be 0 to 100 years");
@@ -502,7 +521,9 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
     if ((rc = hwj_jws_verify(jwt, len, keys, &opts->policy, NULL, 0, &res, err)) != HWJ_OK)
         return rc;
     /* Only signed content is looked at from here on. */
-    if ((rc = check_header(res->protected_json, opts->typ, err)) != HWJ_OK)
+    if ((rc = check_header(res->protected_json,
+                           opts->typ == NULL && opts->profile != NULL ? "at+jwt" : opts->typ,
+                           err)) != HWJ_OK)
         goto out;
     rc = hwj_json_parse_object(res->payload != NULL ? (const char *)res->payload : "",
                                res->payload_len, 0, "JWT claims set", &claims, err);
@@ -521,7 +542,8 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
     }
     if ((rc = check_iss_sub(claims, opts, err)) != HWJ_OK ||
         (rc = check_aud(claims, opts->aud, err)) != HWJ_OK ||
-        (rc = check_times(claims, opts, now, err)) != HWJ_OK)
+        (rc = check_times(claims, opts, now, err)) != HWJ_OK ||
+        (opts->profile != NULL && (rc = check_at_jwt(claims, err)) != HWJ_OK))
         goto out;
     rc = hwj_json_dump(claims, claims_json, err);
 out:

@@ -117,6 +117,7 @@ static void key_release(hwj_key *key)
     if (key->ops != NULL && key->ops->close != NULL)
         key->ops->close(key);
     EVP_PKEY_free(key->pkey);
+    free(key->pub_json);
     free(key->kid);
     free(key->uri);
     free(key);
@@ -142,6 +143,16 @@ static hwj_err key_finish(hwj_key *key, const char *uri, const hwj_key_open_opts
     }
     if (key->uri == NULL && (key->uri = strdup(uri)) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
+    if (key->pub_json == NULL && key->pkey != NULL) {
+        /* exporting an EVP_PKEY's parameters costs as much as a software signature: once here */
+        json_t *members = NULL;
+        hwj_err rc = hwj_pkey_to_json(key->pkey, &members, err);
+        if (rc == HWJ_OK)
+            rc = hwj_json_dump(members, &key->pub_json, err);
+        json_decref(members);
+        if (rc != HWJ_OK)
+            return rc;
+    }
     if (key->custody.hardware == 1 && key->custody.extractable == 1 &&
         !(opts != NULL && opts->allow_extractable))
         key->use_refused = 1;
@@ -389,6 +400,11 @@ HWJ_EXPORT const char *hwj_key_get0_uri(const hwj_key *key)
 HWJ_EXPORT const hwj_custody *hwj_key_get0_custody(const hwj_key *key)
 {
     return key ? &key->custody : NULL;
+}
+
+HWJ_EXPORT const char *hwj_key_get0_public_members(const hwj_key *key)
+{
+    return key != NULL ? key->pub_json : NULL;
 }
 
 HWJ_EXPORT hwj_err hwj_key_public_jwk(const hwj_key *key, char **json, hwj_error *err)

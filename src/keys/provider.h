@@ -67,6 +67,7 @@ struct hwj_key {
     char *uri;       /* without secrets */
     int use_refused; /* extractable hardware key opened without allow_extractable */
     hwj_custody custody;
+    char *pub_json; /* the public key's RFC 7638 members, compact JSON (set by key.c at open) */
 };
 
 #define HWJ_ALG_BIT(a) ((uint64_t)1 << (unsigned)(a))

@@ -405,6 +405,7 @@ void srv_config_free(srv_config *cfg)
         free(k->uri);
         free(k->generate);
         free(k->iss);
+        free(k->dpop_htu);
         for (size_t j = 0; j < k->naud; j++)
             free(k->aud[j]);
         free(k->aud);

@@ -20,22 +20,79 @@ static int check_uri(const char *uri, const char *where, const char *name, char 
     return 0;
 }
 
+/* "dpop", "dpop_htu" and "profile": how /jwt binds tokens to a client's key (RFC 9449) and
+ * which access-token profile it issues (RFC 9068). The proofs' htu is fixed by the config, never
+ * taken from the request's Host header, so a proof made for another server is refused here. */
+static int cfg_parse_dpop(srv_key_conf *k, json_t *o, const char *where, char *msg, size_t msglen)
+{
+    char *mode = NULL, *profile = NULL, *norm = NULL;
+    int rc = -1;
+    if (cfg_get_str(o, "dpop", where, 0, &mode, msg, msglen) ||
+        cfg_get_str(o, "dpop_htu", where, 0, &k->dpop_htu, msg, msglen) ||
+        cfg_get_str(o, "profile", where, 0, &profile, msg, msglen))
+        goto out;
+    if (profile && strcmp(profile, "at+jwt") != 0) {
+        PERR("config %s.profile: the one profile is \"at+jwt\" (RFC 9068)", where);
+        goto out;
+    }
+    k->at_jwt = profile != NULL;
+    if (!mode) {
+        rc = k->dpop_htu ? PERR("config %s.dpop_htu: needs \"dpop\"", where) : 0;
+        goto out;
+    }
+    if (strcmp(mode, "required") == 0)
+        k->dpop = SRV_DPOP_REQUIRED;
+    else if (strcmp(mode, "optional") == 0)
+        k->dpop = SRV_DPOP_OPTIONAL;
+    else {
+        PERR("config %s.dpop: must be \"required\" or \"optional\"", where);
+        goto out;
+    }
+    if (hwj_alg_get_kind(k->alg) != HWJ_ALG_KIND_JWS) {
+        PERR("config %s.dpop: only a signing key issues DPoP-bound tokens", where);
+        goto out;
+    }
+    if (!k->dpop_htu && k->iss &&
+        (strncmp(k->iss, "https://", 8) == 0 || strncmp(k->iss, "http://", 7) == 0)) {
+        /* the issuer's origin, as discovery publishes it, with this key's /jwt path */
+        const char *host = strstr(k->iss, "://") + 3;
+        size_t origin = (size_t)(host - k->iss) + strcspn(host, "/?#");
+        size_t n = origin + strlen(k->name) + 16;
+        if (!(k->dpop_htu = malloc(n))) {
+            PERR("out of memory");
+            goto out;
+        }
+        snprintf(k->dpop_htu, n, "%.*s/v1/keys/%s/jwt", (int)origin, k->iss, k->name);
+    }
+    if (!k->dpop_htu) {
+        PERR("config %s.dpop_htu: give the URL clients send this key's /jwt requests to (e.g. "
+             "\"https://as.example/v1/keys/%s/jwt\"), or pin an https \"iss\" at this service's "
+             "origin",
+             where, k->name);
+        goto out;
+    }
+    if (hwj_dpop_htu_normalize(k->dpop_htu, &norm, NULL) != HWJ_OK) {
+        PERR("config %s.dpop_htu: must be an absolute http or https URL without user "
+             "information",
+             where);
+        goto out;
+    }
+    free(k->dpop_htu);
+    k->dpop_htu = norm;
+    rc = 0;
+out:
+    free(mode);
+    free(profile);
+    return rc;
+}
+
 int cfg_parse_key(srv_key_conf *k, json_t *o, const char *where, int64_t jwks_max_age, char *msg,
                   size_t msglen)
 {
-    static const char *const allowed[] = {"name",
-                                          "uri",
-                                          "generate",
-                                          "alg",
-                                          "ttl",
-                                          "max_ttl",
-                                          "rotation_period",
-                                          "propagation",
-                                          "leeway",
-                                          "iss",
-                                          "aud",
-                                          "allow_extractable",
-                                          NULL};
+    static const char *const allowed[] = {
+        "name",        "uri",    "generate", "alg",  "ttl",      "max_ttl", "rotation_period",
+        "propagation", "leeway", "iss",      "aud",  "dpop",     "dpop_htu", "profile",
+        "allow_extractable", NULL};
     char *alg = NULL;
     int rc = -1;
     if (!json_is_object(o))
@@ -122,7 +179,7 @@ int cfg_parse_key(srv_key_conf *k, json_t *o, const char *where, int64_t jwks_ma
             }
         }
     }
-    rc = 0;
+    rc = cfg_parse_dpop(k, o, where, msg, msglen);
 out:
     free(alg);
     return rc;

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/json.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,12 +16,61 @@
 
 /* --- POST /v1/keys/{name}/jwt -------------------------------------------- */
 
+/* One replay cache for the process (RFC 9449 §11.1): every worker and every key share it, and its
+ * entries are keyed by the proof key and htu too. Made once, lives as long as the process. */
+static hwj_dpop_replay *dpop_replay;
+static pthread_once_t dpop_once = PTHREAD_ONCE_INIT;
+
+static void dpop_replay_init(void)
+{
+    if (hwj_dpop_replay_new(0, 0, 0, &dpop_replay, NULL) != HWJ_OK)
+        dpop_replay = NULL; /* then every proof is refused: see dpop_bind */
+}
+
+/* Check the request's DPoP proof against the key's policy; on success `cnf` ({"jkt":...}) is
+ * what the token is bound to, or NULL (a Bearer token). 0 when refused (replied). */
+static int dpop_bind(rq *r, json_t **cnf)
+{
+    const srv_key_conf *kc = r->key->conf;
+    size_t n = srv_req_header_count(r->req, "DPoP");
+    hwj_dpop_result *res = NULL;
+    hwj_error err = {0};
+    *cnf = NULL;
+    if (n == 0 && kc->dpop != SRV_DPOP_REQUIRED)
+        return 1;
+    if (n == 0 || n > 1 || kc->dpop == SRV_DPOP_OFF) {
+        rq_reply_error(r, 400, "invalid_dpop_proof",
+                       n == 0  ? "key '%s' issues DPoP-bound tokens only: send one DPoP header"
+                       : n > 1 ? "key '%s': send exactly one DPoP header"
+                               : "key '%s' does not issue DPoP-bound tokens",
+                       kc->name);
+        return 0;
+    }
+    pthread_once(&dpop_once, dpop_replay_init);
+    hwj_dpop_verify_opts o = {
+        .size = sizeof(o), .htm = "POST", .htu = kc->dpop_htu, .replay = dpop_replay};
+    hwj_err rc = dpop_replay ? hwj_dpop_verify(srv_req_header(r->req, "DPoP"), &o, &res, &err)
+                             : HWJ_ERR_NOMEM;
+    if (rc != HWJ_OK) {
+        rq_reply_error(r, 400, "invalid_dpop_proof", "%s",
+                       dpop_replay ? err.message : "no DPoP replay cache (out of memory)");
+        return 0;
+    }
+    *cnf = json_pack("{s:s}", "jkt", res->jkt);
+    hwj_dpop_result_free(res);
+    if (!*cnf) {
+        rq_reply_error(r, 500, "internal", "out of memory");
+        return 0;
+    }
+    return 1;
+}
+
 static void op_jwt(rq *r, json_t *body)
 {
     static const char *const allowed[] = {"claims", "ttl", NULL};
     const srv_key_conf *kc = r->key->conf;
     json_t *claims = json_object_get(body, "claims");
-    json_t *extra = NULL;
+    json_t *extra = NULL, *cnf = NULL;
     const char **aud = NULL;
     char *extra_json = NULL, *jwt = NULL, *signed_claims = NULL;
     hwj_error err = {0};
@@ -99,8 +149,34 @@ static void op_jwt(rq *r, json_t *body)
     json_object_del(extra, "iss");
     json_object_del(extra, "sub");
     json_object_del(extra, "aud");
+    if (kc->dpop != SRV_DPOP_OFF && json_object_get(extra, "cnf")) {
+        rq_reply_error(r, 400, "claim_not_allowed",
+                       "claim 'cnf' is set by the server from the DPoP proof");
+        goto out;
+    }
+    if (kc->at_jwt) { /* RFC 9068 §2.2: sub and client_id required (iat, jti, exp always set) */
+        json_t *cid = json_object_get(extra, "client_id");
+        if (!jsub || (cid && !json_is_string(cid))) {
+            rq_reply_error(r, 400, "bad_request",
+                           "key '%s' issues RFC 9068 access tokens: claim 'sub' is required and "
+                           "'client_id' must be a string",
+                           kc->name);
+            goto out;
+        }
+        if (!cid && json_object_set_new(extra, "client_id", json_string(r->client->name)) != 0) {
+            rq_reply_error(r, 500, "internal", "out of memory");
+            goto out;
+        }
+    }
+    if (!dpop_bind(r, &cnf))
+        goto out;
+    if (cnf && json_object_set(extra, "cnf", cnf) != 0) {
+        rq_reply_error(r, 500, "internal", "out of memory");
+        goto out;
+    }
     extra_json = json_dumps(extra, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    hwj_jwt_issue_opts o = {.iss = iss,
+    hwj_jwt_issue_opts o = {.typ = kc->at_jwt ? "at+jwt" : NULL,
+                            .iss = iss,
                             .sub = jsub ? json_string_value(jsub) : NULL,
                             .aud = aud,
                             .naud = naud,
@@ -120,13 +196,19 @@ static void op_jwt(rq *r, json_t *body)
     if (ok) {
         /* A compact JWT is base64url and dots: it needs no JSON escaping, so the hot path
          * formats its answer without building a JSON object. */
-        const srv_piece answer[] = {{"{\"jwt\":\"", 8}, {jwt, strlen(jwt)}, {"\"}", 2}};
+        static const char bearer[] = "\",\"token_type\":\"Bearer\"}",
+                          dpop[] = "\",\"token_type\":\"DPoP\"}";
+        srv_piece answer[] = {{"{\"jwt\":\"", 8}, {jwt, strlen(jwt)}, {"\"}", 2}};
+        if (kc->dpop != SRV_DPOP_OFF) /* RFC 9449 §5: the token's type for a DPoP-aware key */
+            answer[2] =
+                cnf ? (srv_piece){dpop, sizeof(dpop) - 1} : (srv_piece){bearer, sizeof(bearer) - 1};
         rq_finish_pieces(r, 200, rq_reason(200), "application/json", answer, 3);
     }
 out:
     hwj_free(signed_claims);
     hwj_free(jwt);
     free(extra_json);
+    json_decref(cnf);
     json_decref(extra);
     free(aud);
 }

@@ -47,7 +47,12 @@ typedef struct srv_key_conf {
     char **aud;              /* allowed audiences; naud 0 = any the client names */
     size_t naud;
     int allow_extractable; /* use a token key marked extractable (refused otherwise) */
+    int dpop;       /* SRV_DPOP_*: whether /jwt takes a DPoP proof and binds the token to it */
+    char *dpop_htu; /* the URL clients send /jwt requests to (their proofs' htu) */
+    int at_jwt;     /* RFC 9068 access-token profile: typ at+jwt, sub and client_id required */
 } srv_key_conf;
+
+enum { SRV_DPOP_OFF = 0, SRV_DPOP_OPTIONAL = 1, SRV_DPOP_REQUIRED = 2 };
 
 typedef struct srv_client_conf {
     char *name;
