@@ -24,7 +24,8 @@ static void check(const hwj_jws_result *res, const hwj_verify_policy *pol)
 void fz_jws_verify(const uint8_t *data, size_t size)
 {
     const hwj_jwks *keys = fz_verify_keys();
-    hwj_verify_policy pol = {.algs = fz_jws_algs,
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy),
+                             .algs = fz_jws_algs,
                              .nalgs = fz_njws_algs,
                              .crit = crit,
                              .ncrit = 2,

@@ -154,10 +154,11 @@ static int add_claim(json_t *claims, const char *arg)
 static int jwt_issue(int argc, char **argv)
 {
     const char *uri = NULL, *aud[CLI_MAX_LIST];
-    hwj_jwt_issue_opts io = {.aud = aud, .ttl = 15 * 60, .refuse_registered = 1};
+    hwj_jwt_issue_opts io = {
+        .size = sizeof(hwj_jwt_issue_opts), .aud = aud, .ttl = 15 * 60, .refuse_registered = 1};
     const char *encrypt_to = NULL;
-    hwj_jwe_recipient to = {0};
-    hwj_jwe_encrypt_opts eo = {0};
+    hwj_jwe_recipient to = HWJ_JWE_RECIPIENT_INIT;
+    hwj_jwe_encrypt_opts eo = HWJ_JWE_ENCRYPT_OPTS_INIT;
     hwj_jwk *rcpt = NULL;
     json_t *claims = json_object();
     char *claims_json = NULL, *jwt = NULL;
@@ -305,7 +306,8 @@ static const struct option verify_options[] = {
 static int jwt_verify(int argc, char **argv)
 {
     cli_verify_keys vk = {0};
-    hwj_jwt_verify_opts vo = {.leeway = 60};
+    hwj_jwt_verify_opts vo = {.size = sizeof(hwj_jwt_verify_opts), .leeway = 60};
+    hwj_verify_policy policy = HWJ_VERIFY_POLICY_INIT;
     const char *decrypt_key = NULL;
     hwj_alg encs[CLI_MAX_LIST], kms[8];
     size_t nencs = 0, nkms = 0;
@@ -384,8 +386,9 @@ static int jwt_verify(int argc, char **argv)
         goto out;
     while (inlen > 0 && (in[inlen - 1] == '\n' || in[inlen - 1] == '\r'))
         in[--inlen] = '\0';
-    vo.policy.algs = vk.algs;
-    vo.policy.nalgs = vk.nalgs;
+    policy.algs = vk.algs;
+    policy.nalgs = vk.nalgs;
+    vo.policy = &policy;
     if (decrypt_key != NULL) {
         static const hwj_alg km_all[] = {HWJ_ALG_RSA_OAEP,       HWJ_ALG_RSA_OAEP_256,
                                          HWJ_ALG_ECDH_ES,        HWJ_ALG_ECDH_ES_A128KW,
@@ -398,8 +401,12 @@ static int jwt_verify(int argc, char **argv)
         if (nencs == 0)
             for (hwj_alg e = HWJ_ENC_A128CBC_HS256; e <= HWJ_ENC_A256GCM; e++)
                 encs[nencs++] = e;
-        hwj_jwe_decrypt_opts dopts = {
-            .algs = kms, .nalgs = nkms, .encs = encs, .nencs = nencs, .key = dkey};
+        hwj_jwe_decrypt_opts dopts = {.size = sizeof(hwj_jwe_decrypt_opts),
+                                      .algs = kms,
+                                      .nalgs = nkms,
+                                      .encs = encs,
+                                      .nencs = nencs,
+                                      .key = dkey};
         rc = hwj_jwt_verify_nested((const char *)in, inlen, &dopts, vk.set, &vo, &claims, &err);
     } else {
         rc = hwj_jwt_verify((const char *)in, inlen, vk.set, &vo, &claims, &err);

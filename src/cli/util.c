@@ -226,7 +226,8 @@ int cli_uint(const char *cmd, const char *opt, const char *text, unsigned long m
 int cli_key_open(const char *cmd, const char *uri, int allow_extractable, hwj_ctx **ctx,
                  hwj_key **key)
 {
-    hwj_key_open_opts o = {.allow_extractable = allow_extractable};
+    hwj_key_open_opts o = {.size = sizeof(hwj_key_open_opts),
+                           .allow_extractable = allow_extractable};
     hwj_error err = {0};
     hwj_err rc;
 
@@ -290,7 +291,8 @@ static int algs_from_keys(const char *cmd, cli_verify_keys *vk)
 static int load_jwks_uri(const char *cmd, cli_verify_keys *vk)
 {
 #ifdef HWJ_WITH_CURL
-    hwj_jwks_cache_opts o = {.allow_http = vk->allow_http, .ca_file = vk->jwks_ca};
+    hwj_jwks_cache_opts o = {
+        .size = sizeof(hwj_jwks_cache_opts), .allow_http = vk->allow_http, .ca_file = vk->jwks_ca};
     hwj_error err = {0};
     hwj_err rc;
 

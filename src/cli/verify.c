@@ -41,7 +41,7 @@ static const struct option verify_options[] = {
 int cmd_verify(int argc, char **argv)
 {
     cli_verify_keys vk = {0};
-    hwj_verify_policy policy = {0};
+    hwj_verify_policy policy = HWJ_VERIFY_POLICY_INIT;
     const char *payload_path = NULL;
     uint8_t *in = NULL, *detached = NULL;
     size_t inlen = 0, detached_len = 0;

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/jwk.h"
 #include "core/json.h"
+#include "core/opts.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -179,17 +180,29 @@ static hwj_err open_with(hwj_ctx *ctx, const char *uri, const void *backend_opts
 HWJ_EXPORT hwj_err hwj_key_open(hwj_ctx *ctx, const char *uri, const hwj_key_open_opts *opts,
                                 hwj_key **out, hwj_error *err)
 {
-    return open_with(ctx, uri, opts, opts, call_open, out, err);
+    hwj_key_open_opts o;
+    hwj_err rc;
+
+    hwj_error_reset(err);
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_key_open_opts, err)) != HWJ_OK)
+        return rc;
+    return open_with(ctx, uri, &o, &o, call_open, out, err);
 }
 
 HWJ_EXPORT hwj_err hwj_key_generate(hwj_ctx *ctx, const char *uri, const hwj_keygen_opts *opts,
                                     hwj_key **out, hwj_error *err)
 {
-    if (opts == NULL || hwj_alg_info_get(opts->alg) == NULL) {
-        hwj_error_reset(err);
+    hwj_keygen_opts o;
+    hwj_err rc;
+
+    hwj_error_reset(err);
+    if (opts == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "key generation needs an alg");
-    }
-    return open_with(ctx, uri, opts, NULL, call_generate, out, err);
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_keygen_opts, err)) != HWJ_OK)
+        return rc;
+    if (hwj_alg_info_get(o.alg) == NULL)
+        return hwj_error_set(err, HWJ_ERR_ARG, "key generation needs an alg");
+    return open_with(ctx, uri, &o, NULL, call_generate, out, err);
 }
 
 HWJ_EXPORT hwj_err hwj_keys_list(hwj_ctx *ctx, const char *uri, const hwj_key_open_opts *opts,
@@ -198,11 +211,14 @@ HWJ_EXPORT hwj_err hwj_keys_list(hwj_ctx *ctx, const char *uri, const hwj_key_op
     const struct hwj_key_ops *ops = NULL;
     void *state = NULL;
     json_t *list = NULL;
+    hwj_key_open_opts o;
     hwj_err rc;
 
     hwj_error_reset(err);
     if (ctx == NULL || uri == NULL || json == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "listing keys needs a context, URI and output");
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_key_open_opts, err)) != HWJ_OK)
+        return rc;
     if ((rc = find_backend(ctx, uri, &ops, &state, err)) != HWJ_OK)
         return rc;
     if (ops->list == NULL)
@@ -210,7 +226,7 @@ HWJ_EXPORT hwj_err hwj_keys_list(hwj_ctx *ctx, const char *uri, const hwj_key_op
                              ops->name);
     if ((list = json_array()) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    if ((rc = ops->list(state, uri, opts, list, err)) == HWJ_OK)
+    if ((rc = ops->list(state, uri, &o, list, err)) == HWJ_OK)
         rc = hwj_json_dump(list, json, err);
     json_decref(list);
     return rc;

@@ -100,7 +100,8 @@ static void op_jwt(rq *r, json_t *body)
     json_object_del(extra, "sub");
     json_object_del(extra, "aud");
     extra_json = json_dumps(extra, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    hwj_jwt_issue_opts o = {.iss = iss,
+    hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts),
+                            .iss = iss,
                             .sub = jsub ? json_string_value(jsub) : NULL,
                             .aud = aud,
                             .naud = naud,
@@ -207,7 +208,8 @@ static void op_sign(rq *r, json_t *body)
         rq_reply_error(r, 500, "internal", "out of memory");
         return;
     }
-    hwj_jws_sign_opts o = {.alg = r->key->conf->alg, .header_json = hdr};
+    hwj_jws_sign_opts o = {
+        .size = sizeof(hwj_jws_sign_opts), .alg = r->key->conf->alg, .header_json = hdr};
     double t = srv_now_seconds();
     hwj_err rc = hwj_jws_sign(r->ver->ref->key, payload, plen, &o, &jws, &err);
     srv_metrics_token_op("sign", srv_now_seconds() - t, rc == HWJ_OK);
@@ -270,7 +272,8 @@ static void op_decrypt(rq *r, json_t *body)
         return;
     }
     hwj_alg alg = r->key->conf->alg;
-    hwj_jwe_decrypt_opts o = {.algs = &alg,
+    hwj_jwe_decrypt_opts o = {.size = sizeof(hwj_jwe_decrypt_opts),
+                              .algs = &alg,
                               .nalgs = 1,
                               .encs = encs,
                               .nencs = sizeof(encs) / sizeof(encs[0]),
