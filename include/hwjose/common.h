@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hwjose/version.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -48,7 +50,6 @@ extern "C" {
 #define HWJ_PRINTF(f, a)
 #endif
 
-#define HWJ_VERSION_STRING "0.1.0"
 
 /* Error codes. Stable: values are never renumbered, new ones are appended. */
 typedef enum hwj_err {
