@@ -900,6 +900,12 @@ static void jwt_messages_have_no_control_chars(void **state)
                         set, NULL, &err),
               HWJ_ERR_CLAIMS, &err);
     assert_non_null(strstr(err.message, "x?2026 audit ok?[2J"));
+    /* A set of one is tried whatever the kid (issue 22): two keys make the kid count. */
+    hwj_jwk *other = NULL;
+    static const char other_jwk[] =
+        "{\"kty\":\"oct\",\"kid\":\"other\",\"k\":\"c2Vjb25kLWtleS1zZWNvbmQta2V5LXNlY29uZC1rZXk\"}";
+    tu_ok(hwj_jwk_parse(other_jwk, strlen(other_jwk), &other, &err), &err);
+    tu_ok(hwj_jwks_add(set, other, &err), &err);
     tj_expect(jwt_check("{\"alg\":\"HS256\",\"kid\":\"a\\r\\nb\"}", "{" GOOD_CLAIMS "}", set,
                         NULL, &err),
               HWJ_ERR_KEY_NOT_FOUND, &err);

@@ -77,6 +77,9 @@ HWJ_EXPORT void hwj_jwks_free(hwj_jwks *set);
  * Choose the key for (kid, alg, op). With a kid: the keys with that kid that pass
  * hwj_jwk_check. Without: the keys that pass hwj_jwk_check. Exactly one must remain:
  * none → HWJ_ERR_KEY_NOT_FOUND, several → HWJ_ERR_KEY_AMBIGUOUS. The result is borrowed.
+ * For verification, a set of exactly one key is the key the caller chose: it is tried whatever
+ * the kid says (it must still pass hwj_jwk_check for the alg, which the allow-list bounds), as
+ * latchset jose and jwcrypto do; with several keys the kid must match.
  */
 HWJ_EXPORT hwj_err hwj_jwks_select(const hwj_jwks *set, const char *kid, hwj_alg alg,
                                    hwj_key_op op, const hwj_jwk **out, hwj_error *err);

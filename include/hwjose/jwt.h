@@ -86,6 +86,15 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
                                   const hwj_jwt_verify_opts *opts, char **claims_json,
                                   hwj_error *err) HWJ_WARN_UNUSED;
 
+/*
+ * Decode a compact JWS/JWT (3 parts) or JWE (5 parts) WITHOUT verifying or decrypting anything,
+ * for debugging: `*header_json` is its protected header (compact JSON), `*payload` a JWS's
+ * decoded payload (NUL-terminated beyond payload_len), NULL for a JWE. Nothing here is checked
+ * or trustworthy: never act on it. Outputs are freed with hwj_free.
+ */
+HWJ_EXPORT hwj_err hwj_token_inspect(const char *tok, size_t len, char **header_json,
+                                     uint8_t **payload, size_t *payload_len, hwj_error *err);
+
 /* Parse a duration: "90" or "90s", "15m", "12h", "7d" → seconds. */
 HWJ_EXPORT hwj_err hwj_duration_parse(const char *text, int64_t *seconds, hwj_error *err);
 

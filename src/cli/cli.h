@@ -22,6 +22,8 @@ typedef struct cli_command {
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_jwt(int argc, char **argv);
+/* `jwt inspect` / `jwt decode` (argv[0] is the subcommand). */
+int cmd_jwt_inspect(int argc, char **argv);
 int cmd_jwks(int argc, char **argv);
 int cmd_thumbprint(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);

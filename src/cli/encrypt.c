@@ -146,7 +146,7 @@ int cmd_encrypt(int argc, char **argv)
         cli_say(ENCRYPT, "--alg and one of --jwk or --password-file are needed");
         return cli_usage_error(ENCRYPT);
     }
-    if (jwk_path != NULL && (rc = hwj_jwk_read_file(jwk_path, &jwk, &err)) != HWJ_OK) {
+    if (jwk_path != NULL && (rc = cli_jwk_read(ENCRYPT, jwk_path, &jwk, &err)) != HWJ_OK) {
         cli_fail(ENCRYPT, rc, &err);
         goto out; /* an unusable key file is an input error */
     }
@@ -270,7 +270,7 @@ int cmd_decrypt(int argc, char **argv)
     if (uri != NULL && (ret = cli_key_open(DECRYPT, uri, 0, &ctx, &key)) != CLI_OK)
         goto out;
     ret = CLI_USAGE;
-    if (jwk_path != NULL && (rc = hwj_jwk_read_file(jwk_path, &jwk, &err)) != HWJ_OK) {
+    if (jwk_path != NULL && (rc = cli_jwk_read(DECRYPT, jwk_path, &jwk, &err)) != HWJ_OK) {
         cli_fail(DECRYPT, rc, &err);
         goto out; /* an unusable key file is an input error */
     }

@@ -210,7 +210,7 @@ int cmd_thumbprint(int argc, char **argv)
         cli_say("thumbprint", "give --jwk FILE");
         return cli_usage_error("thumbprint");
     }
-    if ((rc = hwj_jwk_read_file(path, &jwk, &err)) != HWJ_OK ||
+    if ((rc = cli_jwk_read("thumbprint", path, &jwk, &err)) != HWJ_OK ||
         (rc = hwj_jwk_thumbprint(jwk, &tp, &err)) != HWJ_OK) {
         cli_fail("thumbprint", rc, &err);
         ret = CLI_USAGE; /* the JWK file is the only input */

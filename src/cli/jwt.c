@@ -15,7 +15,9 @@ static void jwt_usage(FILE *out)
         "       hwjose jwt verify (--jwk FILE | --jwks FILE | --jwks-uri URL) --iss ISS --aud AUD\n"
         "                         [--alg ALG]...\n"
         "                         [--leeway 60s] [--max-age D] [--typ TYP] [--sub SUB]\n"
-        "`hwjose jwt issue --help` and `hwjose jwt verify --help` describe each.\n");
+        "       hwjose jwt inspect [--in FILE] [TOKEN]   (alias: decode; UNVERIFIED)\n"
+        "`hwjose jwt issue --help`, `hwjose jwt verify --help` and `hwjose jwt inspect --help`\n"
+        "describe each.\n");
 }
 
 static void issue_usage(FILE *out)
@@ -55,6 +57,8 @@ static void verify_usage(FILE *out)
         "                         [--leeway 60s] [--max-age D] [--typ TYP] [--sub SUB]\n"
         "  Verifies the JWT on stdin and writes its claims (JSON) to stdout.\n"
         "  --jwk / --jwks   the verification key(s); with a set, the JWT's kid picks one.\n"
+        "  --in FILE        read the JWT from FILE instead of stdin. Every FILE may be '-'\n"
+        "                   (stdin), once: e.g. --jwks - --in token.jwt.\n"
         "  --jwks-uri URL   fetch the set from the issuer's jwks_uri: https (plain http only\n"
         "                   to a loopback host, or with --allow-http), bounded size and time,\n"
         "                   no redirects; --jwks-ca FILE trusts a private CA (PEM).\n"
@@ -249,7 +253,7 @@ static int jwt_issue(int argc, char **argv)
     io.claims_json = claims_json;
     if ((ret = cli_key_open(ISSUE, uri, allow_extractable, &ctx, &key)) != CLI_OK)
         goto out;
-    if (encrypt_to != NULL && (rc = hwj_jwk_read_file(encrypt_to, &rcpt, &err)) != HWJ_OK) {
+    if (encrypt_to != NULL && (rc = cli_jwk_read("jwt issue", encrypt_to, &rcpt, &err)) != HWJ_OK) {
         ret = cli_fail(ISSUE, rc, &err);
         goto out;
     }
@@ -382,7 +386,7 @@ static int jwt_verify(int argc, char **argv)
     }
     if ((ret = cli_verify_load(VERIFY, &vk)) != CLI_OK)
         goto out;
-    if ((ret = cli_read_input(VERIFY, NULL, &in, &inlen)) != CLI_OK)
+    if ((ret = cli_read_input(VERIFY, vk.in_path, &in, &inlen)) != CLI_OK)
         goto out;
     while (inlen > 0 && (in[inlen - 1] == '\n' || in[inlen - 1] == '\r'))
         in[--inlen] = '\0';
@@ -441,7 +445,10 @@ int cmd_jwt(int argc, char **argv)
         return jwt_issue(argc - 1, argv + 1);
     if (strcmp(argv[1], "verify") == 0)
         return jwt_verify(argc - 1, argv + 1);
-    fprintf(stderr, "hwjose jwt: unknown subcommand '%s'; use `jwt issue` or `jwt verify`\n",
+    if (strcmp(argv[1], "inspect") == 0 || strcmp(argv[1], "decode") == 0)
+        return cmd_jwt_inspect(argc - 1, argv + 1);
+    fprintf(stderr,
+            "hwjose jwt: unknown subcommand '%s'; use `jwt issue`, `jwt verify` or `jwt inspect`\n",
             argv[1]);
     return CLI_USAGE;
 }

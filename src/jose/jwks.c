@@ -195,6 +195,9 @@ HWJ_EXPORT hwj_err hwj_jwks_select(const hwj_jwks *set, const char *kid, hwj_alg
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "hwj_jwks_select: a set, an alg and an output "
                              "are needed");
+    /* A single verification key was chosen by the caller: the token's kid is only a hint. */
+    if (set->n == 1 && op == HWJ_OP_VERIFY)
+        kid = NULL;
     for (size_t i = 0; i < set->n; i++) {
         const hwj_jwk *jwk = set->keys[i];
         if (kid != NULL && (jwk->kid == NULL || strcmp(jwk->kid, kid) != 0))
