@@ -27,6 +27,9 @@ fi
 pc=$(find "$P" -name hwjose.pc | head -1)
 check "hwjose.pc installed" test -n "$pc"
 check "version.h installed" test -f "$P/include/hwjose/version.h"
+check "man pages installed (man hwjose-jwt)" bash -c "MANPATH='$P/share/man' man -w hwjose-jwt >/dev/null"
+check "hwjose.conf(5) and hwjose-serve(8) installed" test -f "$P/share/man/man5/hwjose.conf.5" -a -f "$P/share/man/man8/hwjose-serve.8"
+check "bash completion installed" test -f "$P/share/bash-completion/completions/hwjose"
 check "no build-tree path in hwjose.pc" bash -c "! grep -q '$bin' '$pc'"
 check "no PkgConfig:: target in the CMake package" \
     bash -c "! grep -rq 'PkgConfig::' '$P'/lib*/cmake/hwjose '$P'/lib/*/cmake/hwjose 2>/dev/null"
