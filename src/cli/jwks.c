@@ -11,7 +11,8 @@ static void jwks_usage(FILE *out)
         out,
         "usage: hwjose jwks --key URI [--alg ALG] [--key URI [--alg ALG]]...\n"
         "  Prints the public JWK set {\"keys\":[...]} of the keys, each with its kid (its own,\n"
-        "  else its RFC 7638 thumbprint) and \"alg\" when the key is bound to one.\n"
+        "  else its RFC 7638 thumbprint), and \"alg\" and \"use\" when the key is bound to one\n"
+        "  alg (as keygen, keys and the service print it).\n"
         "  --alg ALG        publish the preceding --key for ALG only: sets its \"alg\" and "
         "\"use\"\n"
         "                   (sig or enc), so verifiers need no --alg; must suit the key type.\n"

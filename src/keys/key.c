@@ -1,6 +1,7 @@
 /* key.c: the key-provider contract: dispatches a URI to its backend and checks every
  * operation against what the key can do before the backend sees it. */
 #include "keys/provider.h"
+#include "keys/support.h"
 
 #include "core/alg.h"
 #include "core/error.h"
@@ -119,6 +120,7 @@ static hwj_err key_finish(hwj_key *key, const char *uri, const hwj_key_open_opts
     }
     if (key->uri == NULL && (key->uri = strdup(uri)) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
+    key->alg = hwj_key_bound_alg(key); /* one alg possible: bound to it, and published so */
     if (key->custody.hardware == 1 && key->custody.extractable == 1 &&
         !(opts != NULL && opts->allow_extractable))
         key->sign_refused = 1;

@@ -142,7 +142,9 @@ hwj_err tpm2_keygen(void *state, const char *uri, const hwj_keygen_opts *opts, s
         if ((rc = tpm2_keyfile_write(u.file, &kf, err)) != HWJ_OK)
             goto out;
     }
-    rc = tpm2_open(state, uri, &oo, key, err);
+    /* Bound to the alg it was made for, as PKCS#11 keygen does: its JWK says "alg" and "use". */
+    if ((rc = tpm2_open(state, uri, &oo, key, err)) == HWJ_OK)
+        key->alg = opts->alg;
 out:
     tpm2_conn_put(c);
     if (pin != NULL)
