@@ -329,6 +329,11 @@ t "jwt decode is its alias (token as argument)" 0 - "$H" jwt decode "$(cat "$w/i
 claim "  same claims" 'c["claims"]["n"] == 1'
 t "jwt inspect --in FILE" 0 - "$H" jwt inspect --in "$w/inspect.jws"
 t "jwt inspect of garbage" 2 - "$H" jwt inspect not-a-token
+printf '{"kty":"oct","k":"%s"}\n' "$(openssl rand 16 | b64u)" >"$w/kek.json"
+t "encrypt for inspect" 0 "$w/inspect-claims" "$H" encrypt --jwk "$w/kek.json" --alg A128KW
+cp "$w/out" "$w/inspect.jwe"
+t "jwt inspect of a JWE: its header only" 0 "$w/inspect.jwe" "$H" jwt inspect
+claim "  header, encrypted, no claims" 'c["header"]["enc"] == "A256GCM" and c["encrypted"] and "claims" not in c'
 python3 -c 'import json,sys; k=json.load(open(sys.argv[1])); [k.pop(n, None) for n in ("d","kid","alg")]; print(json.dumps(k))' \
     "$w/ec-noalg.json" >"$w/ec-nokid.pub.json"
 t "a single --jwk without kid verifies a JWS whose kid it lacks" 0 "$w/inspect.jws" \

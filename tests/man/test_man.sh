@@ -45,7 +45,8 @@ done
 for m in listen tls keys clients limits audit store instance; do
     grep -qF -- "*$m*" "$src/docs/man/hwjose.conf.5.scd" || fail "hwjose.conf(5) lacks '$m'"
 done
-man -l "$mandir/hwjose-jwt.1" 2>/dev/null | grep -q UNVERIFIED && ok "man -l renders hwjose-jwt(1)" ||
+rendered=$(man -l "$mandir/hwjose-jwt.1" 2>/dev/null)
+grep -q UNVERIFIED <<<"$rendered" && ok "man -l renders hwjose-jwt(1)" ||
     fail "hwjose-jwt(1) does not render"
 
 # --- bash completion --------------------------------------------------------------------
@@ -59,9 +60,10 @@ comp() {
     printf '%s\n' "${COMPREPLY[@]}"
 }
 has() { # has NAME WANT WORDS...
-    local name=$1 want=$2
+    local name=$1 want=$2 got
     shift 2
-    if comp "$@" | grep -qxF -- "$want"; then ok "completion: $name"; else fail "completion: $name (no '$want' in: $(comp "$@" | tr '\n' ' '))"; fi
+    got=$(comp "$@") # captured first: grep -q closing the pipe early would fail it (pipefail)
+    if grep -qxF -- "$want" <<<"$got"; then ok "completion: $name"; else fail "completion: $name (no '$want' in: $(tr '\n' ' ' <<<"$got"))"; fi
 }
 has "commands" jwt ""
 has "jwt subcommands" inspect jwt ""
