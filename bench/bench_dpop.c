@@ -51,11 +51,13 @@ static void op(struct ctx *c, int kind, long i, hwj_dpop_replay *replay)
     hwj_error err = {0};
     char *out = NULL;
     hwj_dpop_result *res = NULL;
-    hwj_dpop_proof_opts po = {.size = sizeof(po), .htm = "POST", .htu = HTU};
-    hwj_dpop_verify_opts vo = {.size = sizeof(vo), .htm = "POST", .htu = HTU};
-    hwj_jwt_verify_opts jo = {.iss = "https://as.example", .aud = "rs"};
-    jo.policy.algs = es;
-    jo.policy.nalgs = 4;
+    hwj_dpop_proof_opts po = {.size = sizeof(hwj_dpop_proof_opts), .htm = "POST", .htu = HTU};
+    hwj_dpop_verify_opts vo = {.size = sizeof(hwj_dpop_verify_opts), .htm = "POST", .htu = HTU};
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .algs = es, .nalgs = 4};
+    hwj_jwt_verify_opts jo = {.size = sizeof(hwj_jwt_verify_opts),
+                              .policy = &pol,
+                              .iss = "https://as.example",
+                              .aud = "rs"};
     switch (kind) {
     case BARE:
         if (hwj_key_sign(c->key, hwj_key_default_alg(c->key), input, sizeof(input), sig, &siglen,
@@ -128,9 +130,13 @@ int main(int argc, char **argv)
         rounds = 5;
     if (hwj_ctx_new(&hctx, &err) != HWJ_OK || hwj_key_open(hctx, argv[1], NULL, &c.key, &err))
         die("opening the key", &err);
-    hwj_jwt_issue_opts io = {
-        .iss = "https://as.example", .sub = "alice", .aud = aud, .naud = 1, .ttl = 86400};
-    hwj_dpop_proof_opts po = {.size = sizeof(po), .htm = "POST", .htu = HTU};
+    hwj_jwt_issue_opts io = {.size = sizeof(hwj_jwt_issue_opts),
+                             .iss = "https://as.example",
+                             .sub = "alice",
+                             .aud = aud,
+                             .naud = 1,
+                             .ttl = 86400};
+    hwj_dpop_proof_opts po = {.size = sizeof(hwj_dpop_proof_opts), .htm = "POST", .htu = HTU};
     if (hwj_key_public_jwk(c.key, &pub, &err) != HWJ_OK)
         die("public JWK", &err);
     snprintf(set, sizeof(set), "{\"keys\":[%s]}", pub);

@@ -119,7 +119,12 @@ out:
 static double hwjose_loop(hwj_key *key, const char *jwe, hwj_alg alg, int n)
 {
     static const hwj_alg encs[] = {HWJ_ENC_A256GCM};
-    hwj_jwe_decrypt_opts o = {.algs = &alg, .nalgs = 1, .encs = encs, .nencs = 1, .key = key};
+    hwj_jwe_decrypt_opts o = {.size = sizeof(hwj_jwe_decrypt_opts),
+                              .algs = &alg,
+                              .nalgs = 1,
+                              .encs = encs,
+                              .nencs = 1,
+                              .key = key};
     hwj_error err;
     double t0 = now();
     for (int i = 0; i < n; i++) {
@@ -159,7 +164,7 @@ int main(int argc, char **argv)
     hwj_ctx *ctx = NULL;
     hwj_key *key = NULL;
     hwj_jwk *pub = NULL;
-    hwj_key_open_opts ko = {.pin = PIN};
+    hwj_key_open_opts ko = {.size = sizeof(hwj_key_open_opts), .pin = PIN};
     hwj_error err;
     static const hwj_alg algs[] = {HWJ_ALG_RSA_OAEP_256, HWJ_ALG_RSA_OAEP};
     uint8_t pt[256];
@@ -176,8 +181,8 @@ int main(int argc, char **argv)
     printf("%-24s %16s %16s %8s  %s\n", "alg+enc", "bare ops/CPU-s", "hwjose ops/CPU-s", "ratio",
            "baseline mechanism");
     for (size_t i = 0; i < 2; i++) {
-        hwj_jwe_recipient r = {.alg = algs[i]};
-        hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A256GCM};
+        hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = algs[i]};
+        hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A256GCM};
         const char *mech = "?";
         char *jwe = NULL;
         uint8_t ek[512];

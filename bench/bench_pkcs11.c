@@ -87,11 +87,17 @@ static void *lib(void *arg)
 {
     job *j = arg;
     const char *aud[] = {"bench"};
-    hwj_jwt_issue_opts o = {
-        .iss = "https://bench", .sub = "user-1", .aud = aud, .naud = 1, .ttl = 300, .alg = j->alg};
+    hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts),
+                            .iss = "https://bench",
+                            .sub = "user-1",
+                            .aud = aud,
+                            .naud = 1,
+                            .ttl = 300,
+                            .alg = j->alg};
     static const char claims[] =
         "{\"iss\":\"https://bench\",\"sub\":\"user-1\",\"aud\":\"bench\",\"exp\":4102444800}";
-    hwj_jws_sign_opts so = {.alg = j->alg, .header_json = "{\"typ\":\"JWT\"}"};
+    hwj_jws_sign_opts so = {
+        .size = sizeof(hwj_jws_sign_opts), .alg = j->alg, .header_json = "{\"typ\":\"JWT\"}"};
     double end = now() + seconds;
     while (now() < end) {
         for (int i = 0; i < 16; i++) {
@@ -198,7 +204,7 @@ int main(int argc, char **argv)
            seconds, "JWT issue (claims + header + b64url + sign in the token)");
     printf("%-6s %-7s %12s %12s %8s\n", "alg", "threads", "bare ops/s", "hwjose ops/s", "ratio");
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        hwj_keygen_opts g = {.alg = cases[c].alg, .bits = 2048};
+        hwj_keygen_opts g = {.size = sizeof(hwj_keygen_opts), .alg = cases[c].alg, .bits = 2048};
         hwj_key *key = NULL;
         job jobs[2];
         snprintf(uri, sizeof(uri), "pkcs11:token=" TOKEN ";object=bench-%s?pin-source=file:%s",
@@ -209,7 +215,8 @@ int main(int argc, char **argv)
         }
         if (c == 0) { /* is jwt.c in this build? */
             const char *aud[] = {"bench"};
-            hwj_jwt_issue_opts o = {.iss = "x", .aud = aud, .naud = 1, .ttl = 60};
+            hwj_jwt_issue_opts o = {
+                .size = sizeof(hwj_jwt_issue_opts), .iss = "x", .aud = aud, .naud = 1, .ttl = 60};
             char *out = NULL;
             use_jwt = hwj_jwt_issue(key, &o, &out, &err) == HWJ_OK;
             hwj_free(out);

@@ -32,7 +32,8 @@ static void *run(void *arg)
 {
     (void)arg;
     const char *aud[] = {"bench"};
-    hwj_jwt_issue_opts o = {.iss = "https://bench",
+    hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts),
+                            .iss = "https://bench",
                             .sub = "user-1",
                             .aud = aud,
                             .naud = 1,

@@ -114,7 +114,7 @@ static double through_hwjose(const char *uri, hwj_alg alg, int jws)
     hwj_ctx *ctx = NULL;
     hwj_key *key = NULL;
     hwj_error err = {0};
-    hwj_jws_sign_opts so = {.alg = alg};
+    hwj_jws_sign_opts so = {.size = sizeof(hwj_jws_sign_opts), .alg = alg};
     long n = 0;
 
     if (hwj_ctx_new(&ctx, &err) || hwj_key_open(ctx, uri, NULL, &key, &err))
@@ -167,7 +167,8 @@ int main(int argc, char **argv)
     printf("%-6s %12s %12s %12s %10s %10s\n", "alg", "bare ops/s", "key_sign", "jws_sign",
            "key/bare", "jws/bare");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        hwj_keygen_opts ko = {.alg = cases[i].alg, .bits = cases[i].bits};
+        hwj_keygen_opts ko = {
+            .size = sizeof(hwj_keygen_opts), .alg = cases[i].alg, .bits = cases[i].bits};
         hwj_ctx *ctx = NULL;
         hwj_key *key = NULL;
         hwj_error err = {0};

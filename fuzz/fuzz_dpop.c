@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int cached = 0; cached < 2; cached++) {
         hwj_error err = {0};
         hwj_dpop_result *res = NULL;
-        hwj_dpop_verify_opts o = {.size = sizeof(o),
+        hwj_dpop_verify_opts o = {.size = sizeof(hwj_dpop_verify_opts),
                                   .htm = "POST",
                                   .htu = "https://rs.example/api",
                                   .max_age = 315000000, /* let fuzzed iat values through */

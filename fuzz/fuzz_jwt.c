@@ -15,16 +15,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int lenient = pass % 2;
         hwj_error err = {0};
         char *claims = NULL;
-        hwj_jwt_verify_opts o = {
-            .policy = {.algs = fz_jws_algs, .nalgs = fz_njws_algs, .max_size = 64 * 1024},
-            .iss = FZ_ISS,
-            .aud = FZ_AUD,
-            .sub = lenient ? NULL : "alice",
-            .leeway = lenient ? 60 : 0,
-            .max_age = lenient ? 0 : 3600,
-            .typ = lenient ? NULL : "JWT",
-            .allow_no_exp = lenient,
-            .clock = fz_clock};
+        hwj_jwt_verify_opts o = {.size = sizeof(hwj_jwt_verify_opts),
+                                 .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy),
+                                                                .algs = fz_jws_algs,
+                                                                .nalgs = fz_njws_algs,
+                                                                .max_size = 64 * 1024},
+                                 .iss = FZ_ISS,
+                                 .aud = FZ_AUD,
+                                 .sub = lenient ? NULL : "alice",
+                                 .leeway = lenient ? 60 : 0,
+                                 .max_age = lenient ? 0 : 3600,
+                                 .typ = lenient ? NULL : "JWT",
+                                 .allow_no_exp = lenient,
+                                 .clock = fz_clock};
         hwj_err rc = hwj_jwt_verify((const char *)data, size, keys, &o, &claims, &err);
         fz_report(lenient ? "jwt lenient" : "jwt strict", rc, &err);
         if (rc == HWJ_OK) {

@@ -23,7 +23,8 @@ static void check(const hwj_jws_result *res, const hwj_verify_policy *pol)
 
 static void verify_with(const hwj_jwks *keys, const uint8_t *data, size_t size)
 {
-    hwj_verify_policy pol = {.algs = fz_jws_algs,
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy),
+                             .algs = fz_jws_algs,
                              .nalgs = fz_njws_algs,
                              .crit = crit,
                              .ncrit = 2,

@@ -11,6 +11,8 @@ pkgs=(
   libcmocka-dev zlib1g-dev
   # the service's state store (SQLite, PostgreSQL) and a fleet's load balancer in tests
   libsqlite3-dev libpq-dev libsystemd-dev postgresql haproxy
+  # man pages (docs/man/*.scd)
+  scdoc
   # hardware stand-ins and their tools
   softhsm2 opensc libengine-pkcs11-openssl swtpm swtpm-tools tpm2-tools tpm2-openssl
   # interop and load peers

@@ -12,3 +12,10 @@ if(HWJ_WITH_PKCS11)
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
   endforeach()
 endif()
+# Man pages: every option `--help` lists is in the command's page; bash completion (subcommands,
+# options, key URIs from `hwjose keys` on a SoftHSM token of the test's own).
+if(HWJ_WITH_MAN AND HWJ_WITH_PKCS11)
+  hwj_script_test(test_man man/test_man.sh TIMEOUT 120)
+  set_property(TEST test_man APPEND PROPERTY ENVIRONMENT "HWJ_MAN_DIR=${PROJECT_BINARY_DIR}/man"
+    "HWJ_SOFTHSM_MODULE=${HWJ_SOFTHSM_MODULE}")
+endif()

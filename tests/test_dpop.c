@@ -86,7 +86,7 @@ static int teardown(void **state)
 static char *make_proof(hwj_key *key, hwj_alg alg, const char *htm, const char *htu,
                         const char *token, const char *nonce, int64_t at)
 {
-    hwj_dpop_proof_opts o = {.size = sizeof(o),
+    hwj_dpop_proof_opts o = {.size = sizeof(hwj_dpop_proof_opts),
                              .htm = htm,
                              .htu = htu,
                              .access_token = token,
@@ -102,7 +102,7 @@ static char *make_proof(hwj_key *key, hwj_alg alg, const char *htm, const char *
 
 static hwj_dpop_verify_opts vopts(int64_t *now)
 {
-    hwj_dpop_verify_opts o = {.size = sizeof(o), .htm = "POST", .htu = HTU};
+    hwj_dpop_verify_opts o = {.size = sizeof(hwj_dpop_verify_opts), .htm = "POST", .htu = HTU};
     o.clock = fixed_clock;
     o.clock_arg = now;
     return o;
@@ -189,7 +189,8 @@ static void test_htu_normalize(void **state)
 /* A proof signed by `key` with exactly this header (beyond alg) and these claims. */
 static char *craft(hwj_key *key, hwj_alg alg, const char *header, const char *claims)
 {
-    hwj_jws_sign_opts so = {.alg = alg, .kid = "", .header_json = header};
+    hwj_jws_sign_opts so = {
+        .size = sizeof(hwj_jws_sign_opts), .alg = alg, .kid = "", .header_json = header};
     hwj_error err;
     char *out = NULL;
     tu_ok(hwj_jws_sign(key, (const uint8_t *)claims, strlen(claims), &so, &out, &err), &err);
@@ -224,7 +225,8 @@ static void test_hostile_headers(void **state)
     hwj_free(p), free(hdr);
     /* an unencoded payload (RFC 7797) is no JWT */
     {
-        hwj_jws_sign_opts so = {.alg = HWJ_ALG_ES256, .kid = "", .b64_false = 1};
+        hwj_jws_sign_opts so = {
+            .size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256, .kid = "", .b64_false = 1};
         assert_true(asprintf(&hdr, "{\"typ\":\"dpop+jwt\",\"jwk\":%s}", pub) > 0);
         so.header_json = hdr;
         static const char nodots[] = "{\"jti\":\"x\"}"; /* compact b64:false forbids '.' */
@@ -422,7 +424,7 @@ static void test_replay_threads(void **state)
 
 static void test_proof_args(void **state)
 {
-    hwj_dpop_proof_opts o = {.size = sizeof(o), .htm = "POST", .htu = HTU};
+    hwj_dpop_proof_opts o = {.size = sizeof(hwj_dpop_proof_opts), .htm = "POST", .htu = HTU};
     char *p = NULL;
     hwj_error err;
     (void)state;

@@ -17,8 +17,9 @@ static const char *const k128 = "GZy6sIZ6wl9NJOKB-jnmVQ";
 static char *encrypt_to(hwj_jwk *jwk, hwj_alg alg, hwj_alg enc, hwj_jwe_format fmt,
                         const uint8_t *pt, size_t len, int zip)
 {
-    hwj_jwe_recipient r = {.alg = alg, .jwk = jwk};
-    hwj_jwe_encrypt_opts eo = {.enc = enc, .format = fmt, .zip = zip};
+    hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = alg, .jwk = jwk};
+    hwj_jwe_encrypt_opts eo = {
+        .size = sizeof(hwj_jwe_encrypt_opts), .enc = enc, .format = fmt, .zip = zip};
     static const uint8_t aad[] = "aad";
     char *out = NULL;
     hwj_error err;
@@ -158,9 +159,11 @@ static void t_policy(void **s)
 /* A flattened JWE with extra header members, re-encrypted so only the rule fails. */
 static char *with_headers(hwj_jwk *jwk, const char *prot, const char *unprot)
 {
-    hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = jwk};
-    hwj_jwe_encrypt_opts eo = {
-        .enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON_FLAT, .header_json = prot};
+    hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = jwk};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts),
+                               .enc = HWJ_ENC_A128GCM,
+                               .format = HWJ_JWE_JSON_FLAT,
+                               .header_json = prot};
     char *out = NULL;
     hwj_error err;
     tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)msg, strlen(msg), &eo, &out, &err), &err);
@@ -214,11 +217,12 @@ static void t_pbes2_limits(void **s)
 {
     (void)s;
     const char *pw = "pw";
-    hwj_jwe_recipient r = {.alg = HWJ_ALG_PBES2_HS256_A128KW,
+    hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient),
+                           .alg = HWJ_ALG_PBES2_HS256_A128KW,
                            .password = pw,
                            .password_len = 2,
                            .p2c = HWJ_JWE_DEFAULT_MAX_P2C + 1};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM};
     hwj_jwe_decrypt_opts o = jt_opts_all();
     char *jwe = NULL;
     hwj_error err;
@@ -247,10 +251,18 @@ static void t_pbes2_limits(void **s)
 static void t_pbes2_one_attempt(void **s)
 {
     (void)s;
-    hwj_jwe_recipient r[2] = {
-        {.alg = HWJ_ALG_PBES2_HS256_A128KW, .password = "first", .password_len = 5, .p2c = 1000},
-        {.alg = HWJ_ALG_PBES2_HS256_A128KW, .password = "second", .password_len = 6, .p2c = 1000}};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON};
+    hwj_jwe_recipient r[2] = {{.size = sizeof(hwj_jwe_recipient),
+                               .alg = HWJ_ALG_PBES2_HS256_A128KW,
+                               .password = "first",
+                               .password_len = 5,
+                               .p2c = 1000},
+                              {.size = sizeof(hwj_jwe_recipient),
+                               .alg = HWJ_ALG_PBES2_HS256_A128KW,
+                               .password = "second",
+                               .password_len = 6,
+                               .p2c = 1000}};
+    hwj_jwe_encrypt_opts eo = {
+        .size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON};
     hwj_jwe_decrypt_opts o = jt_opts_all();
     char *jwe = NULL;
     hwj_error err;

@@ -133,8 +133,7 @@ hwj_key *jt_key_from_jwk(const json_t *jwk, const char *name)
 
 hwj_jwe_decrypt_opts jt_opts_all(void)
 {
-    hwj_jwe_decrypt_opts o;
-    memset(&o, 0, sizeof(o));
+    hwj_jwe_decrypt_opts o = HWJ_JWE_DECRYPT_OPTS_INIT;
     o.algs = all;
     o.nalgs = sizeof(all) / sizeof(all[0]);
     o.encs = encs;

@@ -56,15 +56,16 @@ static int teardown(void **state)
 
 static void options(hwj_jwe_decrypt_opts *d, hwj_jwt_verify_opts *v, hwj_key *receiver)
 {
-    memset(d, 0, sizeof(*d));
-    memset(v, 0, sizeof(*v));
+    static const hwj_verify_policy sig_policy = {
+        .size = sizeof(hwj_verify_policy), .algs = sig_algs, .nalgs = 1};
+    *d = (hwj_jwe_decrypt_opts)HWJ_JWE_DECRYPT_OPTS_INIT;
+    *v = (hwj_jwt_verify_opts)HWJ_JWT_VERIFY_OPTS_INIT;
     d->algs = km_algs;
     d->nalgs = 1;
     d->encs = enc_algs;
     d->nencs = 1;
     d->key = receiver;
-    v->policy.algs = sig_algs;
-    v->policy.nalgs = 1;
+    v->policy = &sig_policy;
     v->iss = "https://issuer.example";
     v->aud = "receiver";
 }
@@ -72,14 +73,16 @@ static void options(hwj_jwe_decrypt_opts *d, hwj_jwt_verify_opts *v, hwj_key *re
 static char *issue(fixture *fx)
 {
     const char *aud[] = {"receiver"};
-    hwj_jwt_issue_opts io = {.iss = "https://issuer.example",
+    hwj_jwt_issue_opts io = {.size = sizeof(hwj_jwt_issue_opts),
+                             .iss = "https://issuer.example",
                              .aud = aud,
                              .naud = 1,
                              .ttl = 300,
                              .sub = "alice",
                              .alg = HWJ_ALG_ES256};
-    hwj_jwe_recipient to = {.alg = HWJ_ALG_RSA_OAEP_256, .jwk = fx->receiver_pub};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A256GCM};
+    hwj_jwe_recipient to = {
+        .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_RSA_OAEP_256, .jwk = fx->receiver_pub};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A256GCM};
     char *jwe = NULL;
     hwj_error err;
     tu_ok(hwj_jwt_issue_nested(fx->issuer, &io, &to, &eo, &jwe, &err), &err);
@@ -111,8 +114,9 @@ static void t_requires_cty_jwt(void **state)
     fixture *fx = *state;
     hwj_jwe_decrypt_opts d;
     hwj_jwt_verify_opts v;
-    hwj_jwe_recipient to = {.alg = HWJ_ALG_RSA_OAEP_256, .jwk = fx->receiver_pub};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A256GCM};
+    hwj_jwe_recipient to = {
+        .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_RSA_OAEP_256, .jwk = fx->receiver_pub};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A256GCM};
     char *jwe = NULL, *claims = NULL;
     hwj_error err;
     options(&d, &v, fx->receiver);
@@ -162,7 +166,7 @@ static void t_rfc7520_6(void **state)
                                     "jwe-nested-rfc.json");
     json_t *pub = json_deep_copy(json_object_get(json_object_get(sign, "input"), "key"));
     static const hwj_alg ps256[] = {HWJ_ALG_PS256};
-    hwj_verify_policy pol = {.algs = ps256, .nalgs = 1};
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .algs = ps256, .nalgs = 1};
     hwj_jwe_decrypt_opts d = jt_opts_all();
     hwj_jwe_result *res = NULL;
     hwj_jws_result *jws = NULL;

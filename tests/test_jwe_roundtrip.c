@@ -20,7 +20,7 @@ static const char msg[] = "The true sign of intelligence is not knowledge but im
 static void round_trip(const hwj_jwe_recipient *r, hwj_alg enc, hwj_jwe_format fmt,
                        const hwj_jwe_decrypt_opts *o)
 {
-    hwj_jwe_encrypt_opts eo = {.enc = enc, .format = fmt};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = enc, .format = fmt};
     hwj_jwe_result *res = NULL;
     char *jwe = NULL;
     hwj_error err;
@@ -56,7 +56,7 @@ static void t_key_wrap(void **s)
     static const size_t lens[] = {16, 24, 32, 16, 24, 32};
     for (size_t i = 0; i < 6; i++) {
         hwj_jwk *jwk = random_oct(lens[i]);
-        hwj_jwe_recipient r = {.alg = algs[i], .jwk = jwk};
+        hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = algs[i], .jwk = jwk};
         hwj_jwe_decrypt_opts o = jt_opts_all();
         o.jwk = jwk;
         for (size_t e = 0; e < NENC; e++)
@@ -72,7 +72,7 @@ static void t_dir(void **s)
     static const size_t lens[] = {32, 48, 64, 16, 24, 32};
     for (size_t e = 0; e < NENC; e++) {
         hwj_jwk *jwk = random_oct(lens[e]);
-        hwj_jwe_recipient r = {.alg = HWJ_ALG_DIR, .jwk = jwk};
+        hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_DIR, .jwk = jwk};
         hwj_jwe_decrypt_opts o = jt_opts_all();
         o.jwk = jwk;
         round_trip(&r, encs[e], HWJ_JWE_COMPACT, &o);
@@ -87,8 +87,11 @@ static void t_pbes2(void **s)
                                    HWJ_ALG_PBES2_HS512_A256KW};
     const char *pw = "correct horse battery staple";
     for (size_t i = 0; i < 3; i++) {
-        hwj_jwe_recipient r = {
-            .alg = algs[i], .password = pw, .password_len = strlen(pw), .p2c = HWJ_JWE_MIN_P2C};
+        hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient),
+                               .alg = algs[i],
+                               .password = pw,
+                               .password_len = strlen(pw),
+                               .p2c = HWJ_JWE_MIN_P2C};
         hwj_jwe_decrypt_opts o = jt_opts_all();
         o.password = pw;
         o.password_len = strlen(pw);
@@ -124,7 +127,7 @@ static void asym(hwj_key *key, hwj_jwk *pub, const hwj_alg *algs, size_t n)
     hwj_jwe_decrypt_opts o = jt_opts_all();
     o.key = key;
     for (size_t i = 0; i < n; i++) {
-        hwj_jwe_recipient r = {.alg = algs[i], .jwk = pub};
+        hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = algs[i], .jwk = pub};
         for (size_t e = 0; e < NENC; e++)
             round_trip(&r, encs[e], HWJ_JWE_COMPACT, &o);
         round_trip(&r, HWJ_ENC_A256GCM, HWJ_JWE_JSON, &o);
@@ -171,16 +174,21 @@ static void t_multi_recipient(void **s)
     hwj_jwk *oct = random_oct(16), *pub = NULL;
     hwj_key *rsa = soft_key("RSA", NULL, "jwe-rt-multi.pem", &pub);
     hwj_jwe_recipient rs[3] = {
-        {.alg = HWJ_ALG_RSA_OAEP_256, .jwk = pub, .kid = "rsa-1"},
-        {.alg = HWJ_ALG_A128KW, .jwk = oct, .kid = "oct-1"},
-        {.alg = HWJ_ALG_PBES2_HS256_A128KW,
+        {.size = sizeof(hwj_jwe_recipient),
+         .alg = HWJ_ALG_RSA_OAEP_256,
+         .jwk = pub,
+         .kid = "rsa-1"},
+        {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = oct, .kid = "oct-1"},
+        {.size = sizeof(hwj_jwe_recipient),
+         .alg = HWJ_ALG_PBES2_HS256_A128KW,
          .password = pw,
          .password_len = strlen(pw),
          .p2c = 2000,
          .header_json = "{\"x-note\":\"pbes2\"}"},
     };
     static const uint8_t aad[] = "bound but not encrypted";
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128CBC_HS256,
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts),
+                               .enc = HWJ_ENC_A128CBC_HS256,
                                .format = HWJ_JWE_JSON,
                                .zip = 1,
                                .cty = "text/plain",
@@ -223,9 +231,10 @@ static void t_encrypt_refusals(void **s)
 {
     (void)s;
     hwj_jwk *oct = random_oct(16);
-    hwj_jwe_recipient r[2] = {{.alg = HWJ_ALG_A128KW, .jwk = oct},
-                              {.alg = HWJ_ALG_DIR, .jwk = oct}};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM};
+    hwj_jwe_recipient r[2] = {
+        {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = oct},
+        {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_DIR, .jwk = oct}};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM};
     char *out = NULL;
     hwj_error err;
     /* several recipients need general JSON; dir allows one; compact has no AAD */

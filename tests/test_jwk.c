@@ -533,9 +533,19 @@ static void t_jwks(void **state)
     const char *bilbo = "bilbo.baggins@hobbiton.example";
     hwj_jwks *set = set_of(ec, 1, NULL);
     select_is(set, bilbo, HWJ_ALG_ES512, HWJ_OP_VERIFY, HWJ_OK, HWJ_KTY_EC);
-    select_is(set, "nobody", HWJ_ALG_ES512, HWJ_OP_VERIFY, HWJ_ERR_KEY_NOT_FOUND, 0);
+    /* A set of one is the key the caller chose: tried whatever the kid (the alg still binds). */
+    select_is(set, "nobody", HWJ_ALG_ES512, HWJ_OP_VERIFY, HWJ_OK, HWJ_KTY_EC);
     select_is(set, bilbo, HWJ_ALG_ES256, HWJ_OP_VERIFY, HWJ_ERR_KEY_NOT_FOUND, 0);
     select_is(set, NULL, HWJ_ALG_EDDSA, HWJ_OP_VERIFY, HWJ_ERR_KEY_NOT_FOUND, 0);
+    hwj_jwks_free(set);
+    /* With two keys the kid counts. */
+    json_t *other = variant("jwk/3_1.ec_public_key.json", "kid", json_string("other"));
+    char *other_text = dump(other);
+    set = set_of(ec, 1, other_text);
+    free(other_text);
+    json_decref(other);
+    select_is(set, "nobody", HWJ_ALG_ES512, HWJ_OP_VERIFY, HWJ_ERR_KEY_NOT_FOUND, 0);
+    select_is(set, bilbo, HWJ_ALG_ES512, HWJ_OP_VERIFY, HWJ_OK, HWJ_KTY_EC);
     hwj_jwks_free(set);
     set = set_of(rsa, 1, NULL);
     select_is(set, bilbo, HWJ_ALG_RS256, HWJ_OP_VERIFY, HWJ_OK, HWJ_KTY_RSA);

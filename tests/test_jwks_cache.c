@@ -255,7 +255,7 @@ static int reset(void **state)
 
 static hwj_jwks_cache *new_cache(const char *url, hwj_jwks_cache_opts *o)
 {
-    hwj_jwks_cache_opts def = {0};
+    hwj_jwks_cache_opts def = HWJ_JWKS_CACHE_OPTS_INIT;
     hwj_jwks_cache *c = NULL;
     hwj_error err;
     if (o == NULL)
@@ -293,7 +293,7 @@ static int has_kid(hwj_jwks_cache *c, const char *kid)
 
 static void expect_refused(const char *url, int allow_http, hwj_err want, const char *needle)
 {
-    hwj_jwks_cache_opts o = {.allow_http = allow_http};
+    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .allow_http = allow_http};
     hwj_jwks_cache *c = NULL;
     hwj_error err;
     hwj_err rc = hwj_jwks_cache_new(url, &o, &c, &err);
@@ -323,16 +323,16 @@ static void test_url_rules(void **state)
     expect_refused("https://user:pw@issuer.example/j", 0, HWJ_ERR_POLICY, "credentials");
     expect_refused("not a url", 0, HWJ_ERR_ARG, NULL);
     /* with allow_http, plain http anywhere is the caller's explicit choice */
-    hwj_jwks_cache_opts o = {.allow_http = 1};
+    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .allow_http = 1};
     hwj_jwks_cache_free(new_cache("http://issuer.example/jwks.json", &o));
     /* options that make no sense */
     hwj_jwks_cache *c = NULL;
     hwj_error err;
-    hwj_jwks_cache_opts bad = {.min_ttl = 100, .max_ttl = 10};
+    hwj_jwks_cache_opts bad = {.size = sizeof(hwj_jwks_cache_opts), .min_ttl = 100, .max_ttl = 10};
     assert_int_equal(hwj_jwks_cache_new("https://a.example/j", &bad, &c, &err), HWJ_ERR_ARG);
-    hwj_jwks_cache_opts huge = {.max_ttl = INT64_MAX};
+    hwj_jwks_cache_opts huge = {.size = sizeof(hwj_jwks_cache_opts), .max_ttl = INT64_MAX};
     assert_int_equal(hwj_jwks_cache_new("https://a.example/j", &huge, &c, &err), HWJ_ERR_ARG);
-    hwj_jwks_cache_opts neg = {.refetch_cooldown = -1};
+    hwj_jwks_cache_opts neg = {.size = sizeof(hwj_jwks_cache_opts), .refetch_cooldown = -1};
     assert_int_equal(hwj_jwks_cache_new("https://a.example/j", &neg, &c, &err), HWJ_ERR_ARG);
     assert_null(c);
     hwj_jwks_cache_free(NULL);
@@ -349,7 +349,7 @@ static void serve_discovery(const fixture *f, const char *doc, int status)
 
 static hwj_err discover(const char *issuer, hwj_jwks_cache **c, hwj_error *err)
 {
-    hwj_jwks_cache_opts o = {.clock = test_clock};
+    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .clock = test_clock};
     return hwj_jwks_cache_discover(issuer, &o, c, err);
 }
 
@@ -469,7 +469,8 @@ static int64_t ttl_for(fixture *f, const char *cache_control, const char *age,
 static void test_ttl_bounds(void **state)
 {
     fixture *f = *state;
-    hwj_jwks_cache_opts o = {.min_ttl = 30, .max_ttl = 3600, .default_ttl = 300};
+    hwj_jwks_cache_opts o = {
+        .size = sizeof(hwj_jwks_cache_opts), .min_ttl = 30, .max_ttl = 3600, .default_ttl = 300};
     assert_int_equal(ttl_for(f, "max-age=90", NULL, &o), 90);
     assert_int_equal(ttl_for(f, "max-age=\"90\"", NULL, &o), 90);
     assert_int_equal(ttl_for(f, "max-age=90", "50", &o), 40);
@@ -524,7 +525,7 @@ static void test_cooldown(void **state)
 {
     fixture *f = *state;
     char kid[64];
-    hwj_jwks_cache_opts o = {.refetch_cooldown = 30};
+    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .refetch_cooldown = 30};
     server_set(&f->srv, json_pack("{s:s}", "cache_control", "max-age=3600"));
     hwj_jwks_cache *c = new_cache(f->srv.url, &o);
     assert_true(has_kid(c, hwj_key_get0_kid(f->k1)));
@@ -560,7 +561,7 @@ static void test_bad_answers_keep_set(void **state)
 {
     fixture *f = *state;
     const char *kid1 = hwj_key_get0_kid(f->k1);
-    hwj_jwks_cache_opts o = {.max_size = 4096};
+    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .max_size = 4096};
     hwj_error err;
     hwj_jwks_cache *c = new_cache(f->srv.url, &o);
     tu_ok(hwj_jwks_cache_refresh(c, &err), &err);
@@ -631,7 +632,8 @@ static void test_server_down(void **state)
     const char *kid1 = hwj_key_get0_kid(f->k1);
     server_start(&own);
     server_set(&own, json_pack("{s:s,s:s}", "body", f->set1, "cache_control", "max-age=60"));
-    hwj_jwks_cache_opts o = {.max_stale = 600, .refetch_cooldown = 30};
+    hwj_jwks_cache_opts o = {
+        .size = sizeof(hwj_jwks_cache_opts), .max_stale = 600, .refetch_cooldown = 30};
     hwj_jwks_cache *c = new_cache(own.url, &o);
     assert_true(has_kid(c, kid1));
     server_stop(&own);
@@ -670,7 +672,7 @@ static void test_no_stale(void **state)
     hwj_error err;
     server_start(&own);
     server_set(&own, json_pack("{s:s,s:s}", "body", f->set1, "cache_control", "max-age=60"));
-    hwj_jwks_cache_opts o = {.max_stale = -1};
+    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .max_stale = -1};
     hwj_jwks_cache *c = new_cache(own.url, &o);
     assert_true(has_kid(c, hwj_key_get0_kid(f->k1)));
     server_stop(&own);
@@ -682,7 +684,7 @@ static void test_no_stale(void **state)
 static void test_timeout(void **state)
 {
     fixture *f = *state;
-    hwj_jwks_cache_opts o = {.timeout_ms = 300};
+    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .timeout_ms = 300};
     server_set(&f->srv, json_pack("{s:f}", "delay", 2.0));
     hwj_jwks_cache *c = new_cache(f->srv.url, &o);
     time_t t0 = time(NULL);
@@ -709,7 +711,7 @@ static void test_https(void **state)
     server_start(&tls);
     server_set(&tls, json_pack("{s:s}", "body", f->set1));
 
-    hwj_jwks_cache_opts o = {.ca_file = cert};
+    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .ca_file = cert};
     hwj_jwks_cache *c = new_cache(tls.url, &o);
     assert_true(has_kid(c, hwj_key_get0_kid(f->k1)));
     hwj_jwks_cache_free(c);
@@ -740,7 +742,8 @@ static const hwj_alg verify_algs[] = {HWJ_ALG_ES256, HWJ_ALG_ES384};
 
 static hwj_err verify_jws(hwj_jwks_cache *c, const char *jws, hwj_error *err)
 {
-    hwj_verify_policy p = {.allow_json = 1, .algs = verify_algs, .nalgs = 2};
+    hwj_verify_policy p = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = verify_algs, .nalgs = 2};
     hwj_jws_result *r = NULL;
     hwj_err rc = hwj_jwks_cache_verify_jws(c, jws, strlen(jws), &p, NULL, 0, &r, NULL, err);
     if (rc == HWJ_OK) {
@@ -771,7 +774,8 @@ static void test_verify_rotation(void **state)
     assert_int_equal(server_requests(&f->srv), 2);
 
     /* keys_out keeps the set (and result->key) alive across a refresh */
-    hwj_verify_policy p = {.allow_json = 1, .algs = verify_algs, .nalgs = 2};
+    hwj_verify_policy p = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = verify_algs, .nalgs = 2};
     hwj_jws_result *r = NULL;
     hwj_jwks_snapshot *keys = NULL;
     tu_ok(hwj_jwks_cache_verify_jws(c, t2, strlen(t2), &p, NULL, 0, &r, &keys, &err), &err);
@@ -793,9 +797,10 @@ static void test_verify_json_and_kidless(void **state)
     fixture *f = *state;
     hwj_error err;
     char *general = NULL, *flat = NULL, *nokid = NULL;
-    hwj_jws_sign_opts g = {.format = HWJ_JWS_JSON, .unprotected_json = "{\"x\":1}"};
-    hwj_jws_sign_opts fl = {.format = HWJ_JWS_JSON_FLAT};
-    hwj_jws_sign_opts nk = {.kid = ""};
+    hwj_jws_sign_opts g = {
+        .size = sizeof(hwj_jws_sign_opts), .format = HWJ_JWS_JSON, .unprotected_json = "{\"x\":1}"};
+    hwj_jws_sign_opts fl = {.size = sizeof(hwj_jws_sign_opts), .format = HWJ_JWS_JSON_FLAT};
+    hwj_jws_sign_opts nk = {.size = sizeof(hwj_jws_sign_opts), .kid = ""};
     tu_ok(hwj_jws_sign(f->k2, (const uint8_t *)"hello", 5, &g, &general, &err), &err);
     tu_ok(hwj_jws_sign(f->k2, (const uint8_t *)"hello", 5, &fl, &flat, &err), &err);
     tu_ok(hwj_jws_sign(f->k2, (const uint8_t *)"hello", 5, &nk, &nokid, &err), &err);
@@ -833,7 +838,10 @@ static void test_verify_jwt(void **state)
              "{\"iss\":\"https://issuer.test\",\"aud\":\"svc\",\"iat\":%lld,\"exp\":%lld}",
              (long long)g_now, (long long)g_now + 600);
     char *jwt = make_jws(f->k2, NULL, claims);
-    hwj_jwt_verify_opts vo = {.policy = {.algs = verify_algs, .nalgs = 2},
+    hwj_jwt_verify_opts vo = {.size = sizeof(hwj_jwt_verify_opts),
+                              .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy),
+                                                             .algs = verify_algs,
+                                                             .nalgs = 2},
                               .iss = "https://issuer.test",
                               .aud = "svc",
                               .clock = test_clock};
@@ -870,7 +878,8 @@ static void *verify_loop(void *arg)
     worker *w = arg;
     hwj_error err;
     for (int i = 0; i < 300; i++) {
-        hwj_verify_policy p = {.allow_json = 1, .algs = verify_algs, .nalgs = 2};
+        hwj_verify_policy p = {
+            .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = verify_algs, .nalgs = 2};
         hwj_jws_result *r = NULL;
         if (hwj_jwks_cache_verify_jws(w->c, w->tok, strlen(w->tok), &p, NULL, 0, &r, NULL, &err) ==
             HWJ_OK)

@@ -119,7 +119,8 @@ static void roundtrip_all_algs(void **state)
         for (size_t f = 0; f < 3; f++)
             for (int detached = 0; detached < 2; detached++)
                 for (int b64f = 0; b64f < 2; b64f++) {
-                    hwj_jws_sign_opts o = {.alg = algs[a].alg,
+                    hwj_jws_sign_opts o = {.size = sizeof(hwj_jws_sign_opts),
+                                           .alg = algs[a].alg,
                                            .format = fmts[f],
                                            .detached = detached,
                                            .b64_false = b64f};
@@ -147,7 +148,8 @@ static void default_alg_and_kid(void **state)
 
 static void extra_header_members(void **state)
 {
-    hwj_jws_sign_opts o = {.alg = HWJ_ALG_HS256,
+    hwj_jws_sign_opts o = {.size = sizeof(hwj_jws_sign_opts),
+                           .alg = HWJ_ALG_HS256,
                            .kid = "k1",
                            .header_json = "{\"typ\":\"JWT\",\"alg\":\"HS256\",\"kid\":\"k1\","
                                           "\"x\":{\"y\":[1,2]}}"};
@@ -157,9 +159,21 @@ static void extra_header_members(void **state)
     (void)state;
 
     tu_ok(hwj_jws_sign(keys[K_OCT], (const uint8_t *)"p", 1, &o, &jws, &err), &err);
-    /* kid "k1" is not in the set: the key is chosen by kid, so this must not verify */
-    tj_expect(tj_verify(jws, sets[K_OCT], HWJ_ALG_HS256, NULL, &res, &err), HWJ_ERR_KEY_NOT_FOUND,
-              &err);
+    /* kid "k1" is not in the set. A set of one is the key the caller chose: it is tried (issue
+     * 22, as latchset jose and jwcrypto do). With several keys the key is chosen by kid, so
+     * this must not verify. */
+    tu_ok(tj_verify(jws, sets[K_OCT], HWJ_ALG_HS256, NULL, &res, &err), &err);
+    hwj_jws_result_free(res);
+    res = NULL;
+    hwj_jwks *two = NULL;
+    hwj_jwk *p256 = NULL, *p384 = NULL;
+    tu_ok(hwj_jwks_new(&two, &err), &err);
+    tu_ok(hwj_jwk_from_key(keys[K_P256], &p256, &err), &err);
+    tu_ok(hwj_jwks_add(two, p256, &err), &err);
+    tu_ok(hwj_jwk_from_key(keys[K_P384], &p384, &err), &err);
+    tu_ok(hwj_jwks_add(two, p384, &err), &err);
+    tj_expect(tj_verify(jws, two, HWJ_ALG_HS256, NULL, &res, &err), HWJ_ERR_KEY_NOT_FOUND, &err);
+    hwj_jwks_free(two);
     hwj_free(jws);
     o.kid = "hmac-1";
     o.header_json = "{\"typ\":\"JWT\",\"x\":{\"y\":[1,2]}}";
@@ -178,22 +192,58 @@ static void refused_sign_options(void **state)
         hwj_jws_sign_opts o;
         const char *payload;
     } bad[] = {
-        {{.alg = HWJ_ALG_HS256, .header_json = "{\"alg\":\"HS512\"}"}, "p"},
-        {{.alg = HWJ_ALG_HS256, .header_json = "{\"alg\":\"none\"}"}, "p"},
-        {{.alg = HWJ_ALG_HS256, .kid = "a", .header_json = "{\"kid\":\"b\"}"}, "p"},
-        {{.alg = HWJ_ALG_HS256, .kid = "", .header_json = "{\"kid\":\"b\"}"}, "p"},
-        {{.alg = HWJ_ALG_HS256, .header_json = "{\"crit\":[\"exp\"],\"exp\":1}"}, "p"},
-        {{.alg = HWJ_ALG_HS256, .header_json = "{\"b64\":false}"}, "p"},
-        {{.alg = HWJ_ALG_HS256, .header_json = "{\"typ\":\"a\",\"typ\":\"b\"}"}, "p"},
-        {{.alg = HWJ_ALG_HS256, .header_json = "[1]"}, "p"},
-        {{.alg = HWJ_ALG_HS256, .unprotected_json = "{\"kid\":\"x\"}"}, "p"}, /* compact */
-        {{.alg = HWJ_ALG_HS256, .format = HWJ_JWS_JSON, .unprotected_json = "{\"alg\":\"x\"}"},
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .header_json = "{\"alg\":\"HS512\"}"},
          "p"},
-        {{.alg = HWJ_ALG_HS256, .format = HWJ_JWS_JSON, .unprotected_json = "{\"crit\":[]}"}, "p"},
-        {{.alg = HWJ_ALG_HS256, .b64_false = 1}, "a.b"}, /* RFC 7797 §5.2 */
-        {{.alg = HWJ_ALG_RSA_OAEP}, "p"},
-        {{.alg = HWJ_ALG_RS256}, "p"}, /* an HMAC key cannot RS256 */
-        {{.alg = HWJ_ALG_HS256, .format = (hwj_jws_format)7}, "p"},
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .header_json = "{\"alg\":\"none\"}"},
+         "p"},
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .kid = "a",
+          .header_json = "{\"kid\":\"b\"}"},
+         "p"},
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .kid = "",
+          .header_json = "{\"kid\":\"b\"}"},
+         "p"},
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .header_json = "{\"crit\":[\"exp\"],\"exp\":1}"},
+         "p"},
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .header_json = "{\"b64\":false}"},
+         "p"},
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .header_json = "{\"typ\":\"a\",\"typ\":\"b\"}"},
+         "p"},
+        {{.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256, .header_json = "[1]"}, "p"},
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .unprotected_json = "{\"kid\":\"x\"}"},
+         "p"}, /* compact */
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .format = HWJ_JWS_JSON,
+          .unprotected_json = "{\"alg\":\"x\"}"},
+         "p"},
+        {{.size = sizeof(hwj_jws_sign_opts),
+          .alg = HWJ_ALG_HS256,
+          .format = HWJ_JWS_JSON,
+          .unprotected_json = "{\"crit\":[]}"},
+         "p"},
+        {{.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256, .b64_false = 1},
+         "a.b"}, /* RFC 7797 §5.2 */
+        {{.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_RSA_OAEP}, "p"},
+        {{.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_RS256},
+         "p"}, /* an HMAC key cannot RS256 */
+        {{.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256, .format = (hwj_jws_format)7},
+         "p"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -207,8 +257,12 @@ static void refused_sign_options(void **state)
         assert_true(err.message[0] != '\0');
     }
     /* '.' is fine with b64 false when the payload is detached or in JSON. */
-    hwj_jws_sign_opts ok1 = {.alg = HWJ_ALG_HS256, .b64_false = 1, .detached = 1};
-    hwj_jws_sign_opts ok2 = {.alg = HWJ_ALG_HS256, .b64_false = 1, .format = HWJ_JWS_JSON};
+    hwj_jws_sign_opts ok1 = {
+        .size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256, .b64_false = 1, .detached = 1};
+    hwj_jws_sign_opts ok2 = {.size = sizeof(hwj_jws_sign_opts),
+                             .alg = HWJ_ALG_HS256,
+                             .b64_false = 1,
+                             .format = HWJ_JWS_JSON};
     sign_verify(HWJ_ALG_HS256, K_OCT, &ok1, "$.02");
     sign_verify(HWJ_ALG_HS256, K_OCT, &ok2, "$.02");
 }
@@ -218,10 +272,11 @@ static void multiple_signatures(void **state)
     hwj_key *const ks[] = {keys[K_RSA], keys[K_P256], keys[K_OCT], keys[K_ED25519]};
     const int idx[] = {K_RSA, K_P256, K_OCT, K_ED25519};
     const hwj_alg want[] = {HWJ_ALG_PS256, HWJ_ALG_ES256, HWJ_ALG_HS512, HWJ_ALG_EDDSA};
-    hwj_jws_sign_opts o[4] = {{.alg = HWJ_ALG_PS256},
-                              {.alg = HWJ_ALG_ES256, .unprotected_json = "{\"x\":1}"},
-                              {.alg = HWJ_ALG_HS512},
-                              {0}};
+    hwj_jws_sign_opts o[4] = {
+        {.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_PS256},
+        {.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256, .unprotected_json = "{\"x\":1}"},
+        {.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS512},
+        {.size = sizeof(hwj_jws_sign_opts)}};
     char *jws = NULL;
     hwj_error err;
     (void)state;
@@ -244,7 +299,7 @@ static void multiple_signatures(void **state)
 
 static void empty_payload(void **state)
 {
-    hwj_jws_sign_opts o = {.alg = HWJ_ALG_ES256};
+    hwj_jws_sign_opts o = {.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256};
     char *jws = NULL;
     hwj_jws_result *res = NULL;
     hwj_error err;

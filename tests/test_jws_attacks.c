@@ -170,9 +170,13 @@ static void tampering(void **state)
     tamper_each_part(json_string_value(json_object_get(json_object_get(ex, "output"), "compact")),
                      rsa_set, HWJ_ALG_RS256);
     json_decref(ex);
-    char *hs = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "payload");
+    char *hs =
+        sign(hs_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256},
+             "payload");
     tamper_each_part(hs, hs_set, HWJ_ALG_HS256);
-    char *es = sign(p256_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_ES256}, "payload");
+    char *es =
+        sign(p256_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256},
+             "payload");
     tamper_each_part(es, p256_set, HWJ_ALG_ES256);
     free(hs);
     free(es);
@@ -203,7 +207,8 @@ static void alg_policy(void **state)
     json_t *ex = tu_conformance("jws/4_1.rsa_v15_signature.json");
     const char *rs = json_string_value(json_object_get(json_object_get(ex, "output"), "compact"));
     static const hwj_alg ps[] = {HWJ_ALG_PS256, HWJ_ALG_HS256};
-    hwj_verify_policy pol = {.allow_json = 1, .algs = ps, .nalgs = 2};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = ps, .nalgs = 2};
     hwj_error err;
     (void)state;
 
@@ -259,7 +264,8 @@ static void hs256_keyed_with_rsa_public_key(void **state)
         size_t len;
     } secrets[] = {{pem, (size_t)pem_len}, {der, (size_t)der_len}, {jwk_text, strlen(jwk_text)}};
     static const hwj_alg both[] = {HWJ_ALG_RS256, HWJ_ALG_HS256};
-    hwj_verify_policy pol = {.allow_json = 1, .algs = both, .nalgs = 2};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = both, .nalgs = 2};
     char *p = tj_b64s("{\"sub\":\"admin\"}");
     for (size_t i = 0; i < 3; i++) {
         char *t1 = tj_hs256(secrets[i].k, secrets[i].len,
@@ -286,7 +292,9 @@ static void hs256_keyed_with_rsa_public_key(void **state)
 
 static void ecdsa_forms(void **state)
 {
-    char *jws = sign(p256_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_ES256}, "payload");
+    char *jws =
+        sign(p256_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256},
+             "payload");
     char *h = part(jws, 0), *p = part(jws, 1), *s = part(jws, 2);
     uint8_t raw[64], *der = NULL, zero[64] = {0};
     size_t rawlen = 0, derlen = 0;
@@ -308,8 +316,11 @@ static void ecdsa_forms(void **state)
 
 static void wrong_key_type(void **state)
 {
-    char *es = sign(p256_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_ES256}, "x");
-    char *hs = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "x");
+    char *es =
+        sign(p256_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256},
+             "x");
+    char *hs = sign(
+        hs_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256}, "x");
     json_t *ex = tu_conformance("jws/4_1.rsa_v15_signature.json");
     const char *rs = json_string_value(json_object_get(json_object_get(ex, "output"), "compact"));
     (void)state;
@@ -332,7 +343,10 @@ static void wrong_key_type(void **state)
 static void crit_rules(void **state)
 {
     static const char *const understood[] = {"exp"};
-    hwj_verify_policy pol = {.allow_json = 1, .algs = (const hwj_alg[]){HWJ_ALG_HS256}, .nalgs = 1};
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy),
+                             .allow_json = 1,
+                             .algs = (const hwj_alg[]){HWJ_ALG_HS256},
+                             .nalgs = 1};
     hwj_error err;
     char *p = tj_b64s("x");
     (void)state;
@@ -378,8 +392,13 @@ static void b64_rules(void **state)
     (void)state;
 
     /* A b64:false JWS read as if base64url, and the reverse: never the wrong payload. */
-    char *f = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256, .b64_false = 1}, "hell");
-    char *t = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "hell");
+    char *f = sign(hs_key,
+                   (hwj_jws_sign_opts){
+                       .size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256, .b64_false = 1},
+                   "hell");
+    char *t =
+        sign(hs_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256},
+             "hell");
     char *fh = part(f, 0), *fs = part(f, 2), *th = part(t, 0), *tp = part(t, 1), *ts = part(t, 2);
     hwj_jws_result *res = NULL;
     tu_ok(tj_verify(f, hs_set, HWJ_ALG_HS256, NULL, &res, &err), &err);
@@ -421,7 +440,9 @@ static void b64_rules(void **state)
 
 static void strict_base64url(void **state)
 {
-    char *t = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "payload!");
+    char *t =
+        sign(hs_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256},
+             "payload!");
     char *h = part(t, 0), *p = part(t, 1), *s = part(t, 2);
     char *hpad = NULL, *pplus = NULL, *spad = NULL, *hsp = NULL;
     (void)state;
@@ -480,8 +501,13 @@ static void strict_json(void **state)
 
 static void sizes_and_shapes(void **state)
 {
-    char *t = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "payload");
-    hwj_verify_policy pol = {.allow_json = 1, .algs = (const hwj_alg[]){HWJ_ALG_HS256}, .nalgs = 1};
+    char *t =
+        sign(hs_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256},
+             "payload");
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy),
+                             .allow_json = 1,
+                             .algs = (const hwj_alg[]){HWJ_ALG_HS256},
+                             .nalgs = 1};
     hwj_error err;
     (void)state;
 
@@ -524,10 +550,13 @@ static void sizes_and_shapes(void **state)
 
 static void json_shapes(void **state)
 {
-    char *t = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "payload");
+    char *t =
+        sign(hs_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256},
+             "payload");
     char *h = part(t, 0), *p = part(t, 1), *s = part(t, 2), *j[12] = {0};
     hwj_alg hs = HWJ_ALG_HS256;
-    hwj_verify_policy pol = {.allow_json = 1, .algs = &hs, .nalgs = 1};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = &hs, .nalgs = 1};
     hwj_jws_result *res = NULL;
     hwj_error err;
     (void)state;
@@ -598,11 +627,16 @@ static void embedded_keys_ignored(void **state)
                          "\"x5u\":\"https://attacker.example/c.pem\",\"x5c\":[\"MIIB\"]}",
                          jwk) > 0);
     char *t1 = sign(attacker_key,
-                    (hwj_jws_sign_opts){.alg = HWJ_ALG_ES256, .kid = p256_kid, .header_json = hdr},
+                    (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts),
+                                        .alg = HWJ_ALG_ES256,
+                                        .kid = p256_kid,
+                                        .header_json = hdr},
                     "{\"admin\":true}");
-    char *t2 =
-        sign(attacker_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_ES256, .kid = "", .header_json = hdr},
-             "{\"admin\":true}");
+    char *t2 = sign(
+        attacker_key,
+        (hwj_jws_sign_opts){
+            .size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256, .kid = "", .header_json = hdr},
+        "{\"admin\":true}");
     EXPECT(t1, p256_set, HWJ_ALG_ES256, HWJ_ERR_SIGNATURE);
     EXPECT(t2, p256_set, HWJ_ALG_ES256, HWJ_ERR_SIGNATURE);
     tu_ok(hwj_jwks_new(&empty, &err), &err);
@@ -662,7 +696,8 @@ static void pss_salt_length(void **state)
 /* Several signatures: a bad one does not hide a good one, and a bad one is reported. */
 static void multiple_signature_outcomes(void **state)
 {
-    char *t = sign(hs_key, (hwj_jws_sign_opts){.alg = HWJ_ALG_HS256}, "m");
+    char *t = sign(
+        hs_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256}, "m");
     char *h = part(t, 0), *p = part(t, 1), *s = part(t, 2), *bad = strdup(s), *g = NULL;
     (void)state;
 

@@ -60,8 +60,11 @@ static void verify_example(const char *rel, int detached, int allow_unprotected_
     json_t *ex = tu_conformance(rel);
     const json_t *in = json_object_get(ex, "input");
     hwj_alg alg = hwj_alg_from_name(json_string_value(json_object_get(in, "alg")));
-    hwj_verify_policy pol = {
-        .allow_json = 1, .algs = &alg, .nalgs = 1, .allow_unprotected_alg = allow_unprotected_alg};
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy),
+                             .allow_json = 1,
+                             .algs = &alg,
+                             .nalgs = 1,
+                             .allow_unprotected_alg = allow_unprotected_alg};
     hwj_jwks *set = tj_set(json_object_get(in, "key"), 1);
 
     assert_int_not_equal(alg, HWJ_ALG_UNKNOWN);
@@ -114,7 +117,10 @@ static void rfc7520_4_1_rs256(void **state)
 {
     (void)state;
     verify_example("jws/4_1.rsa_v15_signature.json", 0, 0);
-    reproduce("jws/4_1.rsa_v15_signature.json", "jws-4_1.jwk", (hwj_jws_sign_opts){0});
+    reproduce("jws/4_1.rsa_v15_signature.json", "jws-4_1.jwk",
+              (hwj_jws_sign_opts){
+                  .size = sizeof(hwj_jws_sign_opts),
+              });
 }
 
 static void rfc7520_4_2_ps384(void **state)
@@ -133,7 +139,10 @@ static void rfc7520_4_4_hs256(void **state)
 {
     (void)state;
     verify_example("jws/4_4.hmac-sha2_integrity_protection.json", 0, 0);
-    reproduce("jws/4_4.hmac-sha2_integrity_protection.json", "jws-4_4.jwk", (hwj_jws_sign_opts){0});
+    reproduce("jws/4_4.hmac-sha2_integrity_protection.json", "jws-4_4.jwk",
+              (hwj_jws_sign_opts){
+                  .size = sizeof(hwj_jws_sign_opts),
+              });
 }
 
 static void rfc7520_4_5_detached(void **state)
@@ -141,7 +150,8 @@ static void rfc7520_4_5_detached(void **state)
     const char *rel = "jws/4_5.signature_with_detached_content.json";
     json_t *ex = tu_conformance(rel);
     hwj_alg alg = HWJ_ALG_HS256;
-    hwj_verify_policy pol = {.allow_json = 1, .algs = &alg, .nalgs = 1};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = &alg, .nalgs = 1};
     hwj_jwks *set = tj_set(json_object_get(json_object_get(ex, "input"), "key"), 0);
     char *compact = output_text(ex, "compact");
     hwj_jws_result *res = NULL;
@@ -149,7 +159,8 @@ static void rfc7520_4_5_detached(void **state)
     (void)state;
 
     verify_example(rel, 1, 0);
-    reproduce(rel, "jws-4_5.jwk", (hwj_jws_sign_opts){.detached = 1});
+    reproduce(rel, "jws-4_5.jwk",
+              (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .detached = 1});
     /* Without the detached payload, the compact form is a JWS of the empty payload. */
     tj_expect(hwj_jws_verify(compact, strlen(compact), set, &pol, NULL, 0, &res, &err),
               HWJ_ERR_SIGNATURE, &err);
@@ -164,7 +175,7 @@ static void rfc7520_4_6_unprotected_kid(void **state)
     (void)state;
     verify_example("jws/4_6.protecting_specific_header_fields.json", 0, 0);
     reproduce("jws/4_6.protecting_specific_header_fields.json", "jws-4_6.jwk",
-              (hwj_jws_sign_opts){.kid = ""});
+              (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .kid = ""});
 }
 
 /* §4.7 has no protected header at all: its alg is not covered by the MAC. hwjose refuses
@@ -174,7 +185,8 @@ static void rfc7520_4_7_unprotected_alg(void **state)
     const char *rel = "jws/4_7.protecting_content_only.json";
     json_t *ex = tu_conformance(rel);
     hwj_alg alg = HWJ_ALG_HS256;
-    hwj_verify_policy pol = {.allow_json = 1, .algs = &alg, .nalgs = 1};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = &alg, .nalgs = 1};
     hwj_jwks *set = tj_set(json_object_get(json_object_get(ex, "input"), "key"), 0);
     (void)state;
 
@@ -204,8 +216,11 @@ static void rfc7520_4_8_multiple(void **state)
 
     assert_int_equal(json_array_size(keys), 3);
     for (size_t i = 0; i < 3; i++) {
-        hwj_verify_policy pol = {
-            .allow_json = 1, .algs = &algs[i], .nalgs = 1, .allow_unprotected_alg = 1};
+        hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy),
+                                 .allow_json = 1,
+                                 .algs = &algs[i],
+                                 .nalgs = 1,
+                                 .allow_unprotected_alg = 1};
         hwj_jwks *set = tj_set(json_array_get(keys, i), 1);
         assert_int_equal(verify_outputs(ex, set, &pol, 0, i), 1);
         if (i == 1) { /* the ES512 signature's alg is unprotected: refused by default */
@@ -227,7 +242,8 @@ static void rfc7520_4_8_multiple(void **state)
         tj_expect(hwj_jwks_add(all, jwk, &err), i == 1 ? HWJ_ERR_POLICY : HWJ_OK, &err);
         free(k);
     }
-    hwj_verify_policy pol = {.allow_json = 1, .algs = algs, .nalgs = 3};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = algs, .nalgs = 3};
     hwj_jws_result *res = NULL;
     tj_expect(hwj_jws_verify(text, strlen(text), all, &pol, NULL, 0, &res, &err), HWJ_ERR_POLICY,
               &err);
@@ -257,14 +273,15 @@ static void rfc7797_b64_false_compact(void **state)
     (void)state;
     verify_example("rfc7797/hmac-sha2_b64_false.json", 0, 0);
     reproduce("rfc7797/hmac-sha2_b64_false.json", "jws-7797.jwk",
-              (hwj_jws_sign_opts){.kid = "", .b64_false = 1});
+              (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .kid = "", .b64_false = 1});
 }
 
 static void rfc8037_ed25519(void **state)
 {
     (void)state;
     verify_example("curve25519/jws.json", 0, 0);
-    reproduce("curve25519/jws.json", "jws-ed25519.jwk", (hwj_jws_sign_opts){.kid = ""});
+    reproduce("curve25519/jws.json", "jws-ed25519.jwk",
+              (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .kid = ""});
 }
 
 int main(void)

@@ -55,13 +55,18 @@ static int teardown(void **state)
 }
 
 static const hwj_alg hs256[] = {HWJ_ALG_HS256};
+static const hwj_verify_policy hs256_policy = {
+    .size = sizeof(hwj_verify_policy), .algs = hs256, .nalgs = 1};
 
 /* Verification options: ISS, AUD, HS256, no leeway, the clock at *now. */
 static hwj_jwt_verify_opts vopts(int64_t *now)
 {
-    hwj_jwt_verify_opts o = {.iss = ISS, .aud = AUD, .clock = fixed_clock, .clock_arg = now};
-    o.policy.algs = hs256;
-    o.policy.nalgs = 1;
+    hwj_jwt_verify_opts o = {.size = sizeof(hwj_jwt_verify_opts),
+                             .iss = ISS,
+                             .aud = AUD,
+                             .clock = fixed_clock,
+                             .clock_arg = now};
+    o.policy = &hs256_policy;
     return o;
 }
 
@@ -70,7 +75,8 @@ static char *issue(const char *sub, const char *claims_json, int64_t nbf_offset)
 {
     int64_t now = T0;
     const char *aud[] = {AUD};
-    hwj_jwt_issue_opts o = {.iss = ISS,
+    hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts),
+                            .iss = ISS,
                             .sub = sub,
                             .aud = aud,
                             .naud = 1,
@@ -88,7 +94,7 @@ static char *issue(const char *sub, const char *claims_json, int64_t nbf_offset)
 /* A JWS over exactly `payload` with the HS256 key; `header` adds protected members. */
 static char *sign_raw(const char *header, const char *payload)
 {
-    hwj_jws_sign_opts o = {.header_json = header};
+    hwj_jws_sign_opts o = {.size = sizeof(hwj_jws_sign_opts), .header_json = header};
     char *jws = NULL;
     hwj_error err;
     tu_ok(hwj_jws_sign(hs, (const uint8_t *)payload, strlen(payload), &o, &jws, &err), &err);
@@ -189,7 +195,8 @@ static void test_issue_aud_array(void **state)
     (void)state;
     int64_t now = T0;
     const char *aud[] = {"api", "billing"};
-    hwj_jwt_issue_opts o = {.iss = ISS,
+    hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts),
+                            .iss = ISS,
                             .aud = aud,
                             .naud = 2,
                             .ttl = 60,
@@ -220,7 +227,8 @@ static void test_issue_claims_out(void **state)
     (void)state;
     int64_t now = T0;
     const char *aud[] = {AUD};
-    hwj_jwt_issue_opts o = {.iss = ISS,
+    hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts),
+                            .iss = ISS,
                             .sub = "alice",
                             .aud = aud,
                             .naud = 1,
@@ -295,7 +303,8 @@ static void test_issue_typ_kid_header(void **state)
     (void)state;
     int64_t now = T0;
     const char *aud[] = {AUD};
-    hwj_jwt_issue_opts o = {.iss = ISS,
+    hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts),
+                            .iss = ISS,
                             .aud = aud,
                             .naud = 1,
                             .ttl = 60,
@@ -329,8 +338,13 @@ static void test_issue_refusals(void **state)
     (void)state;
     int64_t now = T0;
     const char *aud[] = {AUD}, *empty_aud[] = {""};
-    hwj_jwt_issue_opts good = {
-        .iss = ISS, .aud = aud, .naud = 1, .ttl = 60, .clock = fixed_clock, .clock_arg = &now};
+    hwj_jwt_issue_opts good = {.size = sizeof(hwj_jwt_issue_opts),
+                               .iss = ISS,
+                               .aud = aud,
+                               .naud = 1,
+                               .ttl = 60,
+                               .clock = fixed_clock,
+                               .clock_arg = &now};
     hwj_jwt_issue_opts o;
     char *jwt = NULL;
     hwj_error err;
@@ -673,9 +687,11 @@ static void test_jws_failures_pass_through(void **state)
 
     /* the allow-list is the caller's */
     static const hwj_alg rs256[] = {HWJ_ALG_RS256};
-    o.policy.algs = rs256;
+    hwj_verify_policy rp = *o.policy;
+    rp.algs = rs256;
+    o.policy = &rp;
     expect(jwt, &o, HWJ_ERR_POLICY, NULL);
-    o.policy.nalgs = 0;
+    rp.nalgs = 0;
     assert_int_not_equal(hwj_jwt_verify(jwt, strlen(jwt), hset, &o, &(char *){NULL}, NULL), HWJ_OK);
     hwj_free(jwt);
 
@@ -695,7 +711,7 @@ static void test_json_serialization_and_b64_refused(void **state)
     int64_t now = T0;
     hwj_jwt_verify_opts o = vopts(&now);
     const char *payload = "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":9999999999}";
-    hwj_jws_sign_opts so = {.format = HWJ_JWS_JSON_FLAT};
+    hwj_jws_sign_opts so = {.size = sizeof(hwj_jws_sign_opts), .format = HWJ_JWS_JSON_FLAT};
     char *jws = NULL;
     hwj_error err;
 
@@ -703,7 +719,7 @@ static void test_json_serialization_and_b64_refused(void **state)
     expect(jws, &o, HWJ_ERR_PARSE, "compact");
     hwj_free(jws);
 
-    so = (hwj_jws_sign_opts){.b64_false = 1};
+    so = (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .b64_false = 1};
     const char *p2 = "{\"iss\":\"x\"}"; /* RFC 7797 compact: no '.' in the payload */
     tu_ok(hwj_jws_sign(hs, (const uint8_t *)p2, strlen(p2), &so, &jws, &err), &err);
     char *claims = NULL;
@@ -750,9 +766,11 @@ static void test_real_clock_and_es256(void **state)
     hwj_jwk *pub = NULL;
     hwj_jwks *set = NULL;
     const char *aud[] = {AUD};
-    hwj_jwt_issue_opts io = {.iss = ISS, .aud = aud, .naud = 1, .ttl = 60};
+    hwj_jwt_issue_opts io = {
+        .size = sizeof(hwj_jwt_issue_opts), .iss = ISS, .aud = aud, .naud = 1, .ttl = 60};
     static const hwj_alg es256[] = {HWJ_ALG_ES256};
-    hwj_jwt_verify_opts vo = {.iss = ISS, .aud = AUD, .leeway = 5};
+    hwj_jwt_verify_opts vo = {
+        .size = sizeof(hwj_jwt_verify_opts), .iss = ISS, .aud = AUD, .leeway = 5};
     char *jwt = NULL, *claims = NULL;
     hwj_error err;
 
@@ -762,8 +780,8 @@ static void test_real_clock_and_es256(void **state)
     tu_ok(hwj_jwks_new(&set, &err), &err);
     tu_ok(hwj_jwks_add(set, pub, &err), &err);
     tu_ok(hwj_jwt_issue(ec, &io, &jwt, &err), &err);
-    vo.policy.algs = es256;
-    vo.policy.nalgs = 1;
+    vo.policy =
+        &(const hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = es256, .nalgs = 1};
     tu_ok(hwj_jwt_verify(jwt, strlen(jwt), set, &vo, &claims, &err), &err);
     assert_non_null(strstr(claims, "\"iss\":\"" ISS "\""));
     hwj_free(claims);

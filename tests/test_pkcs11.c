@@ -45,7 +45,7 @@ static const char *uri(const char *object)
 
 static hwj_key *gen(const char *name, hwj_alg alg, unsigned bits)
 {
-    hwj_keygen_opts o = {.alg = alg, .bits = bits};
+    hwj_keygen_opts o = {.size = sizeof(hwj_keygen_opts), .alg = alg, .bits = bits};
     hwj_key *k = NULL;
     hwj_error err;
     tu_ok(hwj_key_generate(ctx, uri(name), &o, &k, &err), &err);
@@ -466,7 +466,8 @@ static void t_rfc7520(void **state)
         assert_int_equal(hwj_key_get0_custody(k)->extractable, 0);
         assert_int_equal(hwj_key_get0_custody(k)->sensitive, 1);
         assert_int_equal(hwj_key_get0_custody(k)->local, 0); /* imported, not generated */
-        hwj_jws_sign_opts o = {.alg = alg, .kid = kid ? kid : ""};
+        hwj_jws_sign_opts o = {
+            .size = sizeof(hwj_jws_sign_opts), .alg = alg, .kid = kid ? kid : ""};
         char *jws = NULL;
         hwj_error err;
         tu_ok(hwj_jws_sign(k, (const uint8_t *)payload, strlen(payload), &o, &jws, &err), &err);
@@ -543,12 +544,12 @@ static void t_errors(void **state)
     assert_non_null(strstr(err.message, "PIN rejected by token"));
     assert_null(strstr(err.message, "wrong-pin-1234"));
     /* the right PIN through opts logs in (and then the object is missing) */
-    hwj_key_open_opts o = {.pin = pin};
+    hwj_key_open_opts o = {.size = sizeof(hwj_key_open_opts), .pin = pin};
     assert_int_equal(hwj_key_open(c2, u, &o, &k, &err), HWJ_ERR_KEY_NOT_FOUND);
     hwj_ctx_free(c2);
 
     /* keygen onto a taken name */
-    hwj_keygen_opts g = {.alg = HWJ_ALG_ES256};
+    hwj_keygen_opts g = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_ES256};
     assert_int_equal(hwj_key_generate(ctx, uri("es256"), &g, &k, &err), HWJ_ERR_ARG);
     assert_non_null(strstr(err.message, "already exists"));
 }

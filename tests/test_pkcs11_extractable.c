@@ -68,7 +68,7 @@ static hwj_key *open_key(const char *uri, int allow)
 {
     hwj_key *k = NULL;
     hwj_error err;
-    hwj_key_open_opts o = {.allow_extractable = allow};
+    hwj_key_open_opts o = {.size = sizeof(hwj_key_open_opts), .allow_extractable = allow};
     tu_ok(hwj_key_open(ctx, uri, &o, &k, &err), &err);
     assert_int_equal(hwj_key_get0_custody(k)->extractable, 1);
     return k;

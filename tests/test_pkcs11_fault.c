@@ -62,7 +62,8 @@ static int setup(void **state)
     unsetenv("HWJOSE_PIN");
     if (hwj_ctx_new(&ctx, &err) != HWJ_OK)
         return -1;
-    hwj_keygen_opts eo = {.alg = HWJ_ALG_ES256}, ro = {.alg = HWJ_ALG_RSA_OAEP, .bits = 2048};
+    hwj_keygen_opts eo = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_ES256},
+                    ro = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_RSA_OAEP, .bits = 2048};
     if (hwj_key_generate(ctx, uri("fault-es"), &eo, &es, &err) != HWJ_OK ||
         hwj_key_generate(ctx, uri("fault-rsa"), &ro, &rsa, &err) != HWJ_OK) {
         fprintf(stderr, "keygen: %s\n", err.message);

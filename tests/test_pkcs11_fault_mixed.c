@@ -74,8 +74,8 @@ static void one_jws(unsigned n)
     hwj_error err = {0};
     hwj_jws_result *res = NULL;
     static const hwj_alg algs[] = {HWJ_ALG_ES256};
-    hwj_verify_policy pol = {.algs = algs, .nalgs = 1};
-    hwj_jws_sign_opts so = {.alg = HWJ_ALG_ES256};
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .algs = algs, .nalgs = 1};
+    hwj_jws_sign_opts so = {.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256};
     int len = snprintf(payload, sizeof(payload), "{\"n\":%u,\"t\":%lu}", n,
                        (unsigned long)pthread_self());
     hwj_err rc = hwj_jws_sign(es, (const uint8_t *)payload, (size_t)len, &so, &jws, &err);
@@ -101,9 +101,15 @@ static void one_jwe(void)
     hwj_error err = {0};
     hwj_jwe_result *res = NULL;
     static const hwj_alg algs[] = {HWJ_ALG_RSA_OAEP}, encs[] = {HWJ_ENC_A256GCM};
-    hwj_jwe_recipient r = {.alg = HWJ_ALG_RSA_OAEP, .jwk = encjwk};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A256GCM};
-    hwj_jwe_decrypt_opts dopts = {.algs = algs, .nalgs = 1, .encs = encs, .nencs = 1, .key = rsa};
+    hwj_jwe_recipient r = {
+        .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_RSA_OAEP, .jwk = encjwk};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A256GCM};
+    hwj_jwe_decrypt_opts dopts = {.size = sizeof(hwj_jwe_decrypt_opts),
+                                  .algs = algs,
+                                  .nalgs = 1,
+                                  .encs = encs,
+                                  .nencs = 1,
+                                  .key = rsa};
     if (RAND_bytes(pt, sizeof(pt)) != 1 ||
         hwj_jwe_encrypt(&r, 1, pt, sizeof(pt), &eo, &jwe, &err) != HWJ_OK) {
         bad("JWE encrypt (software, public key) failed", HWJ_ERR_CRYPTO, &err);
@@ -169,7 +175,8 @@ static int setup(void **state)
     }
     unlink(control);
     unsetenv("HWJOSE_PIN");
-    hwj_keygen_opts eo = {.alg = HWJ_ALG_ES256}, ro = {.alg = HWJ_ALG_RSA_OAEP, .bits = 2048};
+    hwj_keygen_opts eo = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_ES256},
+                    ro = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_RSA_OAEP, .bits = 2048};
     if (hwj_ctx_new(&ctx, &err) != HWJ_OK ||
         hwj_key_generate(ctx, uri("mixed-es"), &eo, &es, &err) != HWJ_OK ||
         hwj_key_generate(ctx, uri("mixed-rsa"), &ro, &rsa, &err) != HWJ_OK ||

@@ -354,7 +354,11 @@ static void invalid_utf8_refused(void **state)
     /* the same in a signed claims set */
     static const hwj_alg hs = HWJ_ALG_HS256;
     hwj_jwt_verify_opts o = {
-        .policy = {.algs = &hs, .nalgs = 1}, .iss = "i", .aud = "a", .allow_no_exp = 1};
+        .size = sizeof(hwj_jwt_verify_opts),
+        .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &hs, .nalgs = 1},
+        .iss = "i",
+        .aud = "a",
+        .allow_no_exp = 1};
     char *cp = tj_b64s("{\"iss\":\"i\",\"aud\":\"a\",\"sub\":\"\xc0\xaf\"}");
     char *t = tj_hs256(hs_secret, 32, "{\"alg\":\"HS256\"}", cp), *claims = NULL;
     tj_expect(hwj_jwt_verify(t, strlen(t), set, &o, &claims, &err), HWJ_ERR_CLAIMS, &err);
@@ -401,8 +405,12 @@ static void crit_outside_protected(void **state)
 {
     static const char *const understood[] = {"exp"};
     hwj_alg hs = HWJ_ALG_HS256;
-    hwj_verify_policy pol = {
-        .allow_json = 1, .algs = &hs, .nalgs = 1, .crit = understood, .ncrit = 1};
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy),
+                             .allow_json = 1,
+                             .algs = &hs,
+                             .nalgs = 1,
+                             .crit = understood,
+                             .ncrit = 1};
     hwj_jwks *set = set_of(HS_JWK);
     char *p = tj_b64s("x");
     hwj_error err;
@@ -519,8 +527,7 @@ static const hwj_alg all_enc[] = {HWJ_ENC_A128CBC_HS256, HWJ_ENC_A192CBC_HS384,
 
 static hwj_jwe_decrypt_opts opts_all(void)
 {
-    hwj_jwe_decrypt_opts o;
-    memset(&o, 0, sizeof(o));
+    hwj_jwe_decrypt_opts o = HWJ_JWE_DECRYPT_OPTS_INIT;
     o.algs = all_km;
     o.nalgs = sizeof(all_km) / sizeof(all_km[0]);
     o.encs = all_enc;
@@ -614,8 +621,8 @@ static void jwe_direct_with_encrypted_key(void **state)
     assert_true(asprintf(&uri, "file:%s/soft-x25519.pem", HWJ_TEST_DATA_DIR) > 0);
     tu_ok(hwj_key_open(tj_ctx, uri, NULL, &x, &err), &err);
     tu_ok(hwj_jwk_from_key(x, &pub, &err), &err);
-    hwj_jwe_recipient r = {.alg = HWJ_ALG_ECDH_ES, .jwk = pub};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM};
+    hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_ECDH_ES, .jwk = pub};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM};
     char *jwe = NULL;
     tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)"attack at dawn", 14, &eo, &jwe, &err), &err);
     o = opts_all();
@@ -676,8 +683,9 @@ static void jwe_pbes2_parameters(void **state)
 static void jwe_zip_in_recipient_header(void **state)
 {
     hwj_jwk *kek = oct(k128);
-    hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON_FLAT};
+    hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
+    hwj_jwe_encrypt_opts eo = {
+        .size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON_FLAT};
     hwj_jwe_decrypt_opts o = opts_all();
     char *jwe = NULL;
     hwj_error err;
@@ -847,10 +855,12 @@ static hwj_err jwt_check(const char *header, const char *claims, const hwj_jwks 
                          hwj_error *err)
 {
     static const hwj_alg hs = HWJ_ALG_HS256;
-    hwj_jwt_verify_opts o = {.policy = {.algs = &hs, .nalgs = 1},
-                             .iss = "https://issuer.example",
-                             .aud = "api",
-                             .clock = fixed_clock};
+    hwj_jwt_verify_opts o = {
+        .size = sizeof(hwj_jwt_verify_opts),
+        .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &hs, .nalgs = 1},
+        .iss = "https://issuer.example",
+        .aud = "api",
+        .clock = fixed_clock};
     char *p = tj_b64s(claims), *t = tj_hs256(hs_secret, 32, header, p), *c = NULL;
     hwj_err rc = hwj_jwt_verify(t, strlen(t), set, &o, out ? out : &c, err);
     hwj_free(c);
@@ -896,6 +906,12 @@ static void jwt_messages_have_no_control_chars(void **state)
                   set, NULL, &err),
         HWJ_ERR_CLAIMS, &err);
     assert_non_null(strstr(err.message, "x?2026 audit ok?[2J"));
+    /* A set of one is tried whatever the kid (issue 22): two keys make the kid count. */
+    hwj_jwk *other = NULL;
+    static const char other_jwk[] =
+        "{\"kty\":\"oct\",\"kid\":\"other\",\"k\":\"c2Vjb25kLWtleS1zZWNvbmQta2V5LXNlY29uZC1rZXk\"}";
+    tu_ok(hwj_jwk_parse(other_jwk, strlen(other_jwk), &other, &err), &err);
+    tu_ok(hwj_jwks_add(set, other, &err), &err);
     tj_expect(
         jwt_check("{\"alg\":\"HS256\",\"kid\":\"a\\r\\nb\"}", "{" GOOD_CLAIMS "}", set, NULL, &err),
         HWJ_ERR_KEY_NOT_FOUND, &err);
@@ -910,10 +926,12 @@ static void jwt_kind_substitution(void **state)
 {
     hwj_jwks *set = set_of(HS_JWK);
     static const hwj_alg hs = HWJ_ALG_HS256;
-    hwj_jwt_verify_opts o = {.policy = {.algs = &hs, .nalgs = 1},
-                             .iss = "https://issuer.example",
-                             .aud = "api",
-                             .clock = fixed_clock};
+    hwj_jwt_verify_opts o = {
+        .size = sizeof(hwj_jwt_verify_opts),
+        .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &hs, .nalgs = 1},
+        .iss = "https://issuer.example",
+        .aud = "api",
+        .clock = fixed_clock};
     hwj_error err;
     char *c = NULL;
     (void)state;
@@ -925,8 +943,8 @@ static void jwt_kind_substitution(void **state)
     tj_expect(hwj_jwt_verify(outer, strlen(outer), set, &o, &c, &err), HWJ_ERR_CLAIMS, &err);
     /* a JWE under the same oct key */
     hwj_jwk *kek = oct("MDEyMzQ1Njc4OWFiY2RlZg");
-    hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM};
+    hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM};
     char *jwe = NULL;
     tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)"{" GOOD_CLAIMS "}", strlen("{" GOOD_CLAIMS "}"),
                           &eo, &jwe, &err),
@@ -952,10 +970,12 @@ static void jwt_nested_cty_media_type(void **state)
 {
     hwj_jwks *set = set_of(HS_JWK);
     static const hwj_alg hs = HWJ_ALG_HS256;
-    hwj_jwt_verify_opts vo = {.policy = {.algs = &hs, .nalgs = 1},
-                              .iss = "https://issuer.example",
-                              .aud = "api",
-                              .clock = fixed_clock};
+    hwj_jwt_verify_opts vo = {
+        .size = sizeof(hwj_jwt_verify_opts),
+        .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &hs, .nalgs = 1},
+        .iss = "https://issuer.example",
+        .aud = "api",
+        .clock = fixed_clock};
     hwj_jwk *kek = oct(k128);
     hwj_jwe_decrypt_opts o = opts_all();
     char *p = tj_b64s("{" GOOD_CLAIMS "}"),
@@ -977,8 +997,10 @@ static void jwt_nested_cty_media_type(void **state)
         {NULL, HWJ_ERR_POLICY},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
-        hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .cty = cases[i].cty};
+        hwj_jwe_recipient r = {
+            .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
+        hwj_jwe_encrypt_opts eo = {
+            .size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM, .cty = cases[i].cty};
         char *jwe = NULL, *claims = NULL;
         tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)jws, strlen(jws), &eo, &jwe, &err), &err);
         tj_expect(hwj_jwt_verify_nested(jwe, strlen(jwe), &o, set, &vo, &claims, &err),
@@ -1006,8 +1028,11 @@ static void jwe_encrypt_refuses_computed_members(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
         for (int where = 0; where < 3; where++) {
-            hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
-            hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON_FLAT};
+            hwj_jwe_recipient r = {
+                .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
+            hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts),
+                                       .enc = HWJ_ENC_A128GCM,
+                                       .format = HWJ_JWE_JSON_FLAT};
             if (where == 0)
                 eo.header_json = hdrs[i];
             else if (where == 1)
@@ -1020,8 +1045,10 @@ static void jwe_encrypt_refuses_computed_members(void **state)
             assert_null(jwe);
         }
     /* other members still pass */
-    hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM, .header_json = "{\"x-app\":1}"};
+    hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts),
+                               .enc = HWJ_ENC_A128GCM,
+                               .header_json = "{\"x-app\":1}"};
     char *jwe = NULL;
     tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)"x", 1, &eo, &jwe, &err), &err);
     hwj_free(jwe);
@@ -1032,8 +1059,8 @@ static void jwe_encrypt_refuses_computed_members(void **state)
 static void jwe_no_compression_by_default(void **state)
 {
     hwj_jwk *kek = oct(k128);
-    hwj_jwe_recipient r = {.alg = HWJ_ALG_A128KW, .jwk = kek};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A128GCM};
+    hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM};
     hwj_jwe_decrypt_opts o = opts_all();
     hwj_jwe_result *res = NULL;
     char *jwe = NULL;

@@ -78,7 +78,7 @@ static void test_jwk_import(void **state)
     (void)state;
     static const char *const bad[] = {"roca-rsa2048.pub.jwk", "roca-rsa2048.jwk",
                                       "roca-rsa4096.pub.jwk", "roca-rsa4096.jwk"};
-    hwj_jwk_parse_opts forensic = {.allow_roca = 1};
+    hwj_jwk_parse_opts forensic = {.size = sizeof(hwj_jwk_parse_opts), .allow_roca = 1};
     hwj_error err = {0};
     hwj_jwk *jwk = NULL;
 
@@ -107,7 +107,7 @@ static void test_jwk_import(void **state)
 static void test_jwks_import(void **state)
 {
     (void)state;
-    hwj_jwk_parse_opts forensic = {.allow_roca = 1};
+    hwj_jwk_parse_opts forensic = {.size = sizeof(hwj_jwk_parse_opts), .allow_roca = 1};
     hwj_error err = {0};
     hwj_jwks *set = NULL;
 
@@ -127,7 +127,7 @@ static void test_soft_open(void **state)
     hwj_ctx *ctx = NULL;
     hwj_key *key = NULL;
     hwj_error err = {0};
-    hwj_key_open_opts forensic = {.allow_roca = 1};
+    hwj_key_open_opts forensic = {.size = sizeof(hwj_key_open_opts), .allow_roca = 1};
 
     tu_ok(hwj_ctx_new(&ctx, &err), &err);
     assert_cve(hwj_key_open(ctx, "jwk:" ROCA_DIR "roca-rsa2048.jwk", NULL, &key, &err), &err);
@@ -146,7 +146,7 @@ static void test_soft_open(void **state)
 static void test_cost(void **state)
 {
     (void)state;
-    hwj_jwk_parse_opts forensic = {.allow_roca = 1};
+    hwj_jwk_parse_opts forensic = {.size = sizeof(hwj_jwk_parse_opts), .allow_roca = 1};
     hwj_error err = {0};
     hwj_jwk *roca = NULL, *control = NULL;
     struct timespec t0, t1;

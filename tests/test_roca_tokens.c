@@ -35,7 +35,7 @@ static int run(const char *fmt, ...)
 /* The private key of a JWK file under tests/data/roca (read with allow_roca: it is the point). */
 static EVP_PKEY *roca_file_key(const char *name)
 {
-    hwj_jwk_parse_opts forensic = {.allow_roca = 1};
+    hwj_jwk_parse_opts forensic = {.size = sizeof(hwj_jwk_parse_opts), .allow_roca = 1};
     hwj_error err = {0};
     hwj_jwk *jwk = NULL;
     char path[1024];
@@ -146,7 +146,7 @@ static void test_open(void **state)
     hwj_ctx *ctx = NULL;
     hwj_key *key = NULL;
     hwj_error err = {0};
-    hwj_key_open_opts forensic = {.allow_roca = 1};
+    hwj_key_open_opts forensic = {.size = sizeof(hwj_key_open_opts), .allow_roca = 1};
 
     tu_ok(hwj_ctx_new(&ctx, &err), &err);
     assert_int_equal(hwj_key_open(ctx, bad_uri, NULL, &key, &err), HWJ_ERR_POLICY);
@@ -225,7 +225,7 @@ static void test_keygen(void **state)
     snprintf(uri, sizeof(uri),
              "pkcs11:token=%s;object=roca-gen-%ld?module-path=%s&pin-source=file:%s", token,
              (long)getpid(), shim, pinfile);
-    hwj_keygen_opts o = {.alg = HWJ_ALG_RS256, .bits = 2048};
+    hwj_keygen_opts o = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_RS256, .bits = 2048};
     assert_int_equal(hwj_key_generate(ctx, uri, &o, &key, &err), HWJ_ERR_POLICY);
     assert_null(key);
     assert_non_null(strstr(err.message, "CVE-2017-15361"));
@@ -236,7 +236,7 @@ static void test_keygen(void **state)
     snprintf(plain, sizeof(plain), "pkcs11:token=%s;object=roca-gen-%ld?pin-source=file:%s", token,
              (long)getpid(), pinfile);
     assert_int_equal(hwj_key_open(ctx, plain, NULL, &key, &err), HWJ_ERR_POLICY);
-    hwj_key_open_opts forensic = {.allow_roca = 1};
+    hwj_key_open_opts forensic = {.size = sizeof(hwj_key_open_opts), .allow_roca = 1};
     tu_ok(hwj_key_open(ctx, plain, &forensic, &key, &err), &err);
     hwj_key_free(key);
     key = NULL;
@@ -244,7 +244,7 @@ static void test_keygen(void **state)
     snprintf(uri, sizeof(uri),
              "pkcs11:token=%s;object=roca-gen-ec-%ld?module-path=%s&pin-source=file:%s", token,
              (long)getpid(), shim, pinfile);
-    hwj_keygen_opts ec = {.alg = HWJ_ALG_ES256};
+    hwj_keygen_opts ec = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_ES256};
     tu_ok(hwj_key_generate(ctx, uri, &ec, &key, &err), &err);
     hwj_key_free(key);
     hwj_ctx_free(ctx);

@@ -69,7 +69,9 @@ static char *key_uri(const char *name)
 /* Generate (once per name) and open. */
 static hwj_key *make_key(hwj_ctx *ctx, const char *name, hwj_alg alg)
 {
-    hwj_keygen_opts o = {.alg = alg, .bits = hwj_alg_kty(alg) == HWJ_KTY_RSA ? 2048 : 0};
+    hwj_keygen_opts o = {.size = sizeof(hwj_keygen_opts),
+                         .alg = alg,
+                         .bits = hwj_alg_kty(alg) == HWJ_KTY_RSA ? 2048 : 0};
     hwj_error err = {0};
     hwj_key *key = NULL;
     char *uri = key_uri(name), path[1200];
@@ -167,7 +169,7 @@ static void test_sign_every_alg(void **state)
 
     /* through the JWS layer: a compact JWS whose signature OpenSSL verifies */
     char *jws = NULL;
-    hwj_jws_sign_opts so = {.alg = HWJ_ALG_ES256};
+    hwj_jws_sign_opts so = {.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256};
     tu_ok(hwj_jws_sign(es256, (const uint8_t *)"{}", 2, &so, &jws, &err), &err);
     assert_non_null(strchr(jws, '.'));
     hwj_free(jws);
@@ -254,7 +256,7 @@ static void test_keygen_rules_and_list(void **state)
     hwj_error err = {0};
     hwj_key *key = NULL;
     char *uri = key_uri("ed"), *json = NULL;
-    hwj_keygen_opts o = {.alg = HWJ_ALG_EDDSA};
+    hwj_keygen_opts o = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_EDDSA};
     tu_ok(hwj_ctx_new(&ctx, &err), &err);
 
     assert_int_equal(hwj_key_generate(ctx, uri, &o, &key, &err), HWJ_ERR_UNSUPPORTED);
@@ -350,7 +352,7 @@ static void test_key_auth(void **state)
     hwj_error err = {0};
     hwj_key *key = NULL;
     char authfile[1200], base[1200], uri[4096];
-    hwj_keygen_opts o = {.alg = HWJ_ALG_ES256};
+    hwj_keygen_opts o = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_ES256};
     tu_ok(hwj_ctx_new(&ctx, &err), &err);
 
     snprintf(authfile, sizeof(authfile), "%s/key.auth", keys_dir);
@@ -519,7 +521,7 @@ static void test_restart(void **state)
     uint8_t sig[HWJ_SIG_MAX];
     size_t siglen;
     const char *script = HWJ_SOURCE_DIR "/scripts/swtpm.sh";
-    hwj_keygen_opts o = {.alg = HWJ_ALG_ES256};
+    hwj_keygen_opts o = {.size = sizeof(hwj_keygen_opts), .alg = HWJ_ALG_ES256};
 
     snprintf(dir, sizeof(dir), "%s/tpm-restart", keys_dir);
     assert_int_equal(run("bash '%s' start '%s'", script, dir), 0);

@@ -113,10 +113,10 @@ static void test_jws_json_on_request(void **state)
     static const hwj_jws_format formats[] = {HWJ_JWS_COMPACT, HWJ_JWS_JSON, HWJ_JWS_JSON_FLAT};
 
     for (size_t i = 0; i < 3; i++) {
-        hwj_jws_sign_opts so = {.alg = es, .format = formats[i]};
+        hwj_jws_sign_opts so = {.size = sizeof(hwj_jws_sign_opts), .alg = es, .format = formats[i]};
         char *jws = NULL;
         tu_ok(hwj_jws_sign(key, (const uint8_t *)"hi", 2, &so, &jws, &err), &err);
-        hwj_verify_policy pol = {.algs = &es, .nalgs = 1};
+        hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .algs = &es, .nalgs = 1};
         hwj_err rc = hwj_jws_verify(jws, strlen(jws), set, &pol, NULL, 0, &res, &err);
         if (formats[i] == HWJ_JWS_COMPACT) {
             tu_ok(rc, &err);
@@ -135,12 +135,21 @@ static void test_jws_json_on_request(void **state)
     }
 
     /* a JWT is compact whatever allow_json says */
-    hwj_jwt_issue_opts io = {
-        .iss = "https://iss", .aud = (const char *const[]){"api"}, .naud = 1, .ttl = 60, .alg = es};
+    hwj_jwt_issue_opts io = {.size = sizeof(hwj_jwt_issue_opts),
+                             .iss = "https://iss",
+                             .aud = (const char *const[]){"api"},
+                             .naud = 1,
+                             .ttl = 60,
+                             .alg = es};
     char *jwt = NULL, *claims = NULL;
     tu_ok(hwj_jwt_issue(key, &io, &jwt, &err), &err);
-    hwj_jwt_verify_opts vo = {
-        .policy = {.algs = &es, .nalgs = 1, .allow_json = 1}, .iss = "https://iss", .aud = "api"};
+    hwj_jwt_verify_opts vo = {.size = sizeof(hwj_jwt_verify_opts),
+                              .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy),
+                                                             .algs = &es,
+                                                             .nalgs = 1,
+                                                             .allow_json = 1},
+                              .iss = "https://iss",
+                              .aud = "api"};
     tu_ok(hwj_jwt_verify(jwt, strlen(jwt), set, &vo, &claims, &err), &err);
     hwj_free(claims);
     claims = NULL;
@@ -149,7 +158,8 @@ static void test_jws_json_on_request(void **state)
     assert_true(asprintf(&flat,
                          "{\"protected\":\"%.*s\",\"payload\":\"%.*s\",\"signature\":\"%s\"}",
                          (int)(dot1 - jwt), jwt, (int)(dot2 - dot1 - 1), dot1 + 1, dot2 + 1) > 0);
-    hwj_verify_policy pol = {.algs = &es, .nalgs = 1, .allow_json = 1};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .algs = &es, .nalgs = 1, .allow_json = 1};
     tu_ok(hwj_jws_verify(flat, strlen(flat), set, &pol, NULL, 0, &res, &err), &err);
     hwj_jws_result_free(res);
     assert_int_not_equal(hwj_jwt_verify(flat, strlen(flat), set, &vo, &claims, &err), HWJ_OK);
@@ -174,11 +184,17 @@ static void test_jwe_json_on_request(void **state)
     static const hwj_jwe_format formats[] = {HWJ_JWE_COMPACT, HWJ_JWE_JSON, HWJ_JWE_JSON_FLAT};
 
     for (size_t i = 0; i < 3; i++) {
-        hwj_jwe_recipient to = {.alg = kw, .jwk = oct};
-        hwj_jwe_encrypt_opts eo = {.enc = enc, .format = formats[i], .cty = "JWT"};
+        hwj_jwe_recipient to = {.size = sizeof(hwj_jwe_recipient), .alg = kw, .jwk = oct};
+        hwj_jwe_encrypt_opts eo = {
+            .size = sizeof(hwj_jwe_encrypt_opts), .enc = enc, .format = formats[i], .cty = "JWT"};
         char *jwe = NULL;
         tu_ok(hwj_jwe_encrypt(&to, 1, (const uint8_t *)"a.b.c", 5, &eo, &jwe, &err), &err);
-        hwj_jwe_decrypt_opts o = {.algs = &kw, .nalgs = 1, .encs = &enc, .nencs = 1, .jwk = oct};
+        hwj_jwe_decrypt_opts o = {.size = sizeof(hwj_jwe_decrypt_opts),
+                                  .algs = &kw,
+                                  .nalgs = 1,
+                                  .encs = &enc,
+                                  .nencs = 1,
+                                  .jwk = oct};
         hwj_err rc = hwj_jwe_decrypt(jwe, strlen(jwe), &o, &res, &err);
         if (formats[i] == HWJ_JWE_COMPACT) {
             tu_ok(rc, &err);
@@ -199,7 +215,11 @@ static void test_jwe_json_on_request(void **state)
             char *claims = NULL;
             const hwj_alg es = HWJ_ALG_ES256;
             hwj_jwt_verify_opts vo = {
-                .policy = {.algs = &es, .nalgs = 1}, .iss = "https://iss", .aud = "api"};
+                .size = sizeof(hwj_jwt_verify_opts),
+                .policy = &(
+                    hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &es, .nalgs = 1},
+                .iss = "https://iss",
+                .aud = "api"};
             tu_ok(hwj_jwks_new(&none, &err), &err);
             assert_int_equal(hwj_jwt_verify_nested(jwe, strlen(jwe), &o, none, &vo, &claims, &err),
                              HWJ_ERR_PARSE);

@@ -13,12 +13,24 @@
  *  - Every *_free() accepts NULL.
  *  - get0_ returns a borrowed pointer; get1_ returns one the caller owns.
  *  - The library never prints.
+ *
+ * What is stable (ABI): function signatures, enum values, and the options structs callers
+ * allocate (hwj_*_opts, hwj_verify_policy, hwj_jwe_recipient). Each of those starts with
+ * `size_t size`, set by its _INIT macro (`hwj_jws_sign_opts o = HWJ_JWS_SIGN_OPTS_INIT;`);
+ * zero members mean the default. Members are only ever appended, and no such struct is
+ * embedded by value in another. The library reads as many bytes as `size` says: a program
+ * built against an older, smaller struct gets the defaults for the members it does not know;
+ * a size larger than the library's own (a program built against a newer libhwjose) is
+ * refused with HWJ_ERR_ARG. Structs the library fills (results, hwj_error, hwj_custody) and
+ * opaque types carry no size and may only grow where the library allocates them.
  */
 #ifndef HWJOSE_COMMON_H
 #define HWJOSE_COMMON_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <hwjose/version.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,7 +50,6 @@ extern "C" {
 #define HWJ_PRINTF(f, a)
 #endif
 
-#define HWJ_VERSION_STRING "0.1.0"
 
 /* Error codes. Stable: values are never renumbered, new ones are appended. */
 typedef enum hwj_err {

@@ -38,6 +38,10 @@ typedef struct hwj_dpop_proof_opts {
     hwj_clock_fn clock;       /* NULL: time() */
     void *clock_arg;
 } hwj_dpop_proof_opts;
+#define HWJ_DPOP_PROOF_OPTS_INIT                                                                   \
+    {                                                                                              \
+        .size = sizeof(hwj_dpop_proof_opts)                                                        \
+    }
 
 /*
  * Make a DPoP proof signed by `key`: header {typ "dpop+jwt", alg, jwk (public members only)},
@@ -89,6 +93,10 @@ typedef struct hwj_dpop_verify_opts {
     hwj_clock_fn clock;
     void *clock_arg;
 } hwj_dpop_verify_opts;
+#define HWJ_DPOP_VERIFY_OPTS_INIT                                                                  \
+    {                                                                                              \
+        .size = sizeof(hwj_dpop_verify_opts)                                                       \
+    }
 
 typedef struct hwj_dpop_result {
     char *jkt;         /* the proof key's RFC 7638 thumbprint (what cnf.jkt binds to) */

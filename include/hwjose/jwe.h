@@ -70,6 +70,7 @@ typedef enum hwj_jwe_format {
  * RSA1_5 is refused: hwjose never produces it.
  */
 typedef struct hwj_jwe_recipient {
+    size_t size; /* sizeof: set by HWJ_JWE_RECIPIENT_INIT (see common.h) */
     hwj_alg alg;
     const hwj_jwk *jwk;
     const char *password;
@@ -78,9 +79,13 @@ typedef struct hwj_jwe_recipient {
     const char *kid;         /* NULL: the JWK's kid (if any); "" omits kid */
     const char *header_json; /* JSON serializations: extra per-recipient header members */
 } hwj_jwe_recipient;
+#define HWJ_JWE_RECIPIENT_INIT                                                                     \
+    {                                                                                              \
+        .size = sizeof(hwj_jwe_recipient)                                                          \
+    }
 
-/* Zero-initialise; zero members mean the default. Members are only ever appended. */
 typedef struct hwj_jwe_encrypt_opts {
+    size_t size;                  /* sizeof: set by HWJ_JWE_ENCRYPT_OPTS_INIT (see common.h) */
     hwj_alg enc;                  /* 0: A256GCM */
     hwj_jwe_format format;        /* several recipients need HWJ_JWE_JSON */
     int zip;                      /* compress with "zip":"DEF" */
@@ -91,6 +96,10 @@ typedef struct hwj_jwe_encrypt_opts {
     const uint8_t *aad;           /* JSON serializations: additional authenticated data */
     size_t aad_len;
 } hwj_jwe_encrypt_opts;
+#define HWJ_JWE_ENCRYPT_OPTS_INIT                                                                  \
+    {                                                                                              \
+        .size = sizeof(hwj_jwe_encrypt_opts)                                                       \
+    }
 
 /*
  * Encrypt `pt` to `n` recipients; `*out` is the serialized JWE (NUL-terminated;
@@ -104,6 +113,7 @@ HWJ_EXPORT hwj_err hwj_jwe_encrypt(const hwj_jwe_recipient *recipients, size_t n
                                    hwj_error *err);
 
 typedef struct hwj_jwe_decrypt_opts {
+    size_t size; /* sizeof: set by HWJ_JWE_DECRYPT_OPTS_INIT (see common.h) */
     /* Allow-lists, both required: an empty list accepts nothing. */
     const hwj_alg *algs;
     size_t nalgs;
@@ -129,6 +139,10 @@ typedef struct hwj_jwe_decrypt_opts {
      * outer JWE of a nested JWT is compact whatever this says. */
     int allow_json;
 } hwj_jwe_decrypt_opts;
+#define HWJ_JWE_DECRYPT_OPTS_INIT                                                                  \
+    {                                                                                              \
+        .size = sizeof(hwj_jwe_decrypt_opts)                                                       \
+    }
 
 typedef struct hwj_jwe_result {
     uint8_t *plaintext; /* NUL-terminated for convenience; plaintext_len excludes it */

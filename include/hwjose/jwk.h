@@ -37,12 +37,17 @@ HWJ_EXPORT hwj_err hwj_jwk_read_file(const char *path, hwj_jwk **out, hwj_error 
 
 /* Zero-initialise; zero members mean the default. Members are only ever appended. */
 typedef struct hwj_jwk_parse_opts {
+    size_t size; /* sizeof: set by HWJ_JWK_PARSE_OPTS_INIT (see common.h) */
     /* Accept an RSA key with the ROCA fingerprint (CVE-2017-15361: made by the flawed Infineon
      * generator of many TPMs and smart cards; its private key can be computed from the public
      * key). Refused by default with HWJ_ERR_POLICY. For forensic use only, e.g. checking what
      * such a key once signed: anyone may have forged it since. */
     int allow_roca;
 } hwj_jwk_parse_opts;
+#define HWJ_JWK_PARSE_OPTS_INIT                                                                    \
+    {                                                                                              \
+        .size = sizeof(hwj_jwk_parse_opts)                                                         \
+    }
 
 /* hwj_jwk_parse / hwj_jwk_read_file with options (`opts` NULL: the defaults). */
 HWJ_EXPORT hwj_err hwj_jwk_parse_ex(const char *json, size_t len, const hwj_jwk_parse_opts *opts,
@@ -110,6 +115,10 @@ HWJ_EXPORT hwj_err hwj_jwks_check(const hwj_jwks *set, hwj_key_op op, hwj_error 
  * keys with that kid that pass hwj_jwk_check. Without: the keys that pass hwj_jwk_check. Exactly
  * one must remain: none → HWJ_ERR_KEY_NOT_FOUND, several → HWJ_ERR_KEY_AMBIGUOUS. The result is
  * borrowed.
+ *
+ * For verification, a set of exactly one key is the key the caller chose: it is tried whatever
+ * the kid says (it must still pass hwj_jwk_check for the alg, which the allow-list bounds), as
+ * latchset jose and jwcrypto do; with several keys the kid must match.
  */
 HWJ_EXPORT hwj_err hwj_jwks_select(const hwj_jwks *set, const char *kid, hwj_alg alg, hwj_key_op op,
                                    const hwj_jwk **out, hwj_error *err);

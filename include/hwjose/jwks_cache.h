@@ -51,8 +51,8 @@ typedef struct hwj_jwks_snapshot hwj_jwks_snapshot;
 
 #define HWJ_JWKS_CACHE_DEFAULT_MAX_SIZE (512u * 1024u)
 
-/* Zero-initialise; zero members mean the default. Members are only ever appended. */
 typedef struct hwj_jwks_cache_opts {
+    size_t size;              /* sizeof: set by HWJ_JWKS_CACHE_OPTS_INIT (see common.h) */
     int allow_http;           /* allow plain http to hosts that are not loopback */
     int64_t min_ttl;          /* seconds; 0: 60. Floor on the lifetime of a fetched set */
     int64_t max_ttl;          /* seconds; 0: 86400. Ceiling on it */
@@ -66,6 +66,10 @@ typedef struct hwj_jwks_cache_opts {
     hwj_clock_fn clock;       /* NULL: time(); tests inject their own */
     void *clock_arg;
 } hwj_jwks_cache_opts;
+#define HWJ_JWKS_CACHE_OPTS_INIT                                                                   \
+    {                                                                                              \
+        .size = sizeof(hwj_jwks_cache_opts)                                                        \
+    }
 
 /* What the cache has done; for metrics and tests. Read with hwj_jwks_cache_get_stats. */
 typedef struct hwj_jwks_cache_stats {

@@ -27,8 +27,8 @@ typedef enum hwj_jws_format {
     HWJ_JWS_JSON_FLAT = 2, /* flattened JSON serialization */
 } hwj_jws_format;
 
-/* Zero-initialise; zero members mean the default. Members are only ever appended. */
 typedef struct hwj_jws_sign_opts {
+    size_t size;                  /* sizeof: set by HWJ_JWS_SIGN_OPTS_INIT (see common.h) */
     hwj_alg alg;                  /* 0: hwj_key_default_alg(key) */
     const char *kid;              /* NULL: hwj_key_get0_kid(key); "" omits kid */
     const char *header_json;      /* extra protected header members, a JSON object */
@@ -37,6 +37,10 @@ typedef struct hwj_jws_sign_opts {
     int b64_false;                /* RFC 7797: "b64":false with "crit":["b64"] */
     hwj_jws_format format;
 } hwj_jws_sign_opts;
+#define HWJ_JWS_SIGN_OPTS_INIT                                                                     \
+    {                                                                                              \
+        .size = sizeof(hwj_jws_sign_opts)                                                          \
+    }
 
 /* Sign `payload`; `*out` is the serialized JWS (NUL-terminated; hwj_free). */
 HWJ_EXPORT hwj_err hwj_jws_sign(hwj_key *key, const uint8_t *payload, size_t len,
@@ -48,6 +52,7 @@ HWJ_EXPORT hwj_err hwj_jws_sign_multi(hwj_key *const *keys, const hwj_jws_sign_o
                                       hwj_error *err);
 
 typedef struct hwj_verify_policy {
+    size_t size;         /* sizeof: set by HWJ_VERIFY_POLICY_INIT (see common.h) */
     const hwj_alg *algs; /* the allow-list; required (an empty list accepts nothing) */
     size_t nalgs;
     /* Header parameters the application itself understands and checks, beyond "b64"
@@ -63,6 +68,10 @@ typedef struct hwj_verify_policy {
      * compact token never gets JSON by accident. A JWT is compact whatever this says. */
     int allow_json;
 } hwj_verify_policy;
+#define HWJ_VERIFY_POLICY_INIT                                                                     \
+    {                                                                                              \
+        .size = sizeof(hwj_verify_policy)                                                          \
+    }
 
 typedef struct hwj_jws_result {
     uint8_t *payload; /* NUL-terminated for convenience; payload_len excludes it */

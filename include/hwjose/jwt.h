@@ -17,8 +17,8 @@ extern "C" {
 /* Seconds since the epoch; injectable for tests. NULL means time(). */
 typedef int64_t (*hwj_clock_fn)(void *arg);
 
-/* Zero-initialise; zero members mean the default. Members are only ever appended. */
 typedef struct hwj_jwt_issue_opts {
+    size_t size;     /* sizeof: set by HWJ_JWT_ISSUE_OPTS_INIT (see common.h) */
     const char *iss; /* required */
     const char *sub;
     const char *const *aud; /* required: one is written as a string, several as an array */
@@ -38,6 +38,10 @@ typedef struct hwj_jwt_issue_opts {
                               claims_json instead of letting the members above win: for claims
                               that come from someone else (a CLI user, a service's client) */
 } hwj_jwt_issue_opts;
+#define HWJ_JWT_ISSUE_OPTS_INIT                                                                    \
+    {                                                                                              \
+        .size = sizeof(hwj_jwt_issue_opts)                                                         \
+    }
 
 /*
  * Issue a JWT: the claims (iss, sub, aud, iat, nbf, exp, jti from the options, then claims_json's
@@ -54,20 +58,27 @@ HWJ_EXPORT hwj_err hwj_jwt_issue_claims(hwj_key *key, const hwj_jwt_issue_opts *
                                         char **claims_json, hwj_error *err);
 
 typedef struct hwj_jwt_verify_opts {
-    hwj_verify_policy policy; /* alg allow-list (required), crit, size limit */
-    const char *iss;          /* required: the token's iss must equal it */
-    const char *aud;          /* required: the token's aud must be or contain it */
-    const char *sub;          /* optional: the token's sub must equal it */
-    int64_t leeway;           /* seconds of clock skew tolerated on exp, nbf, iat */
-    int64_t max_age;          /* 0: none; else iat is required and may be at most this old */
-    const char *typ;          /* NULL: typ may be absent or "JWT"; else it must equal this */
-    int allow_no_exp;         /* by default a token without exp is rejected */
+    size_t size; /* sizeof: set by HWJ_JWT_VERIFY_OPTS_INIT (see common.h) */
+    /* alg allow-list (required), crit, size limit. A pointer, not embedded: the policy grows on
+     * its own (NULL: the empty policy, which accepts nothing). */
+    const hwj_verify_policy *policy;
+    const char *iss;  /* required: the token's iss must equal it */
+    const char *aud;  /* required: the token's aud must be or contain it */
+    const char *sub;  /* optional: the token's sub must equal it */
+    int64_t leeway;   /* seconds of clock skew tolerated on exp, nbf, iat */
+    int64_t max_age;  /* 0: none; else iat is required and may be at most this old */
+    const char *typ;  /* NULL: typ may be absent or "JWT"; else it must equal this */
+    int allow_no_exp; /* by default a token without exp is rejected */
     hwj_clock_fn clock;
     void *clock_arg;
     /* NULL, or "at+jwt": an RFC 9068 access token — typ at+jwt (unless typ above says
      * otherwise) and the claims iss, exp, aud, sub, client_id, iat and jti all present */
     const char *profile;
 } hwj_jwt_verify_opts;
+#define HWJ_JWT_VERIFY_OPTS_INIT                                                                   \
+    {                                                                                              \
+        .size = sizeof(hwj_jwt_verify_opts)                                                        \
+    }
 
 /*
  * Verify the JWS and validate the claims. On success `*claims_json` holds the claims
@@ -77,6 +88,15 @@ typedef struct hwj_jwt_verify_opts {
 HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *keys,
                                   const hwj_jwt_verify_opts *opts, char **claims_json,
                                   hwj_error *err) HWJ_WARN_UNUSED;
+
+/*
+ * Decode a compact JWS/JWT (3 parts) or JWE (5 parts) WITHOUT verifying or decrypting anything,
+ * for debugging: `*header_json` is its protected header (compact JSON), `*payload` a JWS's
+ * decoded payload (NUL-terminated beyond payload_len), NULL for a JWE. Nothing here is checked
+ * or trustworthy: never act on it. Outputs are freed with hwj_free.
+ */
+HWJ_EXPORT hwj_err hwj_token_inspect(const char *tok, size_t len, char **header_json,
+                                     uint8_t **payload, size_t *payload_len, hwj_error *err);
 
 /* Parse a duration: "90" or "90s", "15m", "12h", "7d" → seconds. */
 HWJ_EXPORT hwj_err hwj_duration_parse(const char *text, int64_t *seconds, hwj_error *err);

@@ -43,6 +43,7 @@ HWJ_EXPORT void hwj_ctx_free(hwj_ctx *ctx);
 HWJ_EXPORT uint64_t hwj_ctx_get_token_reinits(hwj_ctx *ctx);
 
 typedef struct hwj_key_open_opts {
+    size_t size; /* sizeof: set by HWJ_KEY_OPEN_OPTS_INIT (see common.h) */
     /* A PIN or key auth the application obtained itself (never from argv). Copied and
      * wiped on free. Overrides HWJOSE_PIN; the URI's pin-source overrides both. */
     const char *pin;
@@ -53,6 +54,10 @@ typedef struct hwj_key_open_opts {
      * Refused by default with HWJ_ERR_POLICY, whatever the backend. Forensic use only. */
     int allow_roca;
 } hwj_key_open_opts;
+#define HWJ_KEY_OPEN_OPTS_INIT                                                                     \
+    {                                                                                              \
+        .size = sizeof(hwj_key_open_opts)                                                          \
+    }
 
 /* Tri-state custody facts: 1 yes, 0 no, -1 unknown. */
 typedef struct hwj_custody {
@@ -127,10 +132,15 @@ HWJ_EXPORT hwj_err hwj_key_public_jwk(const hwj_key *key, char **json, hwj_error
 HWJ_EXPORT const char *hwj_key_get0_public_members(const hwj_key *key);
 
 typedef struct hwj_keygen_opts {
+    size_t size;   /* sizeof: set by HWJ_KEYGEN_OPTS_INIT (see common.h) */
     hwj_alg alg;   /* ES256 ES384 ES512 RS256 PS256 EdDSA RSA-OAEP RSA-OAEP-256 ECDH-ES ... */
     unsigned bits; /* RSA modulus size; 0 → 3072 */
     const char *pin;
 } hwj_keygen_opts;
+#define HWJ_KEYGEN_OPTS_INIT                                                                       \
+    {                                                                                              \
+        .size = sizeof(hwj_keygen_opts)                                                            \
+    }
 
 /*
  * Generate a key pair inside the token/TPM named by `uri`: non-extractable, sensitive,

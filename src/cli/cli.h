@@ -23,6 +23,8 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_jwt(int argc, char **argv);
 int cmd_dpop(int argc, char **argv);
+/* `jwt inspect` / `jwt decode` (argv[0] is the subcommand). */
+int cmd_jwt_inspect(int argc, char **argv);
 int cmd_jwks(int argc, char **argv);
 int cmd_thumbprint(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);

@@ -114,7 +114,7 @@ static int dpop_proof(int argc, char **argv)
 {
     static const char *const cmd = "dpop proof";
     struct dpop_args a = {0};
-    hwj_dpop_proof_opts po = {0};
+    hwj_dpop_proof_opts po = HWJ_DPOP_PROOF_OPTS_INIT;
     hwj_ctx *ctx = NULL;
     hwj_key *key = NULL;
     char *proof = NULL;
@@ -172,7 +172,7 @@ static int dpop_verify(int argc, char **argv)
 {
     static const char *const cmd = "dpop verify";
     struct dpop_args a = {0};
-    hwj_dpop_verify_opts vo = {0};
+    hwj_dpop_verify_opts vo = HWJ_DPOP_VERIFY_OPTS_INIT;
     hwj_dpop_replay *replay = NULL;
     hwj_dpop_result *res = NULL;
     uint8_t *in = NULL;

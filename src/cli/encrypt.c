@@ -103,8 +103,8 @@ static const struct option encrypt_options[] = {
 int cmd_encrypt(int argc, char **argv)
 {
     const char *jwk_path = NULL, *pw_path = NULL;
-    hwj_jwe_recipient r = {0};
-    hwj_jwe_encrypt_opts eo = {.enc = HWJ_ENC_A256GCM};
+    hwj_jwe_recipient r = HWJ_JWE_RECIPIENT_INIT;
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A256GCM};
     hwj_jwk *jwk = NULL;
     uint8_t *in = NULL;
     size_t inlen = 0, pwlen = 0;
@@ -150,7 +150,7 @@ int cmd_encrypt(int argc, char **argv)
         cli_say(ENCRYPT, "--alg and one of --jwk or --password-file are needed");
         return cli_usage_error(ENCRYPT);
     }
-    if (jwk_path != NULL && (rc = hwj_jwk_read_file(jwk_path, &jwk, &err)) != HWJ_OK) {
+    if (jwk_path != NULL && (rc = cli_jwk_read(ENCRYPT, jwk_path, &jwk, &err)) != HWJ_OK) {
         cli_fail(ENCRYPT, rc, &err);
         goto out; /* an unusable key file is an input error */
     }
@@ -213,7 +213,7 @@ int cmd_decrypt(int argc, char **argv)
 {
     const char *uri = NULL, *jwk_path = NULL, *pw_path = NULL, *crit[CLI_MAX_LIST];
     hwj_alg algs[HWJ_ALG_COUNT_], encs[CLI_MAX_LIST];
-    hwj_jwe_decrypt_opts o = {0};
+    hwj_jwe_decrypt_opts o = HWJ_JWE_DECRYPT_OPTS_INIT;
     hwj_ctx *ctx = NULL;
     hwj_key *key = NULL;
     hwj_jwk *jwk = NULL;
@@ -278,7 +278,7 @@ int cmd_decrypt(int argc, char **argv)
     if (uri != NULL && (ret = cli_key_open(DECRYPT, uri, allow_extractable, &ctx, &key)) != CLI_OK)
         goto out;
     ret = CLI_USAGE;
-    if (jwk_path != NULL && (rc = hwj_jwk_read_file(jwk_path, &jwk, &err)) != HWJ_OK) {
+    if (jwk_path != NULL && (rc = cli_jwk_read(DECRYPT, jwk_path, &jwk, &err)) != HWJ_OK) {
         cli_fail(DECRYPT, rc, &err);
         goto out; /* an unusable key file is an input error */
     }

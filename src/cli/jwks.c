@@ -11,7 +11,8 @@ static void jwks_usage(FILE *out)
         out,
         "usage: hwjose jwks --key URI [--alg ALG] [--key URI [--alg ALG]]...\n"
         "  Prints the public JWK set {\"keys\":[...]} of the keys, each with its kid (its own,\n"
-        "  else its RFC 7638 thumbprint) and \"alg\" when the key is bound to one.\n"
+        "  else its RFC 7638 thumbprint), and \"alg\" and \"use\" when the key is bound to one\n"
+        "  alg (as keygen, keys and the service print it).\n"
         "  --alg ALG        publish the preceding --key for ALG only: sets its \"alg\" and "
         "\"use\"\n"
         "                   (sig or enc), so verifiers need no --alg; must suit the key type.\n"
@@ -210,7 +211,7 @@ int cmd_thumbprint(int argc, char **argv)
         cli_say("thumbprint", "give --jwk FILE");
         return cli_usage_error("thumbprint");
     }
-    if ((rc = hwj_jwk_read_file(path, &jwk, &err)) != HWJ_OK ||
+    if ((rc = cli_jwk_read("thumbprint", path, &jwk, &err)) != HWJ_OK ||
         (rc = hwj_jwk_thumbprint(jwk, &tp, &err)) != HWJ_OK) {
         cli_fail("thumbprint", rc, &err);
         ret = CLI_USAGE; /* the JWK file is the only input */

@@ -15,7 +15,9 @@ static void jwt_usage(FILE *out)
         "       hwjose jwt verify (--jwk FILE | --jwks FILE | --jwks-uri URL) --iss ISS --aud AUD\n"
         "                         [--alg ALG]...\n"
         "                         [--leeway 60s] [--max-age D] [--typ TYP] [--sub SUB]\n"
-        "`hwjose jwt issue --help` and `hwjose jwt verify --help` describe each.\n");
+        "       hwjose jwt inspect [--in FILE] [TOKEN]   (alias: decode; UNVERIFIED)\n"
+        "`hwjose jwt issue --help`, `hwjose jwt verify --help` and `hwjose jwt inspect --help`\n"
+        "describe each.\n");
 }
 
 static void issue_usage(FILE *out)
@@ -55,6 +57,8 @@ static void verify_usage(FILE *out)
         "                         [--leeway 60s] [--max-age D] [--typ TYP] [--sub SUB]\n"
         "  Verifies the JWT on stdin and writes its claims (JSON) to stdout.\n"
         "  --jwk / --jwks   the verification key(s); with a set, the JWT's kid picks one.\n"
+        "  --in FILE        read the JWT from FILE instead of stdin. Every FILE may be '-'\n"
+        "                   (stdin), once: e.g. --jwks - --in token.jwt.\n"
         "  --jwks-uri URL   fetch the set from the issuer's jwks_uri: https (plain http only\n"
         "                   to a loopback host, or with --allow-http), bounded size and time,\n"
         "                   no redirects; --jwks-ca FILE trusts a private CA (PEM).\n"
@@ -157,10 +161,11 @@ static int add_claim(json_t *claims, const char *arg)
 static int jwt_issue(int argc, char **argv)
 {
     const char *uri = NULL, *aud[CLI_MAX_LIST];
-    hwj_jwt_issue_opts io = {.aud = aud, .ttl = 15 * 60, .refuse_registered = 1};
+    hwj_jwt_issue_opts io = {
+        .size = sizeof(hwj_jwt_issue_opts), .aud = aud, .ttl = 15 * 60, .refuse_registered = 1};
     const char *encrypt_to = NULL;
-    hwj_jwe_recipient to = {0};
-    hwj_jwe_encrypt_opts eo = {0};
+    hwj_jwe_recipient to = HWJ_JWE_RECIPIENT_INIT;
+    hwj_jwe_encrypt_opts eo = HWJ_JWE_ENCRYPT_OPTS_INIT;
     hwj_jwk *rcpt = NULL;
     json_t *claims = json_object();
     char *claims_json = NULL, *jwt = NULL;
@@ -251,7 +256,7 @@ static int jwt_issue(int argc, char **argv)
     io.claims_json = claims_json;
     if ((ret = cli_key_open(ISSUE, uri, allow_extractable, &ctx, &key)) != CLI_OK)
         goto out;
-    if (encrypt_to != NULL && (rc = hwj_jwk_read_file(encrypt_to, &rcpt, &err)) != HWJ_OK) {
+    if (encrypt_to != NULL && (rc = cli_jwk_read("jwt issue", encrypt_to, &rcpt, &err)) != HWJ_OK) {
         ret = cli_fail(ISSUE, rc, &err);
         goto out;
     }
@@ -309,7 +314,8 @@ static const struct option verify_options[] = {
 static int jwt_verify(int argc, char **argv)
 {
     cli_verify_keys vk = {0};
-    hwj_jwt_verify_opts vo = {.leeway = 60};
+    hwj_jwt_verify_opts vo = {.size = sizeof(hwj_jwt_verify_opts), .leeway = 60};
+    hwj_verify_policy policy = HWJ_VERIFY_POLICY_INIT;
     const char *decrypt_key = NULL;
     hwj_alg encs[CLI_MAX_LIST], kms[8];
     size_t nencs = 0, nkms = 0;
@@ -391,12 +397,13 @@ static int jwt_verify(int argc, char **argv)
     }
     if ((ret = cli_verify_load(VERIFY, &vk)) != CLI_OK)
         goto out;
-    if ((ret = cli_read_input(VERIFY, NULL, &in, &inlen)) != CLI_OK)
+    if ((ret = cli_read_input(VERIFY, vk.in_path, &in, &inlen)) != CLI_OK)
         goto out;
     while (inlen > 0 && (in[inlen - 1] == '\n' || in[inlen - 1] == '\r'))
         in[--inlen] = '\0';
-    vo.policy.algs = vk.algs;
-    vo.policy.nalgs = vk.nalgs;
+    policy.algs = vk.algs;
+    policy.nalgs = vk.nalgs;
+    vo.policy = &policy;
     if (decrypt_key != NULL) {
         static const hwj_alg km_all[] = {HWJ_ALG_RSA_OAEP,       HWJ_ALG_RSA_OAEP_256,
                                          HWJ_ALG_ECDH_ES,        HWJ_ALG_ECDH_ES_A128KW,
@@ -409,8 +416,12 @@ static int jwt_verify(int argc, char **argv)
         if (nencs == 0)
             for (hwj_alg e = HWJ_ENC_A128CBC_HS256; e <= HWJ_ENC_A256GCM; e++)
                 encs[nencs++] = e;
-        hwj_jwe_decrypt_opts dopts = {
-            .algs = kms, .nalgs = nkms, .encs = encs, .nencs = nencs, .key = dkey};
+        hwj_jwe_decrypt_opts dopts = {.size = sizeof(hwj_jwe_decrypt_opts),
+                                      .algs = kms,
+                                      .nalgs = nkms,
+                                      .encs = encs,
+                                      .nencs = nencs,
+                                      .key = dkey};
         rc = hwj_jwt_verify_nested((const char *)in, inlen, &dopts, vk.set, &vo, &claims, &err);
     } else {
         rc = hwj_jwt_verify((const char *)in, inlen, vk.set, &vo, &claims, &err);
@@ -445,7 +456,10 @@ int cmd_jwt(int argc, char **argv)
         return jwt_issue(argc - 1, argv + 1);
     if (strcmp(argv[1], "verify") == 0)
         return jwt_verify(argc - 1, argv + 1);
-    fprintf(stderr, "hwjose jwt: unknown subcommand '%s'; use `jwt issue` or `jwt verify`\n",
+    if (strcmp(argv[1], "inspect") == 0 || strcmp(argv[1], "decode") == 0)
+        return cmd_jwt_inspect(argc - 1, argv + 1);
+    fprintf(stderr,
+            "hwjose jwt: unknown subcommand '%s'; use `jwt issue`, `jwt verify` or `jwt inspect`\n",
             argv[1]);
     return CLI_USAGE;
 }

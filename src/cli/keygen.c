@@ -48,7 +48,7 @@ int cmd_keygen(int argc, char **argv)
 {
     const char *uri = NULL, *alg_name = NULL;
     unsigned long bits = 0;
-    hwj_keygen_opts opts = {0};
+    hwj_keygen_opts opts = HWJ_KEYGEN_OPTS_INIT;
     hwj_error err = {0};
     hwj_ctx *ctx = NULL;
     hwj_key *key = NULL;

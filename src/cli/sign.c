@@ -47,7 +47,7 @@ static const struct option sign_options[] = {
 int cmd_sign(int argc, char **argv)
 {
     const char *uri = NULL, *in_path = NULL;
-    hwj_jws_sign_opts so = {0};
+    hwj_jws_sign_opts so = HWJ_JWS_SIGN_OPTS_INIT;
     int allow_extractable = 0, nformats = 0, ret, opt;
     hwj_ctx *ctx = NULL;
     hwj_key *key = NULL;

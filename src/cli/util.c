@@ -117,6 +117,7 @@ void cli_free_input(uint8_t *buf, size_t len)
 
 int cli_read_input(const char *cmd, const char *path, uint8_t **out, size_t *len)
 {
+    static int stdin_used; /* '-' means stdin for every file argument, but stdin is read once */
     int from_stdin = path == NULL || strcmp(path, "-") == 0;
     FILE *f = from_stdin ? stdin : fopen(path, "rb");
     const char *name = from_stdin ? "stdin" : path;
@@ -124,6 +125,11 @@ int cli_read_input(const char *cmd, const char *path, uint8_t **out, size_t *len
     uint8_t *buf = NULL, *nb;
     int ret = CLI_USAGE;
 
+    if (from_stdin && stdin_used++) {
+        cli_say(cmd, "stdin ('-') is already read for another input; give one of them as a file "
+                     "(e.g. the token with --in FILE where the command has it)");
+        return CLI_USAGE;
+    }
     if (f == NULL) {
         cli_say(cmd, "cannot open '%s': %s", path, strerror(errno));
         return CLI_USAGE;
@@ -226,7 +232,8 @@ int cli_uint(const char *cmd, const char *opt, const char *text, unsigned long m
 int cli_key_open(const char *cmd, const char *uri, int allow_extractable, hwj_ctx **ctx,
                  hwj_key **key)
 {
-    hwj_key_open_opts o = {.allow_extractable = allow_extractable};
+    hwj_key_open_opts o = {.size = sizeof(hwj_key_open_opts),
+                           .allow_extractable = allow_extractable};
     hwj_error err = {0};
     hwj_err rc;
 
@@ -251,6 +258,7 @@ int cli_verify_option(const char *cmd, cli_verify_keys *vk, int opt, const char 
     case CLI_OPT_ISSUER: vk->issuer = arg; return 1;
     case CLI_OPT_ALLOW_HTTP: vk->allow_http = 1; return 1;
     case CLI_OPT_JWKS_CA: vk->jwks_ca = arg; return 1;
+    case CLI_OPT_IN: vk->in_path = arg; return 1;
     default: return 0;
     }
 }
@@ -290,7 +298,8 @@ static int algs_from_keys(const char *cmd, cli_verify_keys *vk)
 static int load_jwks_uri(const char *cmd, cli_verify_keys *vk)
 {
 #ifdef HWJ_WITH_CURL
-    hwj_jwks_cache_opts o = {.allow_http = vk->allow_http, .ca_file = vk->jwks_ca};
+    hwj_jwks_cache_opts o = {
+        .size = sizeof(hwj_jwks_cache_opts), .allow_http = vk->allow_http, .ca_file = vk->jwks_ca};
     hwj_error err = {0};
     hwj_err rc;
 
@@ -317,6 +326,47 @@ static int load_jwks_uri(const char *cmd, cli_verify_keys *vk)
 #endif
 }
 
+/* cli_read_input has said why; the caller's error path reports this as an input error. */
+static hwj_err stdin_failed(hwj_error *err)
+{
+    if (err != NULL) {
+        memset(err, 0, sizeof(*err));
+        err->code = HWJ_ERR_IO;
+        snprintf(err->message, sizeof(err->message), "reading the key from stdin failed");
+    }
+    return HWJ_ERR_IO;
+}
+
+hwj_err cli_jwk_read(const char *cmd, const char *path, hwj_jwk **out, hwj_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hwj_err rc;
+
+    if (strcmp(path, "-") != 0)
+        return hwj_jwk_read_file(path, out, err);
+    if (cli_read_input(cmd, path, &buf, &len) != CLI_OK)
+        return stdin_failed(err);
+    rc = hwj_jwk_parse((const char *)buf, len, out, err);
+    cli_free_input(buf, len);
+    return rc;
+}
+
+hwj_err cli_jwks_read(const char *cmd, const char *path, hwj_jwks **out, hwj_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hwj_err rc;
+
+    if (strcmp(path, "-") != 0)
+        return hwj_jwks_read_file(path, out, err);
+    if (cli_read_input(cmd, path, &buf, &len) != CLI_OK)
+        return stdin_failed(err);
+    rc = hwj_jwks_parse((const char *)buf, len, out, err);
+    cli_free_input(buf, len);
+    return rc;
+}
+
 int cli_verify_load(const char *cmd, cli_verify_keys *vk)
 {
     hwj_error err = {0};
@@ -340,7 +390,7 @@ int cli_verify_load(const char *cmd, cli_verify_keys *vk)
         if (ret != CLI_OK)
             return ret;
     } else if (vk->jwk_path != NULL) {
-        if ((rc = hwj_jwk_read_file(vk->jwk_path, &jwk, &err)) != HWJ_OK ||
+        if ((rc = cli_jwk_read(cmd, vk->jwk_path, &jwk, &err)) != HWJ_OK ||
             (rc = hwj_jwks_new(&vk->set, &err)) != HWJ_OK ||
             (rc = hwj_jwks_add(vk->set, jwk, &err)) != HWJ_OK) {
             if (vk->set == NULL)
@@ -348,7 +398,7 @@ int cli_verify_load(const char *cmd, cli_verify_keys *vk)
             cli_fail(cmd, rc, &err);
             return CLI_USAGE; /* an unusable key file is an input error */
         }
-    } else if ((rc = hwj_jwks_read_file(vk->jwks_path, &vk->set, &err)) != HWJ_OK) {
+    } else if ((rc = cli_jwks_read(cmd, vk->jwks_path, &vk->set, &err)) != HWJ_OK) {
         cli_fail(cmd, rc, &err);
         if (rc == HWJ_ERR_PARSE)
             cli_hint(cmd, "a file holding a single JWK goes with --jwk FILE");

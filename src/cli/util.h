@@ -32,9 +32,14 @@ void cli_verify_hints(const char *cmd, hwj_err rc);
 int cli_usage_error(const char *cmd);
 
 /* Read all of `path` (or stdin when path is NULL or "-"), at most CLI_MAX_INPUT bytes,
- * NUL-terminated. Free with cli_free_input(). Returns CLI_OK or CLI_USAGE (printed). */
+ * NUL-terminated; stdin only once per process (a second read is refused, printed). Free with
+ * cli_free_input(). Returns CLI_OK or CLI_USAGE (printed). */
 int cli_read_input(const char *cmd, const char *path, uint8_t **out, size_t *len);
 void cli_free_input(uint8_t *buf, size_t len);
+/* A JWK / JWK Set from `path`, or from stdin when it is "-" (stdin is read once per command:
+ * a second '-' is a usage error, printed). */
+hwj_err cli_jwk_read(const char *cmd, const char *path, hwj_jwk **out, hwj_error *err);
+hwj_err cli_jwks_read(const char *cmd, const char *path, hwj_jwks **out, hwj_error *err);
 
 /* Append the JWS alg `name` to algs[*n] (capacity CLI_MAX_LIST). CLI_OK or CLI_USAGE. */
 int cli_alg_add(const char *cmd, const char *name, hwj_alg *algs, size_t *n);
@@ -67,6 +72,7 @@ enum {
     CLI_OPT_ALLOW_HTTP,
     CLI_OPT_JWKS_CA,
     CLI_OPT_ISSUER,             /* `jwt verify` only: not in CLI_VERIFY_LONG_OPTIONS */
+    CLI_OPT_IN,                 /* the token from a file, so that a key may come from stdin */
     CLI_OPT_FIRST_FREE_ = 0x120 /* commands number their own long options from here */
 };
 #define CLI_VERIFY_LONG_OPTIONS                                                                    \
@@ -75,6 +81,7 @@ enum {
         {"alg", required_argument, NULL, CLI_OPT_ALG},                                             \
         {"jwks-uri", required_argument, NULL, CLI_OPT_JWKS_URI},                                   \
         {"allow-http", no_argument, NULL, CLI_OPT_ALLOW_HTTP},                                     \
+        {"in", required_argument, NULL, CLI_OPT_IN},                                               \
     {                                                                                              \
         "jwks-ca", required_argument, NULL, CLI_OPT_JWKS_CA                                        \
     }
@@ -93,6 +100,7 @@ typedef struct cli_verify_keys {
     const char *jwks_ca;
     hwj_jwks_cache *cache;
     hwj_jwks_snapshot *snap;
+    const char *in_path; /* --in: the token's file (NULL or "-": stdin) */
 } cli_verify_keys;
 
 /* 1 if `opt` was a verification-key option (stored), 0 if not; -1 on a bad value (printed). */

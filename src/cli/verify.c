@@ -25,6 +25,8 @@ static void verify_usage(FILE *out)
         "                   an error (RFC 8725: the accepted algs are explicit). \"none\" is\n"
         "                   never accepted.\n"
         "  --payload FILE   the payload of a detached JWS.\n"
+        "  --in FILE        read the JWS from FILE instead of stdin. Every FILE may be '-'\n"
+        "                   (stdin), once: e.g. --jwks - --in token.jws.\n"
         "  The jwk/jku/x5u/x5c header parameters are never used to find the key.\n"
         "  Exit: 0 valid, 1 invalid (reason on stderr), 2 usage or input error.\n");
 }
@@ -42,7 +44,7 @@ static const struct option verify_options[] = {
 int cmd_verify(int argc, char **argv)
 {
     cli_verify_keys vk = {0};
-    hwj_verify_policy policy = {0};
+    hwj_verify_policy policy = HWJ_VERIFY_POLICY_INIT;
     const char *payload_path = NULL;
     uint8_t *in = NULL, *detached = NULL;
     size_t inlen = 0, detached_len = 0;
@@ -73,7 +75,7 @@ int cmd_verify(int argc, char **argv)
     if (payload_path != NULL &&
         (ret = cli_read_input(CMD, payload_path, &detached, &detached_len)) != CLI_OK)
         goto out;
-    if ((ret = cli_read_input(CMD, NULL, &in, &inlen)) != CLI_OK)
+    if ((ret = cli_read_input(CMD, vk.in_path, &in, &inlen)) != CLI_OK)
         goto out;
     /* A trailing newline (from echo or a file) is not part of a compact JWS. */
     while (inlen > 0 && (in[inlen - 1] == '\n' || in[inlen - 1] == '\r'))

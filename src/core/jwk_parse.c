@@ -7,6 +7,8 @@
 #include "core/json.h"
 #include "core/roca.h"
 
+#include "core/opts.h"
+
 #include <hwjose/jwk.h>
 
 /* hwj_jwk_read_file and hwj_jwk_parse refuse larger input. */
@@ -17,18 +19,21 @@ HWJ_EXPORT hwj_err hwj_jwk_parse_ex(const char *json, size_t len, const hwj_jwk_
 {
     json_t *obj = NULL;
     hwj_jwk *jwk = NULL;
+    hwj_jwk_parse_opts o;
     hwj_err rc;
 
     hwj_error_reset(err);
     if (json == NULL || out == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwk_parse: missing argument");
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_jwk_parse_opts, err)) != HWJ_OK)
+        return rc;
     if (len > JWK_MAX_SIZE)
         return hwj_error_set(err, HWJ_ERR_LIMIT, "JWK is larger than %zu bytes", JWK_MAX_SIZE);
     if ((rc = hwj_json_parse_object(json, len, 0, "JWK", &obj, err)) != HWJ_OK)
         return rc;
     rc = hwj_jwk_from_json(obj, &jwk, err);
     json_decref(obj);
-    if (rc == HWJ_OK && jwk->roca && !(opts != NULL && opts->allow_roca)) {
+    if (rc == HWJ_OK && jwk->roca && !o.allow_roca) {
         hwj_jwk_free(jwk);
         return hwj_roca_refuse("the JWK", 0, err);
     }

@@ -289,7 +289,7 @@ static int is_method(const char *m)
 HWJ_EXPORT hwj_err hwj_dpop_proof(hwj_key *key, const hwj_dpop_proof_opts *opts, char **proof,
                                   hwj_error *err)
 {
-    hwj_jws_sign_opts so = {0};
+    hwj_jws_sign_opts so = HWJ_JWS_SIGN_OPTS_INIT;
     char *header = NULL, *claims = NULL;
     hwj_err rc;
 

@@ -103,7 +103,7 @@ out:
 static hwj_err check_signature(const char *jws, size_t len, struct proof *p, hwj_error *err)
 {
     hwj_jws_result *res = NULL;
-    hwj_verify_policy pol = {0};
+    hwj_verify_policy pol = HWJ_VERIFY_POLICY_INIT;
     hwj_err rc;
 
     pol.algs = &p->alg;

@@ -3,6 +3,7 @@
 #include "jose/jwe_internal.h"
 
 #include "core/error.h"
+#include "core/opts.h"
 #include "core/json.h"
 
 #include <openssl/crypto.h>
@@ -90,8 +91,9 @@ static hwj_err try_recipient(const jwe_parsed *p, const json_t *hdr, size_t i, h
     return rc;
 }
 
-HWJ_EXPORT hwj_err hwj_jwe_decrypt(const char *jwe, size_t len, const hwj_jwe_decrypt_opts *opts,
-                                   hwj_jwe_result **out, hwj_error *err)
+/* hwj_jwe_decrypt with the caller's options in the library's layout. */
+static hwj_err decrypt_loaded(const char *jwe, size_t len, const hwj_jwe_decrypt_opts *opts,
+                              hwj_jwe_result **out, hwj_error *err)
 {
     jwe_parsed p;
     json_t *hdrs[HWJ_JWE_MAX_RECIPIENTS] = {0};
@@ -101,10 +103,7 @@ HWJ_EXPORT hwj_err hwj_jwe_decrypt(const char *jwe, size_t len, const hwj_jwe_de
     hwj_error first = {0}, tmp;
     hwj_err rc, first_rc = HWJ_OK;
 
-    hwj_error_reset(err);
     memset(&p, 0, sizeof(p));
-    if (jwe == NULL || opts == NULL || out == NULL)
-        return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwe_decrypt: missing argument");
     max = opts->max_size ? opts->max_size : HWJ_DEFAULT_MAX_SIZE;
     if (len > max)
         return hwj_error_set(err, HWJ_ERR_LIMIT, "JWE of %zu bytes exceeds the limit of %zu", len,
@@ -191,4 +190,18 @@ out:
         json_decref(hdrs[i]);
     hwj_jwe_parsed_clear(&p);
     return rc;
+}
+
+HWJ_EXPORT hwj_err hwj_jwe_decrypt(const char *jwe, size_t len, const hwj_jwe_decrypt_opts *opts,
+                                   hwj_jwe_result **out, hwj_error *err)
+{
+    hwj_jwe_decrypt_opts o;
+    hwj_err rc;
+
+    hwj_error_reset(err);
+    if (jwe == NULL || opts == NULL || out == NULL)
+        return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwe_decrypt: missing argument");
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_jwe_decrypt_opts, err)) != HWJ_OK)
+        return rc;
+    return decrypt_loaded(jwe, len, &o, out, err);
 }

@@ -5,6 +5,7 @@
 #include "core/b64url.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/opts.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -177,12 +178,10 @@ static hwj_err check_args(const hwj_jwe_recipient *rs, size_t n, const uint8_t *
     return HWJ_OK;
 }
 
-HWJ_EXPORT hwj_err hwj_jwe_encrypt(const hwj_jwe_recipient *rs, size_t n, const uint8_t *pt,
-                                   size_t len, const hwj_jwe_encrypt_opts *opts, char **out,
-                                   hwj_error *err)
+/* hwj_jwe_encrypt with the caller's structs in the library's layout. */
+static hwj_err encrypt_loaded(const hwj_jwe_recipient *rs, size_t n, const uint8_t *pt, size_t len,
+                              const hwj_jwe_encrypt_opts *o, char **out, hwj_error *err)
 {
-    static const hwj_jwe_encrypt_opts defaults = {0};
-    const hwj_jwe_encrypt_opts *o = opts ? opts : &defaults;
     hwj_alg enc = o->enc ? o->enc : HWJ_ENC_A256GCM;
     size_t ceklen = hwj_jwe_cek_len(enc), ivlen = hwj_jwe_iv_len(enc), i;
     uint8_t cek[JWE_CEK_MAX], iv[JWE_IV_MAX], tag[JWE_TAG_MAX];
@@ -192,7 +191,6 @@ HWJ_EXPORT hwj_err hwj_jwe_encrypt(const hwj_jwe_recipient *rs, size_t n, const 
     char *prot_json = NULL, *prot_b64 = NULL, *aad_b64 = NULL;
     hwj_err rc;
 
-    hwj_error_reset(err);
     if ((rc = check_args(rs, n, pt, len, o, out, err)) != HWJ_OK)
         return rc;
     if (ceklen == 0)
@@ -278,5 +276,23 @@ out:
     free(prot_json);
     free(prot_b64);
     free(aad_b64);
+    return rc;
+}
+
+HWJ_EXPORT hwj_err hwj_jwe_encrypt(const hwj_jwe_recipient *rs, size_t n, const uint8_t *pt,
+                                   size_t len, const hwj_jwe_encrypt_opts *opts, char **out,
+                                   hwj_error *err)
+{
+    hwj_jwe_encrypt_opts o;
+    hwj_jwe_recipient *r = NULL;
+    hwj_err rc;
+
+    hwj_error_reset(err);
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_jwe_encrypt_opts, err)) != HWJ_OK ||
+        (rc = hwj_opts_load_array((void **)&r, sizeof *r, rs, n, "hwj_jwe_recipient", err)) !=
+            HWJ_OK)
+        return rc;
+    rc = encrypt_loaded(r, n, pt, len, &o, out, err);
+    free(r);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* jwks.c: JWK sets (RFC 7517 §5), key choice for a token, and the public JWK of an opened
  * key. A set is all-or-nothing: one invalid member makes the set invalid, so that a typo
  * never silently drops the key a verifier needed. */
+#include "core/opts.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json.h"
@@ -105,11 +106,14 @@ HWJ_EXPORT hwj_err hwj_jwks_parse_ex(const char *json, size_t len, const hwj_jwk
 {
     json_t *obj = NULL, *keys;
     hwj_jwks *set = NULL;
+    hwj_jwk_parse_opts o;
     hwj_err rc;
 
     hwj_error_reset(err);
     if (json == NULL || out == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwks_parse: missing argument");
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_jwk_parse_opts, err)) != HWJ_OK)
+        return rc;
     if (len > JWKS_MAX_SIZE)
         return hwj_error_set(err, HWJ_ERR_LIMIT, "JWKS is larger than %zu bytes", JWKS_MAX_SIZE);
     if ((rc = hwj_json_parse_object(json, len, 0, "JWKS", &obj, err)) != HWJ_OK)
@@ -133,7 +137,7 @@ HWJ_EXPORT hwj_err hwj_jwks_parse_ex(const char *json, size_t len, const hwj_jwk
     for (size_t i = 0; i < json_array_size(keys); i++) {
         hwj_jwk *jwk = NULL;
         if ((rc = hwj_jwk_from_json(json_array_get(keys, i), &jwk, err)) == HWJ_OK && jwk->roca &&
-            !(opts != NULL && opts->allow_roca)) {
+            !o.allow_roca) {
             hwj_jwk_free(jwk);
             rc = hwj_roca_refuse("the key", 0, err);
         }
@@ -255,6 +259,9 @@ HWJ_EXPORT hwj_err hwj_jwks_select(const hwj_jwks *set, const char *kid, hwj_alg
                              "are needed");
     if (hwj_jwks_check(set, op, err) != HWJ_OK)
         return HWJ_ERR_POLICY;
+    /* A single verification key was chosen by the caller: the token's kid is only a hint. */
+    if (set->n == 1 && op == HWJ_OP_VERIFY)
+        kid = NULL;
     for (size_t i = 0; i < set->n; i++) {
         const hwj_jwk *jwk = set->keys[i];
         if (kid != NULL && (jwk->kid == NULL || strcmp(jwk->kid, kid) != 0))
@@ -308,7 +315,9 @@ HWJ_EXPORT hwj_err hwj_jwk_from_key(const hwj_key *key, hwj_jwk **out, hwj_error
     if ((rc = hwj_key_public_jwk(key, &json, err)) != HWJ_OK)
         return rc;
     /* The key passed its own checks at open (allow_roca included): take its JWK as it is. */
-    rc = hwj_jwk_parse_ex(json, strlen(json), &(hwj_jwk_parse_opts){.allow_roca = 1}, out, err);
+    rc = hwj_jwk_parse_ex(
+        json, strlen(json),
+        &(hwj_jwk_parse_opts){.size = sizeof(hwj_jwk_parse_opts), .allow_roca = 1}, out, err);
     hwj_free(json);
     return rc;
 }

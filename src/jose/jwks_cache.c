@@ -5,6 +5,7 @@
  * condition variable. Sets are immutable once published; a snapshot's reference count
  * keeps a replaced set alive until its last user lets go. */
 #include "core/error.h"
+#include "core/opts.h"
 #include "jose/jwks_cache_internal.h"
 
 #include <hwjose/jwks_cache.h>
@@ -50,10 +51,10 @@ static int64_t cache_now(const hwj_jwks_cache *c)
 
 hwj_err jc_apply_defaults(const hwj_jwks_cache_opts *in, hwj_jwks_cache_opts *o, hwj_error *err)
 {
-    if (in != NULL)
-        *o = *in;
-    else
-        memset(o, 0, sizeof(*o));
+    hwj_err rc;
+
+    if ((rc = HWJ_OPTS_LOAD(*o, in, hwj_jwks_cache_opts, err)) != HWJ_OK)
+        return rc;
     if (o->min_ttl < 0 || o->max_ttl < 0 || o->default_ttl < 0 || o->refetch_cooldown < 0 ||
         o->connect_timeout_ms < 0 || o->timeout_ms < 0)
         return hwj_error_set(err, HWJ_ERR_ARG, "JWKS cache options must not be negative");

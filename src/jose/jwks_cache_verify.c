@@ -4,6 +4,7 @@
  * supplies the key, and a malformed header here is left to them to report). */
 #include "core/b64url.h"
 #include "core/error.h"
+#include "core/opts.h"
 #include "core/json.h"
 #include "jose/jwks_cache_internal.h"
 
@@ -146,18 +147,17 @@ HWJ_EXPORT hwj_err hwj_jwks_cache_verify_jws(hwj_jwks_cache *cache, const char *
                                              hwj_jws_result **out, hwj_jwks_snapshot **keys_out,
                                              hwj_error *err)
 {
-    verify_call v = {.tok = jws,
-                     .len = len,
-                     .policy = policy,
-                     .detached = detached,
-                     .detached_len = detached_len};
+    hwj_verify_policy pb;
+    verify_call v = {
+        .tok = jws, .len = len, .policy = &pb, .detached = detached, .detached_len = detached_len};
     hwj_jwks_snapshot *snap = NULL;
     hwj_err rc;
 
     hwj_error_reset(err);
     if (cache == NULL || jws == NULL || policy == NULL || out == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwks_cache_verify_jws: missing argument");
-    if ((rc = verify_with_cache(cache, &v, policy->max_size, &snap, err)) != HWJ_OK)
+    if ((rc = HWJ_OPTS_LOAD(pb, policy, hwj_verify_policy, err)) != HWJ_OK ||
+        (rc = verify_with_cache(cache, &v, pb.max_size, &snap, err)) != HWJ_OK)
         return rc;
     if (keys_out != NULL)
         *keys_out = snap;
@@ -173,13 +173,17 @@ HWJ_EXPORT hwj_err hwj_jwks_cache_verify_jwt(hwj_jwks_cache *cache, const char *
                                              const hwj_jwt_verify_opts *opts, char **claims_json,
                                              hwj_error *err)
 {
-    verify_call v = {.tok = jwt, .len = len, .jwt_opts = opts};
+    hwj_jwt_verify_opts ob;
+    hwj_verify_policy pb;
+    verify_call v = {.tok = jwt, .len = len, .jwt_opts = &ob};
     hwj_err rc;
 
     hwj_error_reset(err);
     if (cache == NULL || jwt == NULL || opts == NULL || claims_json == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwks_cache_verify_jwt: missing argument");
-    if ((rc = verify_with_cache(cache, &v, opts->policy.max_size, NULL, err)) != HWJ_OK)
+    if ((rc = HWJ_OPTS_LOAD(ob, opts, hwj_jwt_verify_opts, err)) != HWJ_OK ||
+        (rc = HWJ_OPTS_LOAD(pb, ob.policy, hwj_verify_policy, err)) != HWJ_OK ||
+        (rc = verify_with_cache(cache, &v, pb.max_size, NULL, err)) != HWJ_OK)
         return rc;
     *claims_json = v.claims;
     return HWJ_OK;

@@ -5,6 +5,7 @@
 #include "core/b64url.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/opts.h"
 #include "jose/jws_internal.h"
 
 #include <openssl/evp.h>
@@ -310,11 +311,15 @@ out:
 HWJ_EXPORT hwj_err hwj_jws_sign(hwj_key *key, const uint8_t *payload, size_t len,
                                 const hwj_jws_sign_opts *opts, char **out, hwj_error *err)
 {
-    const hwj_jws_sign_opts *o = opts ? opts : &no_opts;
+    hwj_jws_sign_opts ob;
+    const hwj_jws_sign_opts *o = &ob;
+    hwj_err rc;
 
     hwj_error_reset(err);
     if (key == NULL || out == NULL || (payload == NULL && len > 0))
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jws_sign needs a key, a payload and an output");
+    if ((rc = HWJ_OPTS_LOAD(ob, opts, hwj_jws_sign_opts, err)) != HWJ_OK)
+        return rc;
     if (payload == NULL)
         payload = (const uint8_t *)"";
     switch (o->format) {
@@ -329,6 +334,9 @@ HWJ_EXPORT hwj_err hwj_jws_sign_multi(hwj_key *const *keys, const hwj_jws_sign_o
                                       const uint8_t *payload, size_t len, char **out,
                                       hwj_error *err)
 {
+    hwj_jws_sign_opts *ob = NULL;
+    hwj_err rc;
+
     hwj_error_reset(err);
     if (keys == NULL || n == 0 || out == NULL || (payload == NULL && len > 0))
         return hwj_error_set(err, HWJ_ERR_ARG,
@@ -341,5 +349,10 @@ HWJ_EXPORT hwj_err hwj_jws_sign_multi(hwj_key *const *keys, const hwj_jws_sign_o
             return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jws_sign_multi: key #%zu is NULL", i);
     if (payload == NULL)
         payload = (const uint8_t *)"";
-    return sign_json(keys, opts, n, 0, payload, len, out, err);
+    if ((rc = hwj_opts_load_array((void **)&ob, sizeof *ob, opts, n, "hwj_jws_sign_opts", err)) !=
+        HWJ_OK)
+        return rc;
+    rc = sign_json(keys, ob, n, 0, payload, len, out, err);
+    free(ob);
+    return rc;
 }

@@ -4,6 +4,7 @@
 #include "core/alg.h"
 #include "core/b64url.h"
 #include "core/error.h"
+#include "core/opts.h"
 #include "core/jwk.h"
 #include "jose/jws_internal.h"
 
@@ -188,9 +189,11 @@ static hwj_err verify_any(struct hwj_jws_parsed *p, const struct jws_payload *pl
 }
 
 HWJ_EXPORT hwj_err hwj_jws_verify(const char *jws, size_t len, const hwj_jwks *keys,
-                                  const hwj_verify_policy *policy, const uint8_t *detached,
+                                  const hwj_verify_policy *policy_in, const uint8_t *detached,
                                   size_t detached_len, hwj_jws_result **out, hwj_error *err)
 {
+    hwj_verify_policy pb;
+    const hwj_verify_policy *policy = &pb;
     struct hwj_jws_parsed *p = NULL;
     struct jws_payload pl = {0};
     hwj_jws_result *res = NULL;
@@ -200,10 +203,12 @@ HWJ_EXPORT hwj_err hwj_jws_verify(const char *jws, size_t len, const hwj_jwks *k
     hwj_err rc;
 
     hwj_error_reset(err);
-    if (jws == NULL || keys == NULL || policy == NULL || out == NULL ||
+    if (jws == NULL || keys == NULL || policy_in == NULL || out == NULL ||
         (detached == NULL && detached_len > 0))
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "hwj_jws_verify needs a JWS, a key set, a policy and an output");
+    if ((rc = HWJ_OPTS_LOAD(pb, policy_in, hwj_verify_policy, err)) != HWJ_OK)
+        return rc;
     max = policy->max_size ? policy->max_size : HWJ_DEFAULT_MAX_SIZE;
     if (len > max)
         return hwj_error_set(err, HWJ_ERR_LIMIT,

@@ -14,6 +14,7 @@
 #include "core/b64url.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/opts.h"
 
 #include <hwjose/jwt.h>
 
@@ -223,17 +224,21 @@ static hwj_err issue_header(const hwj_jwt_issue_opts *o, char **out, hwj_error *
     return rc;
 }
 
-HWJ_EXPORT hwj_err hwj_jwt_issue_claims(hwj_key *key, const hwj_jwt_issue_opts *opts, char **jwt,
+HWJ_EXPORT hwj_err hwj_jwt_issue_claims(hwj_key *key, const hwj_jwt_issue_opts *opts_in, char **jwt,
                                         char **claims_json, hwj_error *err)
 {
-    hwj_jws_sign_opts so = {0};
+    hwj_jwt_issue_opts ob;
+    const hwj_jwt_issue_opts *opts = &ob;
+    hwj_jws_sign_opts so = HWJ_JWS_SIGN_OPTS_INIT;
     json_t *claims = NULL;
     char *payload = NULL, *header = NULL;
     hwj_err rc;
 
     hwj_error_reset(err);
-    if (key == NULL || opts == NULL || jwt == NULL)
+    if (key == NULL || opts_in == NULL || jwt == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwt_issue: missing argument");
+    if ((rc = HWJ_OPTS_LOAD(ob, opts_in, hwj_jwt_issue_opts, err)) != HWJ_OK)
+        return rc;
     if ((rc = issue_check(opts, err)) != HWJ_OK ||
         (rc = issue_claims(opts, &claims, err)) != HWJ_OK ||
         (rc = hwj_json_dump(claims, &payload, err)) != HWJ_OK ||
@@ -507,18 +512,25 @@ static hwj_err verify_check(const char *jwt, size_t len, const hwj_jwks *keys,
 }
 
 HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *keys,
-                                  const hwj_jwt_verify_opts *opts, char **claims_json,
+                                  const hwj_jwt_verify_opts *opts_in, char **claims_json,
                                   hwj_error *err)
 {
+    static const hwj_verify_policy no_policy = HWJ_VERIFY_POLICY_INIT;
+    hwj_jwt_verify_opts ob;
+    const hwj_jwt_verify_opts *opts = &ob;
     hwj_jws_result *res = NULL;
     json_t *claims = NULL;
     hwj_err rc;
     int64_t now;
 
     hwj_error_reset(err);
-    if ((rc = verify_check(jwt, len, keys, opts, claims_json, err)) != HWJ_OK)
+    if (opts_in == NULL)
+        return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwt_verify: missing argument");
+    if ((rc = HWJ_OPTS_LOAD(ob, opts_in, hwj_jwt_verify_opts, err)) != HWJ_OK ||
+        (rc = verify_check(jwt, len, keys, opts, claims_json, err)) != HWJ_OK)
         return rc;
-    if ((rc = hwj_jws_verify(jwt, len, keys, &opts->policy, NULL, 0, &res, err)) != HWJ_OK)
+    if ((rc = hwj_jws_verify(jwt, len, keys, opts->policy ? opts->policy : &no_policy, NULL, 0,
+                             &res, err)) != HWJ_OK)
         return rc;
     /* Only signed content is looked at from here on. */
     if ((rc = check_header(res->protected_json,

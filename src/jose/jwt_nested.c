@@ -2,6 +2,7 @@
  * issuer's token, then encrypt to the receiver; decrypt inside the receiver's token,
  * then verify the inner JWS against the issuer's keys and check its claims. */
 #include "core/error.h"
+#include "core/opts.h"
 
 #include <hwjose/jwe.h>
 #include <jansson.h>
@@ -14,15 +15,15 @@ HWJ_EXPORT hwj_err hwj_jwt_issue_nested(hwj_key *key, const hwj_jwt_issue_opts *
                                         const hwj_jwe_encrypt_opts *eopts, char **jwe,
                                         hwj_error *err)
 {
-    hwj_jwe_encrypt_opts eo = {0};
+    hwj_jwe_encrypt_opts eo;
     char *jws = NULL;
     hwj_err rc;
 
     hwj_error_reset(err);
     if (key == NULL || iopts == NULL || to == NULL || jwe == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwt_issue_nested: missing argument");
-    if (eopts != NULL)
-        eo = *eopts;
+    if ((rc = HWJ_OPTS_LOAD(eo, eopts, hwj_jwe_encrypt_opts, err)) != HWJ_OK)
+        return rc;
     eo.cty = "JWT"; /* RFC 7519 §5.2: the payload is itself a JWT */
     if ((rc = hwj_jwt_issue(key, iopts, &jws, err)) != HWJ_OK) {
         hwj_error_prefix(err, "signing the inner JWT");

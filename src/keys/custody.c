@@ -50,8 +50,22 @@ static json_t *tri_json(int v)
     return v < 0 ? json_null() : json_boolean(v);
 }
 
+hwj_alg hwj_key_bound_alg(const struct hwj_key *key)
+{
+    uint64_t can = key->can;
+    if (key->alg != HWJ_ALG_UNKNOWN)
+        return key->alg;
+    if (can == 0 || (can & (can - 1)) != 0)
+        return HWJ_ALG_UNKNOWN;
+    for (hwj_alg a = HWJ_ALG_HS256; a < HWJ_ALG_COUNT_; a++)
+        if (can == HWJ_ALG_BIT(a))
+            return a;
+    return HWJ_ALG_UNKNOWN;
+}
+
 hwj_err hwj_key_describe(const struct hwj_key *key, json_t *o)
 {
+    hwj_alg bound = hwj_key_bound_alg(key);
     json_t *algs = json_array(), *c = json_object();
     char *kid = NULL;
 
@@ -73,6 +87,11 @@ hwj_err hwj_key_describe(const struct hwj_key *key, json_t *o)
         if (key->can & HWJ_ALG_BIT(a))
             json_array_append_new(algs, json_string(hwj_alg_name(a)));
     json_object_set_new(o, "algs", algs);
+    if (bound != HWJ_ALG_UNKNOWN) {
+        json_object_set_new(o, "alg", json_string(hwj_alg_name(bound)));
+        json_object_set_new(
+            o, "use", json_string(hwj_alg_get_kind(bound) == HWJ_ALG_KIND_JWS ? "sig" : "enc"));
+    }
     if (key->custody.backend != NULL)
         json_object_set_new(c, "backend", json_string(key->custody.backend));
     json_object_set_new(c, "hardware", tri_json(key->custody.hardware));

@@ -1,12 +1,14 @@
 /* key.c: the key-provider contract: dispatches a URI to its backend and checks every
  * operation against what the key can do before the backend sees it. */
 #include "keys/provider.h"
+#include "keys/support.h"
 
 #include "core/alg.h"
 #include "core/error.h"
 #include "core/jwk.h"
 #include "core/json.h"
 #include "core/roca.h"
+#include "core/opts.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -153,6 +155,7 @@ static hwj_err key_finish(hwj_key *key, const char *uri, const hwj_key_open_opts
         if (rc != HWJ_OK)
             return rc;
     }
+    key->alg = hwj_key_bound_alg(key); /* one alg possible: bound to it, and published so */
     if (key->custody.hardware == 1 && key->custody.extractable == 1 &&
         !(opts != NULL && opts->allow_extractable))
         key->use_refused = 1;
@@ -214,17 +217,29 @@ static hwj_err open_with(hwj_ctx *ctx, const char *uri, const void *backend_opts
 HWJ_EXPORT hwj_err hwj_key_open(hwj_ctx *ctx, const char *uri, const hwj_key_open_opts *opts,
                                 hwj_key **out, hwj_error *err)
 {
-    return open_with(ctx, uri, opts, opts, call_open, out, err);
+    hwj_key_open_opts o;
+    hwj_err rc;
+
+    hwj_error_reset(err);
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_key_open_opts, err)) != HWJ_OK)
+        return rc;
+    return open_with(ctx, uri, &o, &o, call_open, out, err);
 }
 
 HWJ_EXPORT hwj_err hwj_key_generate(hwj_ctx *ctx, const char *uri, const hwj_keygen_opts *opts,
                                     hwj_key **out, hwj_error *err)
 {
-    if (opts == NULL || hwj_alg_info_get(opts->alg) == NULL) {
-        hwj_error_reset(err);
+    hwj_keygen_opts o;
+    hwj_err rc;
+
+    hwj_error_reset(err);
+    if (opts == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "key generation needs an alg");
-    }
-    return open_with(ctx, uri, opts, NULL, call_generate, out, err);
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_keygen_opts, err)) != HWJ_OK)
+        return rc;
+    if (hwj_alg_info_get(o.alg) == NULL)
+        return hwj_error_set(err, HWJ_ERR_ARG, "key generation needs an alg");
+    return open_with(ctx, uri, &o, NULL, call_generate, out, err);
 }
 
 HWJ_EXPORT hwj_err hwj_keys_list(hwj_ctx *ctx, const char *uri, const hwj_key_open_opts *opts,
@@ -233,11 +248,14 @@ HWJ_EXPORT hwj_err hwj_keys_list(hwj_ctx *ctx, const char *uri, const hwj_key_op
     const struct hwj_key_ops *ops = NULL;
     void *state = NULL;
     json_t *list = NULL;
+    hwj_key_open_opts o;
     hwj_err rc;
 
     hwj_error_reset(err);
     if (ctx == NULL || uri == NULL || json == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "listing keys needs a context, URI and output");
+    if ((rc = HWJ_OPTS_LOAD(o, opts, hwj_key_open_opts, err)) != HWJ_OK)
+        return rc;
     if ((rc = find_backend(ctx, uri, &ops, &state, err)) != HWJ_OK)
         return rc;
     if (ops->list == NULL)
@@ -245,7 +263,7 @@ HWJ_EXPORT hwj_err hwj_keys_list(hwj_ctx *ctx, const char *uri, const hwj_key_op
                              ops->name);
     if ((list = json_array()) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    if ((rc = ops->list(state, uri, opts, list, err)) == HWJ_OK)
+    if ((rc = ops->list(state, uri, &o, list, err)) == HWJ_OK)
         rc = hwj_json_dump(list, json, err);
     json_decref(list);
     return rc;

@@ -100,7 +100,7 @@ out:
 hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, struct hwj_key *key,
                      hwj_error *err)
 {
-    hwj_key_open_opts oo = {.pin = opts->pin};
+    hwj_key_open_opts oo = {.size = sizeof(hwj_key_open_opts), .pin = opts->pin};
     CK_MECHANISM mech = {0};
     CK_ULONG bits = opts->bits ? opts->bits : 3072;
     const uint8_t pubexp[] = {0x01, 0x00, 0x01};

@@ -93,8 +93,9 @@ static hwj_err open_jwk(const char *path, const char *uri, struct hwj_key *key, 
     hwj_err rc;
 
     /* key.c applies the ROCA policy (and allow_roca) to every backend alike. */
-    if ((rc = hwj_jwk_read_file_ex(path, &(hwj_jwk_parse_opts){.allow_roca = 1}, &jwk, err)) !=
-        HWJ_OK)
+    if ((rc = hwj_jwk_read_file_ex(
+             path, &(hwj_jwk_parse_opts){.size = sizeof(hwj_jwk_parse_opts), .allow_roca = 1}, &jwk,
+             err)) != HWJ_OK)
         return rc;
     if (!jwk->is_private) {
         rc = hwj_error_set(err, HWJ_ERR_POLICY,

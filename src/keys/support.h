@@ -17,8 +17,14 @@ hwj_err hwj_pin_resolve(const char *pin_source, const hwj_key_open_opts *opts, c
                         hwj_error *err);
 
 /* Describe a probed key for a key listing (hwj_keys_list): add "kid" (RFC 7638), "kty",
- * "bits" or "crv", "algs", "custody" and "notes" to `o`. HWJ_ERR_NOMEM on failure. */
+ * "bits" or "crv", "algs", "alg" and "use" when bound, "custody" and "notes" to `o`. HWJ_ERR_NOMEM
+ * on failure. */
 hwj_err hwj_key_describe(const struct hwj_key *key, json_t *o);
+
+/* The alg the key is bound to: the one it was made or labelled for (key->alg), else the only one
+ * the key and its token can perform; HWJ_ALG_UNKNOWN when it serves several. keygen, jwks, the
+ * key listing and the service publish "alg" and "use" from this, so they agree. */
+hwj_alg hwj_key_bound_alg(const struct hwj_key *key);
 
 /* Append to custody.notes, "; "-separated. */
 void hwj_custody_note(hwj_custody *c, const char *fmt, ...) HWJ_PRINTF(2, 3);

@@ -89,7 +89,7 @@ static hwj_err template_for(const hwj_keygen_opts *opts, TPM2B_PUBLIC *t, hwj_er
 hwj_err tpm2_keygen(void *state, const char *uri, const hwj_keygen_opts *opts, struct hwj_key *key,
                     hwj_error *err)
 {
-    hwj_key_open_opts oo = {.pin = opts->pin};
+    hwj_key_open_opts oo = {.size = sizeof(hwj_key_open_opts), .pin = opts->pin};
     tpm2_uri u = {0};
     tpm2_conn *c = NULL;
     tpm2_keyfile kf = {0};
@@ -142,7 +142,9 @@ hwj_err tpm2_keygen(void *state, const char *uri, const hwj_keygen_opts *opts, s
         if ((rc = tpm2_keyfile_write(u.file, &kf, err)) != HWJ_OK)
             goto out;
     }
-    rc = tpm2_open(state, uri, &oo, key, err);
+    /* Bound to the alg it was made for, as PKCS#11 keygen does: its JWK says "alg" and "use". */
+    if ((rc = tpm2_open(state, uri, &oo, key, err)) == HWJ_OK)
+        key->alg = opts->alg;
 out:
     tpm2_conn_put(c);
     if (pin != NULL)

@@ -95,7 +95,8 @@ char *aseal_sign(const char *instance, uint64_t seq, const char *head, const cha
     json_t *p = json_pack("{s:s,s:I,s:s,s:s}", "instance", instance, "seq", (json_int_t)seq, "head",
                           head, "time", time);
     char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    hwj_jws_sign_opts o = {.header_json = "{\"typ\":\"" AUDIT_CHECKPOINT_TYP "\"}"};
+    hwj_jws_sign_opts o = {.size = sizeof(hwj_jws_sign_opts),
+                           .header_json = "{\"typ\":\"" AUDIT_CHECKPOINT_TYP "\"}"};
     if (text &&
         hwj_jws_sign(seal_key, (const uint8_t *)text, strlen(text), &o, &jws, &err) != HWJ_OK) {
         srv_log(SRV_LOG_ERR, NULL, "audit checkpoint: %s", err.message);

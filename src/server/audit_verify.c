@@ -36,7 +36,9 @@ static const hwj_alg seal_algs[] = {HWJ_ALG_ES256, HWJ_ALG_ES384, HWJ_ALG_ES512,
 static int open_checkpoint(const hwj_jwks *keys, const char *jws, char instance[128], uint64_t *seq,
                            char head[65], char time[40], char *msg, size_t msglen)
 {
-    hwj_verify_policy pol = {.algs = seal_algs, .nalgs = sizeof(seal_algs) / sizeof(*seal_algs)};
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy),
+                             .algs = seal_algs,
+                             .nalgs = sizeof(seal_algs) / sizeof(*seal_algs)};
     hwj_jws_result *res = NULL;
     hwj_error err = {0};
     json_t *p = NULL, *h = NULL;

@@ -128,7 +128,8 @@ static srv_keyref *keyref_open(hwj_ctx *ctx, const srv_key_conf *kc, const char 
                                const srv_state *prev, char *msg, size_t msglen)
 {
     const char *name = kc->name;
-    hwj_key_open_opts opts = {.allow_extractable = kc->allow_extractable};
+    hwj_key_open_opts opts = {.size = sizeof(hwj_key_open_opts),
+                              .allow_extractable = kc->allow_extractable};
     for (size_t i = 0; prev && i < prev->nkeys; i++)
         for (size_t j = 0; j < prev->keys[i].nv; j++)
             if (strcmp(prev->keys[i].v[j].ref->uri, uri) == 0 &&

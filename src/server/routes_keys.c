@@ -47,8 +47,10 @@ static int dpop_bind(rq *r, json_t **cnf)
         return 0;
     }
     pthread_once(&dpop_once, dpop_replay_init);
-    hwj_dpop_verify_opts o = {
-        .size = sizeof(o), .htm = "POST", .htu = kc->dpop_htu, .replay = dpop_replay};
+    hwj_dpop_verify_opts o = {.size = sizeof(hwj_dpop_verify_opts),
+                              .htm = "POST",
+                              .htu = kc->dpop_htu,
+                              .replay = dpop_replay};
     hwj_err rc = dpop_replay ? hwj_dpop_verify(srv_req_header(r->req, "DPoP"), &o, &res, &err)
                              : HWJ_ERR_NOMEM;
     if (rc != HWJ_OK) {
@@ -175,7 +177,8 @@ static void op_jwt(rq *r, json_t *body)
         goto out;
     }
     extra_json = json_dumps(extra, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    hwj_jwt_issue_opts o = {.typ = kc->at_jwt ? "at+jwt" : NULL,
+    hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts),
+                            .typ = kc->at_jwt ? "at+jwt" : NULL,
                             .iss = iss,
                             .sub = jsub ? json_string_value(jsub) : NULL,
                             .aud = aud,
@@ -289,7 +292,8 @@ static void op_sign(rq *r, json_t *body)
         rq_reply_error(r, 500, "internal", "out of memory");
         return;
     }
-    hwj_jws_sign_opts o = {.alg = r->key->conf->alg, .header_json = hdr};
+    hwj_jws_sign_opts o = {
+        .size = sizeof(hwj_jws_sign_opts), .alg = r->key->conf->alg, .header_json = hdr};
     double t = srv_now_seconds();
     hwj_err rc = hwj_jws_sign(r->ver->ref->key, payload, plen, &o, &jws, &err);
     srv_metrics_token_op("sign", srv_now_seconds() - t, rc == HWJ_OK);
@@ -352,7 +356,8 @@ static void op_decrypt(rq *r, json_t *body)
         return;
     }
     hwj_alg alg = r->key->conf->alg;
-    hwj_jwe_decrypt_opts o = {.algs = &alg,
+    hwj_jwe_decrypt_opts o = {.size = sizeof(hwj_jwe_decrypt_opts),
+                              .algs = &alg,
                               .nalgs = 1,
                               .encs = encs,
                               .nencs = sizeof(encs) / sizeof(encs[0]),

@@ -91,13 +91,17 @@ static hwj_err probe_key(const srv_key *key, hwj_error *err)
     hwj_err rc = hwj_jwk_parse(k->ref->jwk_json, strlen(k->ref->jwk_json), &jwk, err);
     if (rc != HWJ_OK)
         goto out;
-    hwj_jwe_recipient to = {.alg = alg, .jwk = jwk};
-    hwj_jwe_encrypt_opts eo = {.enc = enc};
+    hwj_jwe_recipient to = {.size = sizeof(hwj_jwe_recipient), .alg = alg, .jwk = jwk};
+    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = enc};
     if ((rc = hwj_jwe_encrypt(&to, 1, health_probe, sizeof(health_probe) - 1, &eo, &jwe, err)) !=
         HWJ_OK)
         goto out;
-    hwj_jwe_decrypt_opts o = {
-        .algs = &alg, .nalgs = 1, .encs = &enc, .nencs = 1, .key = k->ref->key};
+    hwj_jwe_decrypt_opts o = {.size = sizeof(hwj_jwe_decrypt_opts),
+                              .algs = &alg,
+                              .nalgs = 1,
+                              .encs = &enc,
+                              .nencs = 1,
+                              .key = k->ref->key};
     if ((rc = hwj_jwe_decrypt(jwe, strlen(jwe), &o, &res, err)) != HWJ_OK)
         goto out;
     if (res->plaintext_len != sizeof(health_probe) - 1 ||

@@ -75,7 +75,7 @@ static srv_rotate_result open_source(hwj_ctx *ctx, const srv_key_conf *kc, const
                                      int generate, hwj_key **key, char *msg, size_t msglen)
 {
     hwj_error err = {0};
-    hwj_keygen_opts go = {.alg = kc->alg};
+    hwj_keygen_opts go = {.size = sizeof(hwj_keygen_opts), .alg = kc->alg};
     if (generate && hwj_key_generate(ctx, uri, &go, key, &err) == HWJ_OK)
         return SRV_ROTATE_OK;
     if (hwj_key_open(ctx, uri, NULL, key, generate ? NULL : &err) == HWJ_OK) {

@@ -64,17 +64,26 @@ t "jwks: a missing key" 2 - "$H" jwks --key "file:$w/nope.pem"
 t "jwks: an unknown URI scheme" 2 - "$H" jwks --key "nope:x"
 
 # --- --help and usage errors -----------------------------------------------------------
-for cmd in "sign" "verify" "jwt" "jwt issue" "jwt verify" "jwks" "thumbprint"; do
+# Every command and subcommand (from branch l-cli): --help and -h exit 0 with a usage line, an
+# unknown option is a usage error that says so.
+all_cmds=("sign" "verify" "jwt issue" "jwt verify" "jwt inspect" "jwks" "thumbprint" "encrypt"
+    "decrypt" "keygen" "keys" "serve" "audit verify")
+for cmd in "jwt" "audit" "${all_cmds[@]}"; do
     # shellcheck disable=SC2086
     if t "$cmd --help exits 0" 0 - "$H" $cmd --help; then
         grep -q '^usage: hwjose' "$w/out" || fail "$cmd --help prints no usage"
     fi
 done
 t "top-level --help" 0 - "$H" --help
-for cmd in "sign" "verify" "jwt issue" "jwt verify" "jwks" "thumbprint"; do
+for cmd in "${all_cmds[@]}"; do
     # shellcheck disable=SC2086
-    t "$cmd --bogus is a usage error" 2 - "$H" $cmd --bogus
+    t "$cmd --bogus is a usage error" 2 - "$H" $cmd --bogus && err_has "unknown option '--bogus'"
+    # shellcheck disable=SC2086
+    t "$cmd -h exits 0" 0 - "$H" $cmd -h
 done
+t "encrypt --jwk without a value" 2 - "$H" encrypt --alg A128KW --jwk
+err_has "--jwk needs a value"
+t "serve needs --config" 2 - "$H" serve
 t "jwt without a subcommand" 2 - "$H" jwt
 t "jwt with an unknown subcommand" 2 - "$H" jwt frobnicate
 t "sign needs --key" 2 - "$H" sign
@@ -308,6 +317,36 @@ EOF
 python3 -c 'import json,sys; ks=json.load(open(sys.argv[1]))["keys"]; assert sys.argv[2] in [k["kid"] for k in ks]' \
     "$w/file.jwks" "$want" && ok "  it is the kid jwks gave the file: key" || fail "  jwks kid is not the thumbprint"
 t "thumbprint of a bad JWK" 2 - "$H" thumbprint --jwk "$w/garbage"
+
+# --- jwt inspect (UNVERIFIED decoding), a single key without kid, '-' for stdin --------
+printf '{"sub":"x","n":1}' >"$w/inspect-claims"
+t "sign for inspect" 0 "$w/inspect-claims" "$H" sign --key "file:$w/ec.pem"
+cp "$w/out" "$w/inspect.jws"
+t "jwt inspect prints header and claims, exit 0" 0 "$w/inspect.jws" "$H" jwt inspect
+claim "  claims decoded" 'c["claims"]["sub"] == "x" and c["header"]["alg"] == "ES256"'
+claim "  marked UNVERIFIED" '"UNVERIFIED" in c'
+err_has "UNVERIFIED"
+t "jwt decode is its alias (token as argument)" 0 - "$H" jwt decode "$(cat "$w/inspect.jws")"
+claim "  same claims" 'c["claims"]["n"] == 1'
+t "jwt inspect --in FILE" 0 - "$H" jwt inspect --in "$w/inspect.jws"
+t "jwt inspect of garbage" 2 - "$H" jwt inspect not-a-token
+printf '{"kty":"oct","k":"%s"}\n' "$(openssl rand 16 | b64u)" >"$w/kek.json"
+t "encrypt for inspect" 0 "$w/inspect-claims" "$H" encrypt --jwk "$w/kek.json" --alg A128KW
+cp "$w/out" "$w/inspect.jwe"
+t "jwt inspect of a JWE: its header only" 0 "$w/inspect.jwe" "$H" jwt inspect
+claim "  header, encrypted, no claims" 'c["header"]["enc"] == "A256GCM" and c["encrypted"] and "claims" not in c'
+python3 -c 'import json,sys; k=json.load(open(sys.argv[1])); [k.pop(n, None) for n in ("d","kid","alg")]; print(json.dumps(k))' \
+    "$w/ec-noalg.json" >"$w/ec-nokid.pub.json"
+t "a single --jwk without kid verifies a JWS whose kid it lacks" 0 "$w/inspect.jws" \
+    "$H" verify --jwk "$w/ec-nokid.pub.json" --alg ES256
+t "  still bound by the allow-list" 1 "$w/inspect.jws" "$H" verify --jwk "$w/ec-nokid.pub.json" --alg ES384
+python3 -c 'import json,sys; k=json.load(open(sys.argv[1])); k["kid"]="other"; print(json.dumps({"keys":[json.load(open(sys.argv[2]))["keys"][0], k]}))' \
+    "$w/ec-nokid.pub.json" "$w/file.jwks" >"$w/two.jwks"
+t "with several keys a kid mismatch stays an error" 1 "$w/inspect.jws" "$H" verify --jwks "$w/two.jwks" --alg ES256
+t "verify --jwks - (stdin) with the JWS from --in" 0 "$w/file.jwks" "$H" verify --jwks - --in "$w/inspect.jws" --alg ES256
+t "stdin is read once: --jwks - and the JWS on stdin" 2 "$w/file.jwks" "$H" verify --jwks - --alg ES256
+err_has "already read"
+t "thumbprint --jwk -" 0 "$w/ec-noalg.json" "$H" thumbprint --jwk -
 
 echo "$((total - fails))/$total passed"
 [ "$fails" -eq 0 ]

@@ -38,6 +38,24 @@ first_jwk <("$HWJOSE" jwks --key "$tpm_rsa") >"$tmp/tpm-rsa.jwk"
 first_jwk <("$HWJOSE" jwks --key "$tpm_ecdh") >"$tmp/tpm-ecdh.jwk"
 first_jwk <("$HWJOSE" jwks --key "$p11_rsa") >"$tmp/p11-rsa.jwk"
 
+# 0. One JWK shape everywhere (issue 22): keygen, jwks and keys print the same kid, and "alg" and
+#    "use" for a key bound to one alg, whether it lives in the TPM or in SoftHSM.
+#    (A SoftHSM RSA decryption key may do RSA-OAEP and RSA-OAEP-256, so it is bound to neither; a
+#    TPM one is bound to its OAEP hash.)
+for k in tpm_sig:ES256:sig tpm_rsa:RSA-OAEP-256:enc p11_sig:ES256:sig; do
+  IFS=: read -r var alg use <<<"$k"
+  uri=${!var}
+  check "$var: jwks says alg $alg, use $use" \
+    bash -c "'$HWJOSE' jwks --key '$uri' | jq -e '.keys[0] | .alg == \"$alg\" and .use == \"$use\" and (.kid | length > 0)' >/dev/null"
+done
+check "p11_rsa: jwks has kid and no alg (two OAEP algs possible)" \
+  bash -c "'$HWJOSE' jwks --key '$p11_rsa' | jq -e '.keys[0] | .kid and .alg == null' >/dev/null"
+check "TPM keygen prints kid, alg and use like PKCS#11 keygen" \
+  bash -c "'$HWJOSE' keygen --key 'tpm2:file=$tmp/tpm-sig2.pem' --alg ES256 | jq -e '.kid and .alg == \"ES256\" and .use == \"sig\"' >/dev/null"
+kid=$(jq -r '.keys[0].kid' "$tmp/p11-sig.jwks")
+check "keys lists the SoftHSM key with the same kid, alg and use" \
+  bash -c "'$HWJOSE' keys --json --token 'pkcs11:token=$tok$q' | jq -e '.[] | select(.kid == \"$kid\") | .alg == \"ES256\" and .use == \"sig\"' >/dev/null"
+
 # 1. TPM signs, SoftHSM decrypts
 "$HWJOSE" jwt issue --key "$tpm_sig" --iss tpm-issuer --aud hsm-rp --sub alice >"$tmp/a.jwt"
 "$HWJOSE" encrypt --jwk "$tmp/p11-rsa.jwk" --alg RSA-OAEP-256 --cty JWT <"$tmp/a.jwt" >"$tmp/a.jwe"
