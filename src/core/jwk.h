@@ -16,6 +16,8 @@ struct hwj_jwk {
     hwj_alg alg;         /* HWJ_ALG_UNKNOWN when absent */
     char *use;           /* NULL when absent */
     unsigned key_ops;    /* bit (1u << hwj_key_op) per listed op; 0 when absent */
+    /* Contexts prepared for the hot path, created on first use (core/pkey_prep.h) */
+    struct hwj_pkey_prep *_Atomic prep;
 };
 
 /* Build from a parsed JSON object (the checks hwj_jwk_parse documents). */
