@@ -4,6 +4,7 @@
 
 #include "core/b64url.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -775,6 +776,103 @@ static void test_real_clock_and_es256(void **state)
     hwj_key_free(ec);
 }
 
+/* The claims come back as compact JSON: the signed bytes themselves when they are already
+ * what a compact dump gives, a re-serialization otherwise (spaces, escapes, reals). */
+static void test_claims_output_form(void **state)
+{
+    (void)state;
+    int64_t now = T0 + 10;
+    hwj_jwt_verify_opts o = vopts(&now);
+    static const char *const same[] = {
+        "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"n\":-5,\"t\":true,"
+        "\"a\":[1,{\"b\":null}],\"u\":\"h\xc3\xa9\"}",
+        "{\"aud\":[\"x\",\"" AUD "\"],\"iss\":\"" ISS "\",\"exp\":1767226500}"};
+    static const struct {
+        const char *in, *out;
+    } redone[] = {
+        {"{ \"iss\": \"" ISS "\", \"aud\": \"" AUD "\", \"exp\": 1767226500 }",
+         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500}"},
+        {"{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"s\":\"a\\/b\\u0041\"}",
+         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"s\":\"a/bA\"}"},
+        {"{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"r\":1.50,\"z\":-0}",
+         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"r\":1.5,\"z\":0}"},
+        {"{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"r\":2e1}",
+         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"r\":20.0}"},
+    };
+    hwj_error err;
+
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]) + sizeof(redone) / sizeof(redone[0]);
+         i++) {
+        int is_same = i < sizeof(same) / sizeof(same[0]);
+        const char *in = is_same ? same[i] : redone[i - sizeof(same) / sizeof(same[0])].in;
+        const char *want = is_same ? in : redone[i - sizeof(same) / sizeof(same[0])].out;
+        char *jwt = sign_raw(NULL, in), *claims = NULL;
+        tu_ok(hwj_jwt_verify(jwt, strlen(jwt), hset, &o, &claims, &err), &err);
+        assert_string_equal(claims, want);
+        hwj_free(claims);
+        hwj_free(jwt);
+    }
+}
+
+/* Threads verifying with one fresh set race to prepare its key's contexts: each gets a
+ * working one, every token verifies, a bad signature still fails. */
+struct race {
+    const char *jwt, *bad;
+    const hwj_jwks *set;
+    int failures;
+};
+
+static void *race_run(void *arg)
+{
+    struct race *r = arg;
+    static const hwj_alg es256[] = {HWJ_ALG_ES256};
+    hwj_jwt_verify_opts vo = {.iss = ISS, .aud = AUD, .leeway = 5};
+    vo.policy.algs = es256;
+    vo.policy.nalgs = 1;
+    for (int i = 0; i < 200; i++) {
+        char *claims = NULL;
+        hwj_error err;
+        if (hwj_jwt_verify(r->jwt, strlen(r->jwt), r->set, &vo, &claims, &err) != HWJ_OK ||
+            hwj_jwt_verify(r->bad, strlen(r->bad), r->set, &vo, &claims, &err) != HWJ_ERR_SIGNATURE)
+            __atomic_add_fetch(&r->failures, 1, __ATOMIC_RELAXED);
+        hwj_free(claims);
+    }
+    return NULL;
+}
+
+static void test_verify_threads_share_key(void **state)
+{
+    (void)state;
+    char uri[4200], *jwt = NULL, *bad;
+    hwj_key *ec = NULL;
+    hwj_jwk *pub = NULL;
+    hwj_jwks *set = NULL;
+    const char *aud[] = {AUD};
+    hwj_jwt_issue_opts io = {.iss = ISS, .aud = aud, .naud = 1, .ttl = 60};
+    pthread_t t[4];
+    hwj_error err;
+
+    snprintf(uri, sizeof(uri), "file:%s/soft-p256.pem", HWJ_TEST_DATA_DIR);
+    tu_ok(hwj_key_open(ctx, uri, NULL, &ec, &err), &err);
+    tu_ok(hwj_jwk_from_key(ec, &pub, &err), &err);
+    tu_ok(hwj_jwks_new(&set, &err), &err);
+    tu_ok(hwj_jwks_add(set, pub, &err), &err);
+    tu_ok(hwj_jwt_issue(ec, &io, &jwt, &err), &err);
+    bad = strdup(jwt);
+    assert_non_null(bad);
+    bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A'; /* r||s changed */
+    struct race r = {.jwt = jwt, .bad = bad, .set = set};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_run, &r), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(r.failures, 0);
+    free(bad);
+    hwj_free(jwt);
+    hwj_jwks_free(set);
+    hwj_key_free(ec);
+}
+
 /* --- durations ------------------------------------------------------------------------- */
 
 static void test_duration_parse(void **state)
@@ -849,6 +947,8 @@ int main(void)
         cmocka_unit_test(test_jws_failures_pass_through),
         cmocka_unit_test(test_json_serialization_and_b64_refused),
         cmocka_unit_test(test_verify_refusals),
+        cmocka_unit_test(test_claims_output_form),
+        cmocka_unit_test(test_verify_threads_share_key),
         cmocka_unit_test(test_real_clock_and_es256),
         cmocka_unit_test(test_duration_parse),
     };
