@@ -206,6 +206,11 @@ static hwj_err issue_header(const hwj_jwt_issue_opts *o, char **out, hwj_error *
     json_t *h = NULL;
     hwj_err rc;
 
+    if (o->header_json == NULL && o->typ == NULL) { /* the usual header, without Jansson */
+        if ((*out = strdup("{\"typ\":\"JWT\"}")) == NULL)
+            return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
+        return HWJ_OK;
+    }
     if (o->header_json != NULL)
         rc = hwj_json_parse_object(o->header_json, strlen(o->header_json), 0, "JWT header_json", &h,
                                    err);
