@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define T0 ((int64_t)1767225600) /* 2026-01-01T00:00:00Z */
 #define ISS "https://issuer.example"
@@ -183,6 +185,38 @@ static void test_issue_jti_unique(void **state)
     json_decref(cb);
     hwj_free(a);
     hwj_free(b);
+}
+
+/* The jti comes from a per-thread buffer of random bytes: a forked child must not hand out
+ * the bytes its parent hands out next. */
+static void test_issue_jti_after_fork(void **state)
+{
+    (void)state;
+    char *first = issue(NULL, NULL, 0), *mine, child_jti[64] = {0};
+    int fds[2];
+    pid_t pid;
+
+    hwj_free(first); /* the pool is filled now */
+    assert_int_equal(pipe(fds), 0);
+    if ((pid = fork()) == 0) {
+        char *t = issue(NULL, NULL, 0);
+        json_t *c = claims_at(t, T0);
+        const char *jti = json_string_value(json_object_get(c, "jti"));
+        ssize_t w = write(fds[1], jti, strlen(jti));
+        _exit(w > 0 ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    close(fds[1]);
+    assert_true(read(fds[0], child_jti, sizeof(child_jti) - 1) > 0);
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    mine = issue(NULL, NULL, 0);
+    json_t *c = claims_at(mine, T0);
+    assert_string_not_equal(json_string_value(json_object_get(c, "jti")), child_jti);
+    json_decref(c);
+    hwj_free(mine);
 }
 
 static void test_issue_aud_array(void **state)
@@ -927,6 +961,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_issue_claims),
         cmocka_unit_test(test_issue_jti_unique),
+        cmocka_unit_test(test_issue_jti_after_fork),
         cmocka_unit_test(test_issue_aud_array),
         cmocka_unit_test(test_issue_claims_out),
         cmocka_unit_test(test_issue_options_win),

@@ -14,12 +14,12 @@
 #include "core/b64url.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/rand_pool.h"
 #include "jose/jws_internal.h"
 
 #include <hwjose/jwt.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +110,7 @@ static hwj_err new_jti(json_t **out, hwj_error *err)
 {
     uint8_t raw[JWT_JTI_BYTES];
     char text[32];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
+    if (!hwj_rand_public(raw, sizeof(raw))) /* public once issued: no fork check per token */
         return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "random jti");
     hwj_b64url_encode_to(raw, sizeof(raw), text);
     if ((*out = json_string(text)) == NULL)
