@@ -4,9 +4,12 @@
 
 #include "core/b64url.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define T0 ((int64_t)1767225600) /* 2026-01-01T00:00:00Z */
 #define ISS "https://issuer.example"
@@ -188,6 +191,38 @@ static void test_issue_jti_unique(void **state)
     json_decref(cb);
     hwj_free(a);
     hwj_free(b);
+}
+
+/* The jti comes from a per-thread buffer of random bytes: a forked child must not hand out
+ * the bytes its parent hands out next. */
+static void test_issue_jti_after_fork(void **state)
+{
+    (void)state;
+    char *first = issue(NULL, NULL, 0), *mine, child_jti[64] = {0};
+    int fds[2];
+    pid_t pid;
+
+    hwj_free(first); /* the pool is filled now */
+    assert_int_equal(pipe(fds), 0);
+    if ((pid = fork()) == 0) {
+        char *t = issue(NULL, NULL, 0);
+        json_t *c = claims_at(t, T0);
+        const char *jti = json_string_value(json_object_get(c, "jti"));
+        ssize_t w = write(fds[1], jti, strlen(jti));
+        _exit(w > 0 ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    close(fds[1]);
+    assert_true(read(fds[0], child_jti, sizeof(child_jti) - 1) > 0);
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    mine = issue(NULL, NULL, 0);
+    json_t *c = claims_at(mine, T0);
+    assert_string_not_equal(json_string_value(json_object_get(c, "jti")), child_jti);
+    json_decref(c);
+    hwj_free(mine);
 }
 
 static void test_issue_aud_array(void **state)
@@ -793,6 +828,104 @@ static void test_real_clock_and_es256(void **state)
     hwj_key_free(ec);
 }
 
+/* The claims come back as compact JSON: the signed bytes themselves when they are already
+ * what a compact dump gives, a re-serialization otherwise (spaces, escapes, reals). */
+static void test_claims_output_form(void **state)
+{
+    (void)state;
+    int64_t now = T0 + 10;
+    hwj_jwt_verify_opts o = vopts(&now);
+    static const char *const same[] = {
+        "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"n\":-5,\"t\":true,"
+        "\"a\":[1,{\"b\":null}],\"u\":\"h\xc3\xa9\"}",
+        "{\"aud\":[\"x\",\"" AUD "\"],\"iss\":\"" ISS "\",\"exp\":1767226500}"};
+    static const struct {
+        const char *in, *out;
+    } redone[] = {
+        {"{ \"iss\": \"" ISS "\", \"aud\": \"" AUD "\", \"exp\": 1767226500 }",
+         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500}"},
+        {"{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"s\":\"a\\/b\\u0041\"}",
+         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"s\":\"a/bA\"}"},
+        {"{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"r\":1.50,\"z\":-0}",
+         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"r\":1.5,\"z\":0}"},
+        {"{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"r\":2e1}",
+         "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1767226500,\"r\":20.0}"},
+    };
+    hwj_error err;
+
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]) + sizeof(redone) / sizeof(redone[0]);
+         i++) {
+        int is_same = i < sizeof(same) / sizeof(same[0]);
+        const char *in = is_same ? same[i] : redone[i - sizeof(same) / sizeof(same[0])].in;
+        const char *want = is_same ? in : redone[i - sizeof(same) / sizeof(same[0])].out;
+        char *jwt = sign_raw(NULL, in), *claims = NULL;
+        tu_ok(hwj_jwt_verify(jwt, strlen(jwt), hset, &o, &claims, &err), &err);
+        assert_string_equal(claims, want);
+        hwj_free(claims);
+        hwj_free(jwt);
+    }
+}
+
+/* Threads verifying with one fresh set race to prepare its key's contexts: each gets a
+ * working one, every token verifies, a bad signature still fails. */
+struct race {
+    const char *jwt, *bad;
+    const hwj_jwks *set;
+    int failures;
+};
+
+static void *race_run(void *arg)
+{
+    struct race *r = arg;
+    static const hwj_alg es256[] = {HWJ_ALG_ES256};
+    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .algs = es256, .nalgs = 1};
+    hwj_jwt_verify_opts vo = {
+        .size = sizeof(hwj_jwt_verify_opts), .policy = &pol, .iss = ISS, .aud = AUD, .leeway = 5};
+    for (int i = 0; i < 200; i++) {
+        char *claims = NULL;
+        hwj_error err;
+        if (hwj_jwt_verify(r->jwt, strlen(r->jwt), r->set, &vo, &claims, &err) != HWJ_OK ||
+            hwj_jwt_verify(r->bad, strlen(r->bad), r->set, &vo, &claims, &err) != HWJ_ERR_SIGNATURE)
+            __atomic_add_fetch(&r->failures, 1, __ATOMIC_RELAXED);
+        hwj_free(claims);
+    }
+    return NULL;
+}
+
+static void test_verify_threads_share_key(void **state)
+{
+    (void)state;
+    char uri[4200], *jwt = NULL, *bad;
+    hwj_key *ec = NULL;
+    hwj_jwk *pub = NULL;
+    hwj_jwks *set = NULL;
+    const char *aud[] = {AUD};
+    hwj_jwt_issue_opts io = {
+        .size = sizeof(hwj_jwt_issue_opts), .iss = ISS, .aud = aud, .naud = 1, .ttl = 60};
+    pthread_t t[4];
+    hwj_error err;
+
+    snprintf(uri, sizeof(uri), "file:%s/soft-p256.pem", HWJ_TEST_DATA_DIR);
+    tu_ok(hwj_key_open(ctx, uri, NULL, &ec, &err), &err);
+    tu_ok(hwj_jwk_from_key(ec, &pub, &err), &err);
+    tu_ok(hwj_jwks_new(&set, &err), &err);
+    tu_ok(hwj_jwks_add(set, pub, &err), &err);
+    tu_ok(hwj_jwt_issue(ec, &io, &jwt, &err), &err);
+    bad = strdup(jwt);
+    assert_non_null(bad);
+    bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A'; /* r||s changed */
+    struct race r = {.jwt = jwt, .bad = bad, .set = set};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_run, &r), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(r.failures, 0);
+    free(bad);
+    hwj_free(jwt);
+    hwj_jwks_free(set);
+    hwj_key_free(ec);
+}
+
 /* --- durations ------------------------------------------------------------------------- */
 
 static void test_duration_parse(void **state)
@@ -847,6 +980,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_issue_claims),
         cmocka_unit_test(test_issue_jti_unique),
+        cmocka_unit_test(test_issue_jti_after_fork),
         cmocka_unit_test(test_issue_aud_array),
         cmocka_unit_test(test_issue_claims_out),
         cmocka_unit_test(test_issue_options_win),
@@ -867,6 +1001,8 @@ int main(void)
         cmocka_unit_test(test_jws_failures_pass_through),
         cmocka_unit_test(test_json_serialization_and_b64_refused),
         cmocka_unit_test(test_verify_refusals),
+        cmocka_unit_test(test_claims_output_form),
+        cmocka_unit_test(test_verify_threads_share_key),
         cmocka_unit_test(test_real_clock_and_es256),
         cmocka_unit_test(test_duration_parse),
     };

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/roca.h"
+#include "core/pkey_prep.h"
 
 #include <hwjose/jws.h>
 #include <openssl/bn.h>
@@ -540,6 +541,7 @@ HWJ_EXPORT void hwj_jwk_free(hwj_jwk *jwk)
 {
     if (jwk == NULL)
         return;
+    hwj_pkey_prep_free(jwk->prep);
     EVP_PKEY_free(jwk->pkey);
     hwj_free_secret(jwk->secret, jwk->secret_len);
     free(jwk->kid);

@@ -17,6 +17,8 @@ struct hwj_jwk {
     char *use;        /* NULL when absent */
     unsigned key_ops; /* bit (1u << hwj_key_op) per listed op; 0 when absent */
     int roca;         /* RSA modulus with the ROCA fingerprint (core/roca.c) */
+    /* Contexts prepared for the hot path, created on first use (core/pkey_prep.h) */
+    struct hwj_pkey_prep *_Atomic prep;
 };
 
 /* Build from a parsed JSON object (the checks hwj_jwk_parse documents). */

@@ -3,6 +3,7 @@
 #include "core/alg.h"
 #include "core/error.h"
 #include "core/jwk.h"
+#include "core/pkey_prep.h"
 
 #include <string.h>
 
@@ -25,9 +26,13 @@ static const char *op_name(hwj_key_op op)
     return "?";
 }
 
+/* Read from the key's prep: a provider query per check would cost every verification. */
 static const char *jwk_crv(const hwj_jwk *jwk)
 {
-    const char *crv = jwk->pkey ? hwj_pkey_crv(jwk->pkey) : NULL;
+    const hwj_pkey_prep *prep = hwj_jwk_prep(jwk);
+    const char *crv = prep != NULL ? hwj_pkey_prep_crv(prep)
+                      : jwk->pkey  ? hwj_pkey_crv(jwk->pkey)
+                                   : NULL;
     return crv ? crv : "";
 }
 

@@ -105,8 +105,10 @@ static hwj_err run_verify(verify_call *v, const hwj_jwks *set, hwj_error *err)
                           err);
 }
 
-/* Pick the set by the token's kid(s), verify; a token without kid that no key fits gets one
- * (cooldown-bound) refetch, as the issuer may have rotated its only key. */
+/* Verify with the current set; only when no key fits are the token's kid(s) read, to decide
+ * on a (cooldown-bound) refetch: a kid the set lacks, or, for a token without kid, the issuer
+ * may have rotated its only key. Reading the kids first would decode and parse every
+ * token's header twice. */
 static hwj_err verify_with_cache(hwj_jwks_cache *c, verify_call *v, size_t max_size,
                                  hwj_jwks_snapshot **snap_out, hwj_error *err)
 {
@@ -114,18 +116,20 @@ static hwj_err verify_with_cache(hwj_jwks_cache *c, verify_call *v, size_t max_s
     hwj_jwks_snapshot *snap = NULL, *again = NULL;
     hwj_err rc;
 
-    token_kids(v->tok, v->len, max_size, &kids);
-    if ((rc = jc_acquire(c, (const char *const *)kids.kid, kids.n, JC_NORMAL, &snap, err)) !=
-        HWJ_OK)
+    if ((rc = jc_acquire(c, NULL, 0, JC_NORMAL, &snap, err)) != HWJ_OK)
         goto out;
     rc = run_verify(v, hwj_jwks_snapshot_get0_set(snap), err);
-    if (rc == HWJ_ERR_KEY_NOT_FOUND && kids.n == 0 &&
-        jc_acquire(c, NULL, 0, JC_MISSING, &again, NULL) == HWJ_OK && again != snap) {
-        hwj_jwks_snapshot_free(snap);
-        snap = again;
-        again = NULL;
-        hwj_error_reset(err);
-        rc = run_verify(v, hwj_jwks_snapshot_get0_set(snap), err);
+    if (rc == HWJ_ERR_KEY_NOT_FOUND) {
+        token_kids(v->tok, v->len, max_size, &kids);
+        if (jc_acquire(c, (const char *const *)kids.kid, kids.n,
+                       kids.n > 0 ? JC_NORMAL : JC_MISSING, &again, NULL) == HWJ_OK &&
+            again != snap) {
+            hwj_jwks_snapshot_free(snap);
+            snap = again;
+            again = NULL;
+            hwj_error_reset(err);
+            rc = run_verify(v, hwj_jwks_snapshot_get0_set(snap), err);
+        }
     }
     if (rc == HWJ_ERR_KEY_NOT_FOUND)
         hwj_error_prefix(err, "JWKS from '%s' (refetched at most once per cooldown)",

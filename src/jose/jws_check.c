@@ -5,6 +5,7 @@
 #include "core/ecdsa.h"
 #include "core/error.h"
 #include "core/jwk.h"
+#include "core/pkey_prep.h"
 #include "jose/jws_internal.h"
 
 #include <openssl/core_names.h>
@@ -43,17 +44,18 @@ static hwj_err check_hmac(const hwj_jwk *jwk, const hwj_alg_info *info, const ui
 
 /* Does the public key's type (and curve, and size) fit the alg? hwj_jwk_check has said so
  * already; this keeps the EVP call below from ever running with a key of another kind. */
-static hwj_err pkey_fits(EVP_PKEY *pkey, const hwj_alg_info *info, hwj_alg alg, hwj_error *err)
+static hwj_err pkey_fits(const hwj_pkey_prep *prep, const hwj_alg_info *info, hwj_alg alg,
+                         hwj_error *err)
 {
-    const char *crv = pkey ? hwj_pkey_crv(pkey) : NULL;
+    const char *crv = prep ? hwj_pkey_prep_crv(prep) : NULL;
 
-    if (pkey == NULL || hwj_pkey_kty(pkey) != info->kty)
+    if (prep == NULL || hwj_pkey_prep_kty(prep) != info->kty)
         return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs an %s key", info->name,
                              hwj_kty_name(info->kty));
-    if (info->kty == HWJ_KTY_RSA && EVP_PKEY_get_bits(pkey) < RSA_MIN_BITS)
+    if (info->kty == HWJ_KTY_RSA && hwj_pkey_prep_bits(prep) < RSA_MIN_BITS)
         return hwj_error_set(err, HWJ_ERR_POLICY,
                              "the RSA key has %d bits; %s needs at least %d (RFC 7518 §3.3)",
-                             EVP_PKEY_get_bits(pkey), info->name, RSA_MIN_BITS);
+                             hwj_pkey_prep_bits(prep), info->name, RSA_MIN_BITS);
     if (info->curve != NULL && (crv == NULL || strcmp(crv, info->curve) != 0))
         return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs a key on %s", info->name, info->curve);
     if (alg == HWJ_ALG_EDDSA && (crv == NULL || strcmp(crv, "Ed25519") != 0))
@@ -61,48 +63,33 @@ static hwj_err pkey_fits(EVP_PKEY *pkey, const hwj_alg_info *info, hwj_alg alg, 
     return HWJ_OK;
 }
 
-/* RS*, PS*, ES*, EdDSA through EVP_DigestVerify. */
-static hwj_err check_pkey(EVP_PKEY *pkey, const hwj_alg_info *info, hwj_alg alg, const uint8_t *in,
-                          size_t inlen, const uint8_t *sig, size_t siglen, hwj_error *err)
+/* RS*, PS*, ES*, EdDSA through EVP_DigestVerify on a copy of the key's prepared context. */
+static hwj_err check_pkey(hwj_pkey_prep *prep, const hwj_alg_info *info, hwj_alg alg,
+                          const uint8_t *in, size_t inlen, const uint8_t *sig, size_t siglen,
+                          hwj_error *err)
 {
     EVP_MD_CTX *mctx = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
-    uint8_t *der = NULL;
-    size_t derlen = 0;
-    int pss = alg >= HWJ_ALG_PS256 && alg <= HWJ_ALG_PS512;
+    uint8_t der[HWJ_ECDSA_DER_MAX];
+    size_t derlen = sizeof(der);
     hwj_err rc;
 
-    if ((rc = pkey_fits(pkey, info, alg, err)) != HWJ_OK)
+    if ((rc = pkey_fits(prep, info, alg, err)) != HWJ_OK)
         return rc;
     /* Exact lengths: the modulus size for RSA, r||s for ECDSA (a DER signature is invalid),
      * 64 bytes for Ed25519. */
-    if (info->kty == HWJ_KTY_RSA ? siglen != (size_t)EVP_PKEY_get_size(pkey)
+    if (info->kty == HWJ_KTY_RSA ? siglen != (size_t)hwj_pkey_prep_size(prep)
                                  : siglen != info->sig_len)
         return invalid(err);
     if (info->kty == HWJ_KTY_EC) {
-        if (hwj_ecdsa_raw_to_der(sig, siglen, info->sig_len / 2, &der, &derlen, NULL) != HWJ_OK)
+        if (hwj_ecdsa_raw_to_der_to(sig, siglen, info->sig_len / 2, der, &derlen) != HWJ_OK)
             return invalid(err);
         sig = der;
         siglen = derlen;
     }
-    if ((mctx = EVP_MD_CTX_new()) == NULL ||
-        EVP_DigestVerifyInit_ex(mctx, &pctx, info->md, NULL, NULL, pkey, NULL) != 1) {
-        rc =
-            hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot start verification", info->name);
-        goto out;
-    }
-    /* PS*: MGF1 with the same hash, salt exactly as long as the hash (RFC 7518 §3.5). */
-    if (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-                EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, info->md, NULL) != 1 ||
-                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)info->hash_len) != 1)) {
-        rc =
-            hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot set PSS parameters", info->name);
-        goto out;
-    }
+    if ((rc = hwj_pkey_prep_start(prep, alg, 0, &mctx, err)) != HWJ_OK)
+        return rc;
     rc = EVP_DigestVerify(mctx, sig, siglen, in, inlen) == 1 ? HWJ_OK : invalid(err);
-out:
-    EVP_MD_CTX_free(mctx); /* frees pctx */
-    free(der);
+    EVP_MD_CTX_free(mctx);
     return rc;
 }
 
@@ -123,5 +110,5 @@ hwj_err hwj_jws_check_sig(const hwj_jwk *jwk, hwj_alg alg, const uint8_t *in, si
     if (jwk->kty != info->kty)
         return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs an %s key", info->name,
                              hwj_kty_name(info->kty));
-    return check_pkey(jwk->pkey, info, alg, in, inlen, sig, siglen, err);
+    return check_pkey(hwj_jwk_prep(jwk), info, alg, in, inlen, sig, siglen, err);
 }

@@ -51,6 +51,15 @@ void hwj_jws_parsed_free(struct hwj_jws_parsed *p);
 hwj_err hwj_jws_check_sig(const hwj_jwk *jwk, hwj_alg alg, const uint8_t *in, size_t inlen,
                           const uint8_t *sig, size_t siglen, hwj_error *err);
 
+/*
+ * hwj_jws_verify, also handing back the verified signature's decoded protected header
+ * (`*prot`, a new reference, NULL when it has none) so that a caller checking it (jwt.c)
+ * does not decode and parse it a second time.
+ */
+hwj_err hwj_jws_verify_prot(const char *jws, size_t len, const hwj_jwks *keys,
+                            const hwj_verify_policy *policy, hwj_jws_result **out, json_t **prot,
+                            hwj_error *err);
+
 /* Header parameters RFC 7515 §4.1 registers for JWS; "crit" may not name them. */
 int hwj_jws_is_registered_param(const char *name);
 

@@ -188,9 +188,9 @@ static hwj_err verify_any(struct hwj_jws_parsed *p, const struct jws_payload *pl
     return first_rc;
 }
 
-HWJ_EXPORT hwj_err hwj_jws_verify(const char *jws, size_t len, const hwj_jwks *keys,
-                                  const hwj_verify_policy *policy_in, const uint8_t *detached,
-                                  size_t detached_len, hwj_jws_result **out, hwj_error *err)
+static hwj_err verify(const char *jws, size_t len, const hwj_jwks *keys,
+                      const hwj_verify_policy *policy_in, const uint8_t *detached,
+                      size_t detached_len, hwj_jws_result **out, json_t **prot, hwj_error *err)
 {
     hwj_verify_policy pb;
     const hwj_verify_policy *policy = &pb;
@@ -244,12 +244,28 @@ HWJ_EXPORT hwj_err hwj_jws_verify(const char *jws, size_t len, const hwj_jwks *k
     res->alg = alg;
     res->signature_index = index;
     res->key = jwk;
+    if (prot != NULL)
+        *prot = json_incref(p->sigs[index].prot);
     *out = res;
 out:
     free(pl.bytes);
     free(pl.enc);
     hwj_jws_parsed_free(p);
     return rc;
+}
+
+HWJ_EXPORT hwj_err hwj_jws_verify(const char *jws, size_t len, const hwj_jwks *keys,
+                                  const hwj_verify_policy *policy, const uint8_t *detached,
+                                  size_t detached_len, hwj_jws_result **out, hwj_error *err)
+{
+    return verify(jws, len, keys, policy, detached, detached_len, out, NULL, err);
+}
+
+hwj_err hwj_jws_verify_prot(const char *jws, size_t len, const hwj_jwks *keys,
+                            const hwj_verify_policy *policy, hwj_jws_result **out, json_t **prot,
+                            hwj_error *err)
+{
+    return verify(jws, len, keys, policy, NULL, 0, out, prot, err);
 }
 
 HWJ_EXPORT void hwj_jws_result_free(hwj_jws_result *res)

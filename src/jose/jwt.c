@@ -15,11 +15,12 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/opts.h"
+#include "core/rand_pool.h"
+#include "jose/jws_internal.h"
 
 #include <hwjose/jwt.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,7 @@ static hwj_err new_jti(json_t **out, hwj_error *err)
 {
     uint8_t raw[JWT_JTI_BYTES];
     char text[32];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
+    if (!hwj_rand_public(raw, sizeof(raw))) /* public once issued: no fork check per token */
         return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "random jti");
     hwj_b64url_encode_to(raw, sizeof(raw), text);
     if ((*out = json_string(text)) == NULL)
@@ -206,6 +207,11 @@ static hwj_err issue_header(const hwj_jwt_issue_opts *o, char **out, hwj_error *
     json_t *h = NULL;
     hwj_err rc;
 
+    if (o->header_json == NULL && o->typ == NULL) { /* the usual header, without Jansson */
+        if ((*out = strdup("{\"typ\":\"JWT\"}")) == NULL)
+            return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
+        return HWJ_OK;
+    }
     if (o->header_json != NULL)
         rc = hwj_json_parse_object(o->header_json, strlen(o->header_json), 0, "JWT header_json", &h,
                                    err);
@@ -435,38 +441,55 @@ static const char *media_subtype(const char *t)
     return strncasecmp(t, "application/", 12) == 0 ? t + 12 : t;
 }
 
-static hwj_err check_header(const char *protected_json, const char *want, hwj_error *err)
+static hwj_err check_header(const json_t *h, const char *want, hwj_error *err)
 {
-    json_t *h = NULL;
-    const json_t *typ;
+    const json_t *typ = json_object_get(h, "typ");
     char b1[JWT_SHOWN_MAX + 8], b2[JWT_SHOWN_MAX + 8];
-    hwj_err rc;
 
-    if ((rc = hwj_json_parse_object(protected_json, strlen(protected_json), 0, "JWT header", &h,
-                                    err)) != HWJ_OK)
-        return rc;
-    typ = json_object_get(h, "typ");
-    if (json_object_get(h, "b64") != NULL) {
+    if (json_object_get(h, "b64") != NULL)
         /* RFC 7519 §3: the claims are base64url-encoded; RFC 7797 is not for JWTs. */
-        rc = hwj_error_set(err, HWJ_ERR_POLICY,
-                           "a JWT is never an unencoded (\"b64\") JWS; refusing it");
-    } else if (typ != NULL && !json_is_string(typ)) {
-        rc = hwj_error_set(err, HWJ_ERR_CLAIMS, "typ must be a string");
-    } else if (want == NULL) {
+        return hwj_error_set(err, HWJ_ERR_POLICY,
+                             "a JWT is never an unencoded (\"b64\") JWS; refusing it");
+    if (typ != NULL && !json_is_string(typ))
+        return hwj_error_set(err, HWJ_ERR_CLAIMS, "typ must be a string");
+    if (want == NULL) {
         if (typ != NULL && strcasecmp(media_subtype(json_string_value(typ)), "JWT") != 0)
-            rc = hwj_error_set(err, HWJ_ERR_CLAIMS,
-                               "typ '%s' is not \"JWT\"; give the expected typ to accept it",
-                               shown(json_string_value(typ), b1, sizeof(b1)));
+            return hwj_error_set(err, HWJ_ERR_CLAIMS,
+                                 "typ '%s' is not \"JWT\"; give the expected typ to accept it",
+                                 shown(json_string_value(typ), b1, sizeof(b1)));
     } else if (typ == NULL) {
-        rc = hwj_error_set(err, HWJ_ERR_CLAIMS, "typ is missing (expected '%s')",
-                           shown(want, b1, sizeof(b1)));
+        return hwj_error_set(err, HWJ_ERR_CLAIMS, "typ is missing (expected '%s')",
+                             shown(want, b1, sizeof(b1)));
     } else if (strcasecmp(media_subtype(json_string_value(typ)), media_subtype(want)) != 0) {
-        rc = hwj_error_set(err, HWJ_ERR_CLAIMS, "typ '%s' is not the expected '%s'",
-                           shown(json_string_value(typ), b1, sizeof(b1)),
-                           shown(want, b2, sizeof(b2)));
+        return hwj_error_set(err, HWJ_ERR_CLAIMS, "typ '%s' is not the expected '%s'",
+                             shown(json_string_value(typ), b1, sizeof(b1)),
+                             shown(want, b2, sizeof(b2)));
     }
-    json_decref(h);
-    return rc;
+    return HWJ_OK;
+}
+
+/* Would json_dumps(JSON_COMPACT) of the parsed claims give back exactly these bytes? Then
+ * they are the output as they are. Conservative: no whitespace between tokens, no escapes
+ * (Jansson rewrites some), no fractions or exponents (it reprints reals), no "-0". */
+static int is_compact_dump(const char *s, size_t n)
+{
+    int in_str = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (in_str) {
+            if (c == '\\' || c < 0x20)
+                return 0;
+            in_str = c != '"';
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '.' ||
+                   (c == '-' && i + 1 < n && s[i + 1] == '0') ||
+                   ((c == 'e' || c == 'E') && i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')) {
+            return 0;
+        }
+    }
+    return !in_str;
 }
 
 /* RFC 9068 §2.2: an access token's required claims (iss, aud and exp are checked already). */
@@ -519,7 +542,7 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
     hwj_jwt_verify_opts ob;
     const hwj_jwt_verify_opts *opts = &ob;
     hwj_jws_result *res = NULL;
-    json_t *claims = NULL;
+    json_t *claims = NULL, *prot = NULL;
     hwj_err rc;
     int64_t now;
 
@@ -529,12 +552,11 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
     if ((rc = HWJ_OPTS_LOAD(ob, opts_in, hwj_jwt_verify_opts, err)) != HWJ_OK ||
         (rc = verify_check(jwt, len, keys, opts, claims_json, err)) != HWJ_OK)
         return rc;
-    if ((rc = hwj_jws_verify(jwt, len, keys, opts->policy ? opts->policy : &no_policy, NULL, 0,
-                             &res, err)) != HWJ_OK)
+    if ((rc = hwj_jws_verify_prot(jwt, len, keys, opts->policy ? opts->policy : &no_policy, &res,
+                                  &prot, err)) != HWJ_OK)
         return rc;
     /* Only signed content is looked at from here on. */
-    if ((rc = check_header(res->protected_json,
-                           opts->typ == NULL && opts->profile != NULL ? "at+jwt" : opts->typ,
+    if ((rc = check_header(prot, opts->typ == NULL && opts->profile != NULL ? "at+jwt" : opts->typ,
                            err)) != HWJ_OK)
         goto out;
     rc = hwj_json_parse_object(res->payload != NULL ? (const char *)res->payload : "",
@@ -557,8 +579,14 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
         (rc = check_times(claims, opts, now, err)) != HWJ_OK ||
         (opts->profile != NULL && (rc = check_at_jwt(claims, err)) != HWJ_OK))
         goto out;
-    rc = hwj_json_dump(claims, claims_json, err);
+    if (is_compact_dump((const char *)res->payload, res->payload_len)) {
+        *claims_json = (char *)res->payload; /* NUL-terminated, and what a dump would give */
+        res->payload = NULL;
+    } else {
+        rc = hwj_json_dump(claims, claims_json, err);
+    }
 out:
+    json_decref(prot);
     json_decref(claims);
     hwj_jws_result_free(res);
     return rc;

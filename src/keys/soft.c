@@ -3,11 +3,13 @@
  * X25519, oct), file:PATH a PEM private key. For development, tests and symmetric keys:
  * the private key lives in this process, and custody says so (hardware 0, extractable 1).
  *
- * Thread safety: the EVP_PKEY is only read; every operation makes its own EVP contexts.
+ * Thread safety: the EVP_PKEY is only read; every operation works on its own copy of the
+ * key's prepared context (core/pkey_prep.h).
  */
 #include "core/alg.h"
 #include "core/digest.h"
 #include "core/ecdsa.h"
+#include "core/pkey_prep.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/jwk.h"
@@ -27,10 +29,11 @@
 #define PEM_MAX_SIZE ((size_t)1024 * 1024)
 #define RSA_MIN_BITS 2048
 
-/* key->impl for an oct key: the secret (wiped on close). Asymmetric keys need none. */
+/* key->impl: an oct key's secret (wiped on close); an asymmetric key's prepared contexts. */
 struct soft_secret {
     uint8_t *k;
     size_t len;
+    hwj_pkey_prep *prep; /* asymmetric keys: signing contexts prepared once (core/pkey_prep.h) */
 };
 
 /* The algs a JWK's "use" / "key_ops" leave (RFC 7517 §4.2–4.3). */
@@ -207,6 +210,13 @@ static hwj_err soft_open(void *state, const char *uri, const hwj_key_open_opts *
         return hwj_error_set(err, HWJ_ERR_ARG, "key URI '%s' names no file; use %s:PATH", uri,
                              is_jwk ? "jwk" : "file");
     rc = is_jwk ? open_jwk(path, uri, key, err) : open_pem(path, uri, key, err);
+    /* Asymmetric keys keep their prepared signing contexts in key->impl too. */
+    if (rc == HWJ_OK && key->impl == NULL &&
+        (key->impl = calloc(1, sizeof(struct soft_secret))) == NULL)
+        rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
+    if (rc == HWJ_OK && key->pkey != NULL &&
+        (((struct soft_secret *)key->impl)->prep = hwj_pkey_prep_new(key->pkey)) == NULL)
+        rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     if (rc != HWJ_OK) {
         EVP_PKEY_free(key->pkey);
         key->pkey = NULL;
@@ -234,6 +244,7 @@ static void soft_close(struct hwj_key *key)
 {
     struct soft_secret *s = key->impl;
     if (s != NULL) {
+        hwj_pkey_prep_free(s->prep);
         hwj_free_secret(s->k, s->len);
         free(s);
         key->impl = NULL;
@@ -292,38 +303,36 @@ static hwj_err soft_sign(struct hwj_key *key, hwj_alg alg, const uint8_t *in, si
                          uint8_t *sig, size_t *siglen, hwj_error *err)
 {
     const hwj_alg_info *info = hwj_alg_info_get(alg);
+    const struct soft_secret *s = key->impl;
     EVP_MD_CTX *mctx = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
-    uint8_t *buf = NULL;
-    size_t len = 0, need = sig_need(key, info);
-    int pss = alg >= HWJ_ALG_PS256 && alg <= HWJ_ALG_PS512;
+    uint8_t der[HWJ_ECDSA_DER_MAX];
+    size_t len, need = sig_need(key, info);
     hwj_err rc = HWJ_OK;
 
     if (*siglen < need)
         return hwj_error_set(err, HWJ_ERR_ARG, "signature buffer too small for %s (%zu < %zu)",
                              info->name, *siglen, need);
     if (info->kty == HWJ_KTY_OCT)
-        return sign_hmac(key->impl, info, in, inlen, sig, siglen, err);
-
-    if ((mctx = EVP_MD_CTX_new()) == NULL ||
-        EVP_DigestSignInit_ex(mctx, &pctx, info->md, NULL, NULL, key->pkey, NULL) != 1) {
-        rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot start signing", info->name);
-        goto out;
-    }
-    if (pss && !set_pss(pctx, info)) {
-        rc =
-            hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot set PSS parameters", info->name);
-        goto out;
-    }
-    if (EVP_DigestSign(mctx, NULL, &len, in, inlen) != 1 || (buf = malloc(len)) == NULL ||
-        EVP_DigestSign(mctx, buf, &len, in, inlen) != 1) {
+        return sign_hmac(s, info, in, inlen, sig, siglen, err);
+    if (s == NULL || s->prep == NULL)
+        return hwj_error_set(err, HWJ_ERR_INTERNAL, "software key without its signing state");
+    /* A copy of the key's prepared context (PS*: salt as long as the hash, MGF1 with the
+     * same hash, RFC 7518 §3.5). ECDSA signs into `der`, the rest straight into `sig`. */
+    if ((rc = hwj_pkey_prep_start(s->prep, alg, 1, &mctx, err)) != HWJ_OK)
+        return rc;
+    len = info->kty == HWJ_KTY_EC ? sizeof(der) : *siglen;
+    if (EVP_DigestSign(mctx, info->kty == HWJ_KTY_EC ? der : sig, &len, in, inlen) != 1) {
         rc = hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s signing failed", info->name);
         goto out;
     }
-    rc = sig_out(info, buf, len, sig, siglen, err);
+    if (info->kty == HWJ_KTY_EC) {
+        if ((rc = hwj_ecdsa_der_to_raw(der, len, info->sig_len / 2, sig, err)) != HWJ_OK)
+            goto out;
+        len = info->sig_len;
+    }
+    *siglen = len;
 out:
-    free(buf);
-    EVP_MD_CTX_free(mctx); /* frees pctx */
+    EVP_MD_CTX_free(mctx);
     return rc;
 }
 
