@@ -96,7 +96,8 @@ static void *lib(void *arg)
                             .alg = j->alg};
     static const char claims[] =
         "{\"iss\":\"https://bench\",\"sub\":\"user-1\",\"aud\":\"bench\",\"exp\":4102444800}";
-    hwj_jws_sign_opts so = {.size = sizeof(hwj_jws_sign_opts), .alg = j->alg, .header_json = "{\"typ\":\"JWT\"}"};
+    hwj_jws_sign_opts so = {
+        .size = sizeof(hwj_jws_sign_opts), .alg = j->alg, .header_json = "{\"typ\":\"JWT\"}"};
     double end = now() + seconds;
     while (now() < end) {
         for (int i = 0; i < 16; i++) {
@@ -214,7 +215,8 @@ int main(int argc, char **argv)
         }
         if (c == 0) { /* is jwt.c in this build? */
             const char *aud[] = {"bench"};
-            hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts), .iss = "x", .aud = aud, .naud = 1, .ttl = 60};
+            hwj_jwt_issue_opts o = {
+                .size = sizeof(hwj_jwt_issue_opts), .iss = "x", .aud = aud, .naud = 1, .ttl = 60};
             char *out = NULL;
             use_jwt = hwj_jwt_issue(key, &o, &out, &err) == HWJ_OK;
             hwj_free(out);

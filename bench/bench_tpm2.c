@@ -167,7 +167,8 @@ int main(int argc, char **argv)
     printf("%-6s %12s %12s %12s %10s %10s\n", "alg", "bare ops/s", "key_sign", "jws_sign",
            "key/bare", "jws/bare");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        hwj_keygen_opts ko = {.size = sizeof(hwj_keygen_opts), .alg = cases[i].alg, .bits = cases[i].bits};
+        hwj_keygen_opts ko = {
+            .size = sizeof(hwj_keygen_opts), .alg = cases[i].alg, .bits = cases[i].bits};
         hwj_ctx *ctx = NULL;
         hwj_key *key = NULL;
         hwj_error err = {0};

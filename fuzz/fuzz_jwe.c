@@ -53,13 +53,17 @@ static void try(const uint8_t *data, size_t size, hwj_jwe_decrypt_opts *o)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    hwj_jwe_decrypt_opts o = {.size = sizeof(hwj_jwe_decrypt_opts), .algs = rsa_algs, .nalgs = 3, .key = fz_key_rsa()};
+    hwj_jwe_decrypt_opts o = {
+        .size = sizeof(hwj_jwe_decrypt_opts), .algs = rsa_algs, .nalgs = 3, .key = fz_key_rsa()};
     try(data, size, &o);
-    o = (hwj_jwe_decrypt_opts){.size = sizeof(hwj_jwe_decrypt_opts), .algs = ec_algs, .nalgs = 4, .key = fz_key_p256()};
+    o = (hwj_jwe_decrypt_opts){
+        .size = sizeof(hwj_jwe_decrypt_opts), .algs = ec_algs, .nalgs = 4, .key = fz_key_p256()};
     try(data, size, &o);
-    o = (hwj_jwe_decrypt_opts){.size = sizeof(hwj_jwe_decrypt_opts), .algs = oct_algs, .nalgs = 7, .jwk = fz_oct16()};
+    o = (hwj_jwe_decrypt_opts){
+        .size = sizeof(hwj_jwe_decrypt_opts), .algs = oct_algs, .nalgs = 7, .jwk = fz_oct16()};
     try(data, size, &o);
-    o = (hwj_jwe_decrypt_opts){.size = sizeof(hwj_jwe_decrypt_opts), .algs = oct_algs, .nalgs = 7, .jwk = fz_oct32()};
+    o = (hwj_jwe_decrypt_opts){
+        .size = sizeof(hwj_jwe_decrypt_opts), .algs = oct_algs, .nalgs = 7, .jwk = fz_oct32()};
     try(data, size, &o);
     o = (hwj_jwe_decrypt_opts){.size = sizeof(hwj_jwe_decrypt_opts),
                                .algs = pbes2_algs,

@@ -42,7 +42,8 @@ static void jws_seeds(hwj_key *k, hwj_alg alg)
         for (int variant = 0; variant < 3; variant++) {
             hwj_error err = {0};
             char *out = NULL;
-            hwj_jws_sign_opts o = {.size = sizeof(hwj_jws_sign_opts), .alg = alg, .format = fmts[f]};
+            hwj_jws_sign_opts o = {
+                .size = sizeof(hwj_jws_sign_opts), .alg = alg, .format = fmts[f]};
             if (variant == 1)
                 o.b64_false = 1;
             if (variant == 2) {
@@ -85,7 +86,8 @@ static void jwe_one(const hwj_jwe_recipient *r, hwj_alg enc, hwj_jwe_format fmt,
     static const uint8_t pt[] = "You can trust us to stick with you through thick and thin";
     hwj_error err = {0};
     char *out = NULL;
-    hwj_jwe_encrypt_opts o = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = enc, .format = fmt, .zip = zip};
+    hwj_jwe_encrypt_opts o = {
+        .size = sizeof(hwj_jwe_encrypt_opts), .enc = enc, .format = fmt, .zip = zip};
     if (fmt != HWJ_JWE_COMPACT) {
         o.aad = (const uint8_t *)"aad";
         o.aad_len = 3;
@@ -153,7 +155,8 @@ int main(int argc, char **argv)
         {HWJ_ALG_PBES2_HS512_A256KW, NULL, HWJ_ENC_A256CBC_HS512},
     };
     for (size_t i = 0; i < sizeof(kms) / sizeof(kms[0]); i++) {
-        hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = kms[i].alg, .jwk = kms[i].jwk};
+        hwj_jwe_recipient r = {
+            .size = sizeof(hwj_jwe_recipient), .alg = kms[i].alg, .jwk = kms[i].jwk};
         if (!kms[i].jwk) {
             r.password = FZ_PASSWORD;
             r.password_len = sizeof(FZ_PASSWORD) - 1;

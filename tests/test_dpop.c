@@ -189,7 +189,8 @@ static void test_htu_normalize(void **state)
 /* A proof signed by `key` with exactly this header (beyond alg) and these claims. */
 static char *craft(hwj_key *key, hwj_alg alg, const char *header, const char *claims)
 {
-    hwj_jws_sign_opts so = {.size = sizeof(hwj_jws_sign_opts), .alg = alg, .kid = "", .header_json = header};
+    hwj_jws_sign_opts so = {
+        .size = sizeof(hwj_jws_sign_opts), .alg = alg, .kid = "", .header_json = header};
     hwj_error err;
     char *out = NULL;
     tu_ok(hwj_jws_sign(key, (const uint8_t *)claims, strlen(claims), &so, &out, &err), &err);
@@ -224,7 +225,8 @@ static void test_hostile_headers(void **state)
     hwj_free(p), free(hdr);
     /* an unencoded payload (RFC 7797) is no JWT */
     {
-        hwj_jws_sign_opts so = {.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256, .kid = "", .b64_false = 1};
+        hwj_jws_sign_opts so = {
+            .size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256, .kid = "", .b64_false = 1};
         assert_true(asprintf(&hdr, "{\"typ\":\"dpop+jwt\",\"jwk\":%s}", pub) > 0);
         so.header_json = hdr;
         static const char nodots[] = "{\"jti\":\"x\"}"; /* compact b64:false forbids '.' */

@@ -18,7 +18,8 @@ static char *encrypt_to(hwj_jwk *jwk, hwj_alg alg, hwj_alg enc, hwj_jwe_format f
                         const uint8_t *pt, size_t len, int zip)
 {
     hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = alg, .jwk = jwk};
-    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = enc, .format = fmt, .zip = zip};
+    hwj_jwe_encrypt_opts eo = {
+        .size = sizeof(hwj_jwe_encrypt_opts), .enc = enc, .format = fmt, .zip = zip};
     static const uint8_t aad[] = "aad";
     char *out = NULL;
     hwj_error err;
@@ -260,7 +261,8 @@ static void t_pbes2_one_attempt(void **s)
                                .password = "second",
                                .password_len = 6,
                                .p2c = 1000}};
-    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON};
+    hwj_jwe_encrypt_opts eo = {
+        .size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON};
     hwj_jwe_decrypt_opts o = jt_opts_all();
     char *jwe = NULL;
     hwj_error err;

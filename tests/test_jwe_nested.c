@@ -56,7 +56,8 @@ static int teardown(void **state)
 
 static void options(hwj_jwe_decrypt_opts *d, hwj_jwt_verify_opts *v, hwj_key *receiver)
 {
-    static const hwj_verify_policy sig_policy = {.size = sizeof(hwj_verify_policy), .algs = sig_algs, .nalgs = 1};
+    static const hwj_verify_policy sig_policy = {
+        .size = sizeof(hwj_verify_policy), .algs = sig_algs, .nalgs = 1};
     *d = (hwj_jwe_decrypt_opts)HWJ_JWE_DECRYPT_OPTS_INIT;
     *v = (hwj_jwt_verify_opts)HWJ_JWT_VERIFY_OPTS_INIT;
     d->algs = km_algs;
@@ -79,7 +80,8 @@ static char *issue(fixture *fx)
                              .ttl = 300,
                              .sub = "alice",
                              .alg = HWJ_ALG_ES256};
-    hwj_jwe_recipient to = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_RSA_OAEP_256, .jwk = fx->receiver_pub};
+    hwj_jwe_recipient to = {
+        .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_RSA_OAEP_256, .jwk = fx->receiver_pub};
     hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A256GCM};
     char *jwe = NULL;
     hwj_error err;
@@ -112,7 +114,8 @@ static void t_requires_cty_jwt(void **state)
     fixture *fx = *state;
     hwj_jwe_decrypt_opts d;
     hwj_jwt_verify_opts v;
-    hwj_jwe_recipient to = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_RSA_OAEP_256, .jwk = fx->receiver_pub};
+    hwj_jwe_recipient to = {
+        .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_RSA_OAEP_256, .jwk = fx->receiver_pub};
     hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A256GCM};
     char *jwe = NULL, *claims = NULL;
     hwj_error err;

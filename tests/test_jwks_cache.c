@@ -469,7 +469,8 @@ static int64_t ttl_for(fixture *f, const char *cache_control, const char *age,
 static void test_ttl_bounds(void **state)
 {
     fixture *f = *state;
-    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .min_ttl = 30, .max_ttl = 3600, .default_ttl = 300};
+    hwj_jwks_cache_opts o = {
+        .size = sizeof(hwj_jwks_cache_opts), .min_ttl = 30, .max_ttl = 3600, .default_ttl = 300};
     assert_int_equal(ttl_for(f, "max-age=90", NULL, &o), 90);
     assert_int_equal(ttl_for(f, "max-age=\"90\"", NULL, &o), 90);
     assert_int_equal(ttl_for(f, "max-age=90", "50", &o), 40);
@@ -631,7 +632,8 @@ static void test_server_down(void **state)
     const char *kid1 = hwj_key_get0_kid(f->k1);
     server_start(&own);
     server_set(&own, json_pack("{s:s,s:s}", "body", f->set1, "cache_control", "max-age=60"));
-    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .max_stale = 600, .refetch_cooldown = 30};
+    hwj_jwks_cache_opts o = {
+        .size = sizeof(hwj_jwks_cache_opts), .max_stale = 600, .refetch_cooldown = 30};
     hwj_jwks_cache *c = new_cache(own.url, &o);
     assert_true(has_kid(c, kid1));
     server_stop(&own);
@@ -740,7 +742,8 @@ static const hwj_alg verify_algs[] = {HWJ_ALG_ES256, HWJ_ALG_ES384};
 
 static hwj_err verify_jws(hwj_jwks_cache *c, const char *jws, hwj_error *err)
 {
-    hwj_verify_policy p = {.size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = verify_algs, .nalgs = 2};
+    hwj_verify_policy p = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = verify_algs, .nalgs = 2};
     hwj_jws_result *r = NULL;
     hwj_err rc = hwj_jwks_cache_verify_jws(c, jws, strlen(jws), &p, NULL, 0, &r, NULL, err);
     if (rc == HWJ_OK) {
@@ -771,7 +774,8 @@ static void test_verify_rotation(void **state)
     assert_int_equal(server_requests(&f->srv), 2);
 
     /* keys_out keeps the set (and result->key) alive across a refresh */
-    hwj_verify_policy p = {.size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = verify_algs, .nalgs = 2};
+    hwj_verify_policy p = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = verify_algs, .nalgs = 2};
     hwj_jws_result *r = NULL;
     hwj_jwks_snapshot *keys = NULL;
     tu_ok(hwj_jwks_cache_verify_jws(c, t2, strlen(t2), &p, NULL, 0, &r, &keys, &err), &err);
@@ -793,7 +797,8 @@ static void test_verify_json_and_kidless(void **state)
     fixture *f = *state;
     hwj_error err;
     char *general = NULL, *flat = NULL, *nokid = NULL;
-    hwj_jws_sign_opts g = {.size = sizeof(hwj_jws_sign_opts), .format = HWJ_JWS_JSON, .unprotected_json = "{\"x\":1}"};
+    hwj_jws_sign_opts g = {
+        .size = sizeof(hwj_jws_sign_opts), .format = HWJ_JWS_JSON, .unprotected_json = "{\"x\":1}"};
     hwj_jws_sign_opts fl = {.size = sizeof(hwj_jws_sign_opts), .format = HWJ_JWS_JSON_FLAT};
     hwj_jws_sign_opts nk = {.size = sizeof(hwj_jws_sign_opts), .kid = ""};
     tu_ok(hwj_jws_sign(f->k2, (const uint8_t *)"hello", 5, &g, &general, &err), &err);
@@ -873,7 +878,8 @@ static void *verify_loop(void *arg)
     worker *w = arg;
     hwj_error err;
     for (int i = 0; i < 300; i++) {
-        hwj_verify_policy p = {.size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = verify_algs, .nalgs = 2};
+        hwj_verify_policy p = {
+            .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = verify_algs, .nalgs = 2};
         hwj_jws_result *r = NULL;
         if (hwj_jwks_cache_verify_jws(w->c, w->tok, strlen(w->tok), &p, NULL, 0, &r, NULL, &err) ==
             HWJ_OK)

@@ -257,7 +257,8 @@ static void refused_sign_options(void **state)
         assert_true(err.message[0] != '\0');
     }
     /* '.' is fine with b64 false when the payload is detached or in JSON. */
-    hwj_jws_sign_opts ok1 = {.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256, .b64_false = 1, .detached = 1};
+    hwj_jws_sign_opts ok1 = {
+        .size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256, .b64_false = 1, .detached = 1};
     hwj_jws_sign_opts ok2 = {.size = sizeof(hwj_jws_sign_opts),
                              .alg = HWJ_ALG_HS256,
                              .b64_false = 1,

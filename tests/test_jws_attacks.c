@@ -207,7 +207,8 @@ static void alg_policy(void **state)
     json_t *ex = tu_conformance("jws/4_1.rsa_v15_signature.json");
     const char *rs = json_string_value(json_object_get(json_object_get(ex, "output"), "compact"));
     static const hwj_alg ps[] = {HWJ_ALG_PS256, HWJ_ALG_HS256};
-    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = ps, .nalgs = 2};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = ps, .nalgs = 2};
     hwj_error err;
     (void)state;
 
@@ -263,7 +264,8 @@ static void hs256_keyed_with_rsa_public_key(void **state)
         size_t len;
     } secrets[] = {{pem, (size_t)pem_len}, {der, (size_t)der_len}, {jwk_text, strlen(jwk_text)}};
     static const hwj_alg both[] = {HWJ_ALG_RS256, HWJ_ALG_HS256};
-    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = both, .nalgs = 2};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = both, .nalgs = 2};
     char *p = tj_b64s("{\"sub\":\"admin\"}");
     for (size_t i = 0; i < 3; i++) {
         char *t1 = tj_hs256(secrets[i].k, secrets[i].len,
@@ -391,7 +393,8 @@ static void b64_rules(void **state)
 
     /* A b64:false JWS read as if base64url, and the reverse: never the wrong payload. */
     char *f = sign(hs_key,
-                   (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256, .b64_false = 1},
+                   (hwj_jws_sign_opts){
+                       .size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256, .b64_false = 1},
                    "hell");
     char *t =
         sign(hs_key, (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_HS256},
@@ -552,7 +555,8 @@ static void json_shapes(void **state)
              "payload");
     char *h = part(t, 0), *p = part(t, 1), *s = part(t, 2), *j[12] = {0};
     hwj_alg hs = HWJ_ALG_HS256;
-    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = &hs, .nalgs = 1};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = &hs, .nalgs = 1};
     hwj_jws_result *res = NULL;
     hwj_error err;
     (void)state;
@@ -630,7 +634,8 @@ static void embedded_keys_ignored(void **state)
                     "{\"admin\":true}");
     char *t2 = sign(
         attacker_key,
-        (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256, .kid = "", .header_json = hdr},
+        (hwj_jws_sign_opts){
+            .size = sizeof(hwj_jws_sign_opts), .alg = HWJ_ALG_ES256, .kid = "", .header_json = hdr},
         "{\"admin\":true}");
     EXPECT(t1, p256_set, HWJ_ALG_ES256, HWJ_ERR_SIGNATURE);
     EXPECT(t2, p256_set, HWJ_ALG_ES256, HWJ_ERR_SIGNATURE);

@@ -118,7 +118,8 @@ static void rfc7520_4_1_rs256(void **state)
     (void)state;
     verify_example("jws/4_1.rsa_v15_signature.json", 0, 0);
     reproduce("jws/4_1.rsa_v15_signature.json", "jws-4_1.jwk",
-              (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts),
+              (hwj_jws_sign_opts){
+                  .size = sizeof(hwj_jws_sign_opts),
               });
 }
 
@@ -139,7 +140,8 @@ static void rfc7520_4_4_hs256(void **state)
     (void)state;
     verify_example("jws/4_4.hmac-sha2_integrity_protection.json", 0, 0);
     reproduce("jws/4_4.hmac-sha2_integrity_protection.json", "jws-4_4.jwk",
-              (hwj_jws_sign_opts){.size = sizeof(hwj_jws_sign_opts),
+              (hwj_jws_sign_opts){
+                  .size = sizeof(hwj_jws_sign_opts),
               });
 }
 
@@ -148,7 +150,8 @@ static void rfc7520_4_5_detached(void **state)
     const char *rel = "jws/4_5.signature_with_detached_content.json";
     json_t *ex = tu_conformance(rel);
     hwj_alg alg = HWJ_ALG_HS256;
-    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = &alg, .nalgs = 1};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = &alg, .nalgs = 1};
     hwj_jwks *set = tj_set(json_object_get(json_object_get(ex, "input"), "key"), 0);
     char *compact = output_text(ex, "compact");
     hwj_jws_result *res = NULL;
@@ -182,7 +185,8 @@ static void rfc7520_4_7_unprotected_alg(void **state)
     const char *rel = "jws/4_7.protecting_content_only.json";
     json_t *ex = tu_conformance(rel);
     hwj_alg alg = HWJ_ALG_HS256;
-    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = &alg, .nalgs = 1};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = &alg, .nalgs = 1};
     hwj_jwks *set = tj_set(json_object_get(json_object_get(ex, "input"), "key"), 0);
     (void)state;
 
@@ -238,7 +242,8 @@ static void rfc7520_4_8_multiple(void **state)
         tj_expect(hwj_jwks_add(all, jwk, &err), i == 1 ? HWJ_ERR_POLICY : HWJ_OK, &err);
         free(k);
     }
-    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = algs, .nalgs = 3};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .allow_json = 1, .algs = algs, .nalgs = 3};
     hwj_jws_result *res = NULL;
     tj_expect(hwj_jws_verify(text, strlen(text), all, &pol, NULL, 0, &res, &err), HWJ_ERR_POLICY,
               &err);

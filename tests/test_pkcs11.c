@@ -466,7 +466,8 @@ static void t_rfc7520(void **state)
         assert_int_equal(hwj_key_get0_custody(k)->extractable, 0);
         assert_int_equal(hwj_key_get0_custody(k)->sensitive, 1);
         assert_int_equal(hwj_key_get0_custody(k)->local, 0); /* imported, not generated */
-        hwj_jws_sign_opts o = {.size = sizeof(hwj_jws_sign_opts), .alg = alg, .kid = kid ? kid : ""};
+        hwj_jws_sign_opts o = {
+            .size = sizeof(hwj_jws_sign_opts), .alg = alg, .kid = kid ? kid : ""};
         char *jws = NULL;
         hwj_error err;
         tu_ok(hwj_jws_sign(k, (const uint8_t *)payload, strlen(payload), &o, &jws, &err), &err);

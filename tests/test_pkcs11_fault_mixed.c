@@ -101,7 +101,8 @@ static void one_jwe(void)
     hwj_error err = {0};
     hwj_jwe_result *res = NULL;
     static const hwj_alg algs[] = {HWJ_ALG_RSA_OAEP}, encs[] = {HWJ_ENC_A256GCM};
-    hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_RSA_OAEP, .jwk = encjwk};
+    hwj_jwe_recipient r = {
+        .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_RSA_OAEP, .jwk = encjwk};
     hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A256GCM};
     hwj_jwe_decrypt_opts dopts = {.size = sizeof(hwj_jwe_decrypt_opts),
                                   .algs = algs,

@@ -353,7 +353,8 @@ static void invalid_utf8_refused(void **state)
     }
     /* the same in a signed claims set */
     static const hwj_alg hs = HWJ_ALG_HS256;
-    hwj_jwt_verify_opts o = {.size = sizeof(hwj_jwt_verify_opts),
+    hwj_jwt_verify_opts o = {
+        .size = sizeof(hwj_jwt_verify_opts),
         .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &hs, .nalgs = 1},
         .iss = "i",
         .aud = "a",
@@ -683,7 +684,8 @@ static void jwe_zip_in_recipient_header(void **state)
 {
     hwj_jwk *kek = oct(k128);
     hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
-    hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON_FLAT};
+    hwj_jwe_encrypt_opts eo = {
+        .size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM, .format = HWJ_JWE_JSON_FLAT};
     hwj_jwe_decrypt_opts o = opts_all();
     char *jwe = NULL;
     hwj_error err;
@@ -853,7 +855,8 @@ static hwj_err jwt_check(const char *header, const char *claims, const hwj_jwks 
                          hwj_error *err)
 {
     static const hwj_alg hs = HWJ_ALG_HS256;
-    hwj_jwt_verify_opts o = {.size = sizeof(hwj_jwt_verify_opts),
+    hwj_jwt_verify_opts o = {
+        .size = sizeof(hwj_jwt_verify_opts),
         .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &hs, .nalgs = 1},
         .iss = "https://issuer.example",
         .aud = "api",
@@ -923,7 +926,8 @@ static void jwt_kind_substitution(void **state)
 {
     hwj_jwks *set = set_of(HS_JWK);
     static const hwj_alg hs = HWJ_ALG_HS256;
-    hwj_jwt_verify_opts o = {.size = sizeof(hwj_jwt_verify_opts),
+    hwj_jwt_verify_opts o = {
+        .size = sizeof(hwj_jwt_verify_opts),
         .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &hs, .nalgs = 1},
         .iss = "https://issuer.example",
         .aud = "api",
@@ -966,7 +970,8 @@ static void jwt_nested_cty_media_type(void **state)
 {
     hwj_jwks *set = set_of(HS_JWK);
     static const hwj_alg hs = HWJ_ALG_HS256;
-    hwj_jwt_verify_opts vo = {.size = sizeof(hwj_jwt_verify_opts),
+    hwj_jwt_verify_opts vo = {
+        .size = sizeof(hwj_jwt_verify_opts),
         .policy = &(hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &hs, .nalgs = 1},
         .iss = "https://issuer.example",
         .aud = "api",
@@ -992,8 +997,10 @@ static void jwt_nested_cty_media_type(void **state)
         {NULL, HWJ_ERR_POLICY},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
-        hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM, .cty = cases[i].cty};
+        hwj_jwe_recipient r = {
+            .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
+        hwj_jwe_encrypt_opts eo = {
+            .size = sizeof(hwj_jwe_encrypt_opts), .enc = HWJ_ENC_A128GCM, .cty = cases[i].cty};
         char *jwe = NULL, *claims = NULL;
         tu_ok(hwj_jwe_encrypt(&r, 1, (const uint8_t *)jws, strlen(jws), &eo, &jwe, &err), &err);
         tj_expect(hwj_jwt_verify_nested(jwe, strlen(jwe), &o, set, &vo, &claims, &err),
@@ -1021,7 +1028,8 @@ static void jwe_encrypt_refuses_computed_members(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
         for (int where = 0; where < 3; where++) {
-            hwj_jwe_recipient r = {.size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
+            hwj_jwe_recipient r = {
+                .size = sizeof(hwj_jwe_recipient), .alg = HWJ_ALG_A128KW, .jwk = kek};
             hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts),
                                        .enc = HWJ_ENC_A128GCM,
                                        .format = HWJ_JWE_JSON_FLAT};

@@ -158,7 +158,8 @@ static void test_jws_json_on_request(void **state)
     assert_true(asprintf(&flat,
                          "{\"protected\":\"%.*s\",\"payload\":\"%.*s\",\"signature\":\"%s\"}",
                          (int)(dot1 - jwt), jwt, (int)(dot2 - dot1 - 1), dot1 + 1, dot2 + 1) > 0);
-    hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy), .algs = &es, .nalgs = 1, .allow_json = 1};
+    hwj_verify_policy pol = {
+        .size = sizeof(hwj_verify_policy), .algs = &es, .nalgs = 1, .allow_json = 1};
     tu_ok(hwj_jws_verify(flat, strlen(flat), set, &pol, NULL, 0, &res, &err), &err);
     hwj_jws_result_free(res);
     assert_int_not_equal(hwj_jwt_verify(flat, strlen(flat), set, &vo, &claims, &err), HWJ_OK);
@@ -184,7 +185,8 @@ static void test_jwe_json_on_request(void **state)
 
     for (size_t i = 0; i < 3; i++) {
         hwj_jwe_recipient to = {.size = sizeof(hwj_jwe_recipient), .alg = kw, .jwk = oct};
-        hwj_jwe_encrypt_opts eo = {.size = sizeof(hwj_jwe_encrypt_opts), .enc = enc, .format = formats[i], .cty = "JWT"};
+        hwj_jwe_encrypt_opts eo = {
+            .size = sizeof(hwj_jwe_encrypt_opts), .enc = enc, .format = formats[i], .cty = "JWT"};
         char *jwe = NULL;
         tu_ok(hwj_jwe_encrypt(&to, 1, (const uint8_t *)"a.b.c", 5, &eo, &jwe, &err), &err);
         hwj_jwe_decrypt_opts o = {.size = sizeof(hwj_jwe_decrypt_opts),
@@ -212,7 +214,8 @@ static void test_jwe_json_on_request(void **state)
             hwj_jwks *none = NULL;
             char *claims = NULL;
             const hwj_alg es = HWJ_ALG_ES256;
-            hwj_jwt_verify_opts vo = {.size = sizeof(hwj_jwt_verify_opts),
+            hwj_jwt_verify_opts vo = {
+                .size = sizeof(hwj_jwt_verify_opts),
                 .policy = &(
                     hwj_verify_policy){.size = sizeof(hwj_verify_policy), .algs = &es, .nalgs = 1},
                 .iss = "https://iss",

@@ -50,28 +50,27 @@ extern "C" {
 #define HWJ_PRINTF(f, a)
 #endif
 
-
 /* Error codes. Stable: values are never renumbered, new ones are appended. */
 typedef enum hwj_err {
     HWJ_OK = 0,
-    HWJ_ERR_ARG = 1,           /* the caller passed something invalid (NULL, bad option) */
-    HWJ_ERR_NOMEM = 2,         /* allocation failed */
-    HWJ_ERR_PARSE = 3,         /* malformed input: base64url, JSON, serialization */
-    HWJ_ERR_LIMIT = 4,         /* input exceeds a limit (size, depth, p2c, inflated size) */
-    HWJ_ERR_UNSUPPORTED = 5,   /* an alg, enc, kty, curve or crit parameter we do not implement */
-    HWJ_ERR_POLICY = 6,        /* refused by policy: alg not allowed, none, wrong key type/use */
-    HWJ_ERR_SIGNATURE = 7,     /* invalid signature (deliberately no more detail) */
-    HWJ_ERR_DECRYPT = 8,       /* decryption failed (deliberately no more detail) */
-    HWJ_ERR_CLAIMS = 9,        /* a JWT claim check failed (exp, nbf, iss, aud, typ, ...) */
-    HWJ_ERR_KEY_NOT_FOUND = 10,/* no key matches (URI object, kid, kty/alg) */
-    HWJ_ERR_KEY_AMBIGUOUS = 11,/* more than one key matches and nothing says which */
-    HWJ_ERR_AUTH = 12,         /* PIN or key auth wrong, missing or locked */
-    HWJ_ERR_TOKEN = 13,        /* the token/TPM failed or went away (device error, removed) */
-    HWJ_ERR_CAPABILITY = 14,   /* the key or token cannot perform the requested operation */
-    HWJ_ERR_CRYPTO = 15,       /* an OpenSSL operation failed unexpectedly */
-    HWJ_ERR_IO = 16,           /* reading or writing a file failed */
-    HWJ_ERR_NETWORK = 17,      /* fetching a remote resource failed */
-    HWJ_ERR_INTERNAL = 18,     /* a bug: please report */
+    HWJ_ERR_ARG = 1,            /* the caller passed something invalid (NULL, bad option) */
+    HWJ_ERR_NOMEM = 2,          /* allocation failed */
+    HWJ_ERR_PARSE = 3,          /* malformed input: base64url, JSON, serialization */
+    HWJ_ERR_LIMIT = 4,          /* input exceeds a limit (size, depth, p2c, inflated size) */
+    HWJ_ERR_UNSUPPORTED = 5,    /* an alg, enc, kty, curve or crit parameter we do not implement */
+    HWJ_ERR_POLICY = 6,         /* refused by policy: alg not allowed, none, wrong key type/use */
+    HWJ_ERR_SIGNATURE = 7,      /* invalid signature (deliberately no more detail) */
+    HWJ_ERR_DECRYPT = 8,        /* decryption failed (deliberately no more detail) */
+    HWJ_ERR_CLAIMS = 9,         /* a JWT claim check failed (exp, nbf, iss, aud, typ, ...) */
+    HWJ_ERR_KEY_NOT_FOUND = 10, /* no key matches (URI object, kid, kty/alg) */
+    HWJ_ERR_KEY_AMBIGUOUS = 11, /* more than one key matches and nothing says which */
+    HWJ_ERR_AUTH = 12,          /* PIN or key auth wrong, missing or locked */
+    HWJ_ERR_TOKEN = 13,         /* the token/TPM failed or went away (device error, removed) */
+    HWJ_ERR_CAPABILITY = 14,    /* the key or token cannot perform the requested operation */
+    HWJ_ERR_CRYPTO = 15,        /* an OpenSSL operation failed unexpectedly */
+    HWJ_ERR_IO = 16,            /* reading or writing a file failed */
+    HWJ_ERR_NETWORK = 17,       /* fetching a remote resource failed */
+    HWJ_ERR_INTERNAL = 18,      /* a bug: please report */
 } hwj_err;
 
 /* Where the native code in an hwj_error comes from. */

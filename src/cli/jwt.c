@@ -161,7 +161,8 @@ static int add_claim(json_t *claims, const char *arg)
 static int jwt_issue(int argc, char **argv)
 {
     const char *uri = NULL, *aud[CLI_MAX_LIST];
-    hwj_jwt_issue_opts io = {.size = sizeof(hwj_jwt_issue_opts), .aud = aud, .ttl = 15 * 60, .refuse_registered = 1};
+    hwj_jwt_issue_opts io = {
+        .size = sizeof(hwj_jwt_issue_opts), .aud = aud, .ttl = 15 * 60, .refuse_registered = 1};
     const char *encrypt_to = NULL;
     hwj_jwe_recipient to = HWJ_JWE_RECIPIENT_INIT;
     hwj_jwe_encrypt_opts eo = HWJ_JWE_ENCRYPT_OPTS_INIT;

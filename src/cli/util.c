@@ -298,7 +298,8 @@ static int algs_from_keys(const char *cmd, cli_verify_keys *vk)
 static int load_jwks_uri(const char *cmd, cli_verify_keys *vk)
 {
 #ifdef HWJ_WITH_CURL
-    hwj_jwks_cache_opts o = {.size = sizeof(hwj_jwks_cache_opts), .allow_http = vk->allow_http, .ca_file = vk->jwks_ca};
+    hwj_jwks_cache_opts o = {
+        .size = sizeof(hwj_jwks_cache_opts), .allow_http = vk->allow_http, .ca_file = vk->jwks_ca};
     hwj_error err = {0};
     hwj_err rc;
 

@@ -89,10 +89,22 @@ out:
 int cfg_parse_key(srv_key_conf *k, json_t *o, const char *where, int64_t jwks_max_age, char *msg,
                   size_t msglen)
 {
-    static const char *const allowed[] = {
-        "name",        "uri",    "generate", "alg",  "ttl",      "max_ttl", "rotation_period",
-        "propagation", "leeway", "iss",      "aud",  "dpop",     "dpop_htu", "profile",
-        "allow_extractable", NULL};
+    static const char *const allowed[] = {"name",
+                                          "uri",
+                                          "generate",
+                                          "alg",
+                                          "ttl",
+                                          "max_ttl",
+                                          "rotation_period",
+                                          "propagation",
+                                          "leeway",
+                                          "iss",
+                                          "aud",
+                                          "dpop",
+                                          "dpop_htu",
+                                          "profile",
+                                          "allow_extractable",
+                                          NULL};
     char *alg = NULL;
     int rc = -1;
     if (!json_is_object(o))

@@ -292,7 +292,8 @@ static void op_sign(rq *r, json_t *body)
         rq_reply_error(r, 500, "internal", "out of memory");
         return;
     }
-    hwj_jws_sign_opts o = {.size = sizeof(hwj_jws_sign_opts), .alg = r->key->conf->alg, .header_json = hdr};
+    hwj_jws_sign_opts o = {
+        .size = sizeof(hwj_jws_sign_opts), .alg = r->key->conf->alg, .header_json = hdr};
     double t = srv_now_seconds();
     hwj_err rc = hwj_jws_sign(r->ver->ref->key, payload, plen, &o, &jws, &err);
     srv_metrics_token_op("sign", srv_now_seconds() - t, rc == HWJ_OK);
