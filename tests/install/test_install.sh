@@ -44,8 +44,9 @@ check "pkg-config --cflags names it" grep -qF -- "-I$incdir" <<<"$cflags"
 check "pkg-config: libcrypto is a public requirement" bash -c "pkg-config --print-requires hwjose | grep -q libcrypto"
 libdir=$(pkg-config --variable=libdir hwjose)
 # shellcheck disable=SC2086
-if cc -std=c11 -Wall -Werror $cflags -o "$w/consumer-pc" "$src/tests/install/consumer/consumer.c" \
-    $libs "-Wl,-rpath,$libdir" 2>"$w/cc.log"; then
+consumer_cc=${HWJ_CONSUMER_CC:-cc} consumer_flags=${HWJ_CONSUMER_FLAGS:-}
+if "$consumer_cc" -std=c11 -Wall -Werror $consumer_flags $cflags -o "$w/consumer-pc" \
+    "$src/tests/install/consumer/consumer.c" $libs "-Wl,-rpath,$libdir" 2>"$w/cc.log"; then
     ok "consumer builds with pkg-config"
     out=$("$w/consumer-pc" "$key" 2>&1)
     check "pkg-config consumer runs against the installed library ($out)" grep -q ": installed$" <<<"$out"
@@ -55,7 +56,8 @@ else
 fi
 
 # CMake: find_package(hwjose) from the prefix.
-if cmake -S "$src/tests/install/consumer" -B "$w/cm" -DCMAKE_PREFIX_PATH="$P" >"$w/cm.log" 2>&1 &&
+if CC=$consumer_cc CFLAGS=$consumer_flags LDFLAGS=$consumer_flags \
+    cmake -S "$src/tests/install/consumer" -B "$w/cm" -DCMAKE_PREFIX_PATH="$P" >"$w/cm.log" 2>&1 &&
     cmake --build "$w/cm" >>"$w/cm.log" 2>&1; then
     ok "consumer builds with find_package(hwjose)"
     out=$("$w/cm/consumer" "$key" 2>&1)
