@@ -83,7 +83,11 @@ void cli_sign_hints(const char *cmd, hwj_err rc, const hwj_key *key, hwj_alg alg
  * asymmetric keys, private beside public) or a serialization's, where --alg changes nothing. */
 void cli_verify_hints(const char *cmd, hwj_err rc, const hwj_error *err)
 {
-    if (rc != HWJ_ERR_POLICY || err == NULL)
+    if (err == NULL)
+        return;
+    if (rc == HWJ_ERR_CLAIMS && strstr(err->message, "give the expected typ") != NULL)
+        cli_hint(cmd, "--typ TYP accepts that typ (--profile at+jwt for RFC 9068 access tokens)");
+    if (rc != HWJ_ERR_POLICY)
         return;
     if (strstr(err->message, "allow-list") != NULL)
         cli_hint(cmd, "if the token's alg is expected, accept it with --alg (repeat for several)");

@@ -251,6 +251,8 @@ cp "$w/out" "$w/jwt2"
 t "jwt verify: aud array, the key's own alg" 0 "$w/jwt2" "$H" jwt verify --jwks "$w/jwk.jwks" --iss "$iss" --aud billing --typ at+jwt
 claim "claims: aud array, exp 1h" 'c["aud"]==["api","billing"] and c["exp"]-c["iat"]==3600'
 t "jwt verify: at+jwt refused by default" 1 "$w/jwt2" "$H" jwt verify --jwks "$w/jwk.jwks" --iss "$iss" --aud billing
+err_has "hint: --typ TYP accepts that typ"
+err_lacks "accept it with --alg"
 t "jwt issue HS256" 0 - "$H" jwt issue --key "jwk:$w/oct.json" --iss "$iss" --aud api
 cp "$w/out" "$w/jwt3"
 t "jwt verify HS256 with --jwk" 0 "$w/jwt3" "$H" jwt verify --jwk "$w/oct.json" --iss "$iss" --aud api
