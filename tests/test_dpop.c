@@ -431,6 +431,16 @@ static void test_proof_args(void **state)
     o.alg = HWJ_ALG_HS256;
     assert_int_equal(hwj_dpop_proof(oct, &o, &p, &err), HWJ_ERR_POLICY);
     o.alg = 0;
+    assert_int_equal(hwj_dpop_proof(oct, &o, &p, &err), HWJ_ERR_POLICY); /* its HS256 */
+    { /* a 16-byte oct key has no JWS alg at all: the error names the key, not 'unknown' */
+        hwj_key *oct16 =
+            open_jwk("dpop-oct16.json", "{\"kty\":\"oct\",\"k\":\"AAECAwQFBgcICQoLDA0ODw\"}");
+        assert_non_null(oct16);
+        assert_int_equal(hwj_dpop_proof(oct16, &o, &p, &err), HWJ_ERR_POLICY);
+        assert_null(strstr(err.message, "unknown"));
+        assert_non_null(strstr(err.message, "no asymmetric JWS alg"));
+        hwj_key_free(oct16);
+    }
     o.htm = "PO ST";
     assert_int_equal(hwj_dpop_proof(p256, &o, &p, &err), HWJ_ERR_ARG);
     o.htm = "POST";

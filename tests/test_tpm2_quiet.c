@@ -55,6 +55,9 @@ static void test_missing_tcti(void **state)
     assert_int_equal(err.source, HWJ_SRC_TSS2);
     assert_int_not_equal(err.native, 0);
     assert_non_null(strstr(err.message, "hwj-no-such-tcti"));
+    /* a TCTI that does not exist is not an unreachable swtpm */
+    assert_non_null(strstr(err.message, "has no TCTI 'hwj-no-such-tcti'"));
+    assert_null(strstr(err.message, "is swtpm running"));
 }
 
 static void test_unreachable_tcti(void **state)
@@ -71,6 +74,20 @@ static void test_unreachable_tcti(void **state)
     assert_non_null(strstr(err.message, "swtpm:host=127.0.0.1,port=9"));
 }
 
+/* a TCTI string the TCTI cannot parse: said so, not "is swtpm running?" */
+static void test_bad_tcti_parameter(void **state)
+{
+    (void)state;
+    hwj_error err = {0};
+    off_t written = -1;
+    assert_int_equal(open_quietly("tpm2:handle=0x81000001?tcti=swtpm:port=abc", &err, &written),
+                     HWJ_ERR_TOKEN);
+    assert_int_equal(written, 0);
+    assert_int_equal(err.source, HWJ_SRC_TSS2);
+    assert_non_null(strstr(err.message, "TCTI 'swtpm:port=abc' has a parameter"));
+    assert_null(strstr(err.message, "is swtpm running"));
+}
+
 int main(void)
 {
     unsetenv("TSS2_LOG");
@@ -78,6 +95,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_tcti),
         cmocka_unit_test(test_unreachable_tcti),
+        cmocka_unit_test(test_bad_tcti_parameter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -303,6 +303,9 @@ int cmd_decrypt(int argc, char **argv)
     o.ncrit = ncrit;
     if ((rc = hwj_jwe_decrypt((const char *)in, inlen, &o, &res, &err)) != HWJ_OK) {
         ret = cli_fail(DECRYPT, rc, &err);
+        if (rc == HWJ_ERR_POLICY && !o.allow_json &&
+            strstr(err.message, "JSON serialization") != NULL)
+            cli_hint(DECRYPT, "--json accepts the JSON serializations");
         goto out;
     }
     if (show_header)

@@ -428,7 +428,7 @@ static int jwt_verify(int argc, char **argv)
     }
     if (rc != HWJ_OK) {
         ret = cli_fail(VERIFY, rc, &err);
-        cli_verify_hints(VERIFY, rc);
+        cli_verify_hints(VERIFY, rc, &err);
         goto out;
     }
     ret = cli_write(VERIFY, claims, strlen(claims), 1);

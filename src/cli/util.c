@@ -79,10 +79,20 @@ void cli_sign_hints(const char *cmd, hwj_err rc, const hwj_key *key, hwj_alg alg
         keys_hint(cmd, rc, hwj_key_get0_uri(key));
 }
 
-void cli_verify_hints(const char *cmd, hwj_err rc)
+/* Only for the refusals the hint is about: a policy refusal can also be a key set's (oct beside
+ * asymmetric keys, private beside public) or a serialization's, where --alg changes nothing. */
+void cli_verify_hints(const char *cmd, hwj_err rc, const hwj_error *err)
 {
-    if (rc == HWJ_ERR_POLICY)
+    if (err == NULL)
+        return;
+    if (rc == HWJ_ERR_CLAIMS && strstr(err->message, "give the expected typ") != NULL)
+        cli_hint(cmd, "--typ TYP accepts that typ (--profile at+jwt for RFC 9068 access tokens)");
+    if (rc != HWJ_ERR_POLICY)
+        return;
+    if (strstr(err->message, "allow-list") != NULL)
         cli_hint(cmd, "if the token's alg is expected, accept it with --alg (repeat for several)");
+    else if (strstr(err->message, "JSON serialization where the compact one is expected") != NULL)
+        cli_hint(cmd, "--json accepts the JSON serializations");
 }
 
 int cli_getopt(const char *cmd, int argc, char **argv, const struct option *options)

@@ -27,7 +27,7 @@ void cli_hint(const char *cmd, const char *fmt, ...) HWJ_PRINTF(2, 3);
 void cli_sign_hints(const char *cmd, hwj_err rc, const hwj_key *key, hwj_alg alg,
                     int allow_extractable);
 /* Hints after a failed verification (verify, jwt verify). */
-void cli_verify_hints(const char *cmd, hwj_err rc);
+void cli_verify_hints(const char *cmd, hwj_err rc, const hwj_error *err);
 /* An unknown option or a missing value: getopt has printed why; point at --help. */
 int cli_usage_error(const char *cmd);
 

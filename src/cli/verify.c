@@ -87,7 +87,7 @@ int cmd_verify(int argc, char **argv)
                         &err);
     if (rc != HWJ_OK) {
         ret = cli_fail(CMD, rc, &err);
-        cli_verify_hints(CMD, rc);
+        cli_verify_hints(CMD, rc, &err);
         goto out;
     }
     ret = cli_write(CMD, res->payload, res->payload_len, 0);

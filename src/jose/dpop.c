@@ -306,6 +306,11 @@ HWJ_EXPORT hwj_err hwj_dpop_proof(hwj_key *key, const hwj_dpop_proof_opts *opts,
     if (opts->htu == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "a DPoP proof needs the request's URL (htu)");
     so.alg = opts->alg != HWJ_ALG_UNKNOWN ? opts->alg : hwj_key_default_alg(key);
+    if (so.alg == HWJ_ALG_UNKNOWN)
+        return hwj_error_set(err, HWJ_ERR_POLICY,
+                             "key '%s' has no asymmetric JWS alg of its own: a DPoP proof is "
+                             "signed with an EC, OKP or RSA key (choose the alg if it has several)",
+                             hwj_key_get0_uri(key));
     if (!hwj_dpop_alg_ok(so.alg))
         return hwj_error_set(err, HWJ_ERR_POLICY,
                              "a DPoP proof is signed with an asymmetric JWS alg, not '%s'",

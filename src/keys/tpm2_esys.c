@@ -144,6 +144,19 @@ hwj_err tpm2_conn_ensure(tpm2_conn *c, hwj_error *err)
     r = Tss2_TctiLdr_Initialize(c->tcti[0] ? c->tcti : NULL, &c->tctx);
     if (r != TSS2_RC_SUCCESS) {
         c->tctx = NULL;
+        if (c->tcti[0] && (r & ~TSS2_RC_LAYER_MASK) == TSS2_BASE_RC_NOT_SUPPORTED)
+            /* the loader found no TCTI library of that name: swtpm's state is beside the point */
+            return hwj_error_set_native(
+                err, HWJ_ERR_TOKEN, HWJ_SRC_TSS2, r,
+                "connecting to the TPM: tpm2-tss has no TCTI '%.*s' (TCTI '%s': %s, 0x%x); use "
+                "device:/dev/tpmrm0, swtpm:host=H,port=P, mssim:... or tabrmd in HWJOSE_TCTI",
+                (int)strcspn(c->tcti, ":"), c->tcti, c->tcti, Tss2_RC_Decode(r), (unsigned)r);
+        if (c->tcti[0] && (r & ~TSS2_RC_LAYER_MASK) == TSS2_BASE_RC_BAD_VALUE)
+            return hwj_error_set_native(
+                err, HWJ_ERR_TOKEN, HWJ_SRC_TSS2, r,
+                "connecting to the TPM: TCTI '%s' has a parameter its TCTI does not take (%s, "
+                "0x%x); e.g. swtpm:host=127.0.0.1,port=2321 or device:/dev/tpmrm0 (HWJOSE_TCTI)",
+                c->tcti, Tss2_RC_Decode(r), (unsigned)r);
         return tpm2_error(err, r, c, "connecting to the TPM");
     }
     r = Esys_Initialize(&c->esys, c->tctx, NULL);

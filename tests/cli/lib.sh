@@ -24,5 +24,9 @@ t() {
 err_has() {
     if grep -qF -- "$1" "$w/err"; then ok "  stderr says '$1'"; else fail "  stderr lacks '$1': $(cat "$w/err")"; fi
 }
+# err_lacks TEXT: the last command's stderr does not contain TEXT (a hint that does not apply).
+err_lacks() {
+    if grep -qF -- "$1" "$w/err"; then fail "  stderr says '$1': $(cat "$w/err")"; else ok "  stderr lacks '$1'"; fi
+}
 # same NAME FILE1 FILE2
 same() { if cmp -s "$2" "$3"; then ok "$1"; else fail "$1: $2 and $3 differ"; fi; }

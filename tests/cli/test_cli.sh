@@ -143,6 +143,8 @@ for c in "${cases[@]}"; do
         t "$alg $scheme: sign --json" 0 "$w/payload" "$H" sign --key "$uri" --alg "$alg" --json --in "$w/payload" &&
             cp "$w/out" "$w/jws" && python3 -c 'import json,sys; assert "signatures" in json.load(open(sys.argv[1]))' "$w/jws" &&
             t "$alg $scheme: verify without --json refuses the JSON serialization" 1 "$w/jws" "$H" verify $vargs &&
+            err_has "hint: --json accepts the JSON serializations" &&
+            err_lacks "accept it with --alg" &&
             t "$alg $scheme: verify --json" 0 "$w/jws" "$H" verify $vargs --json &&
             same "$alg $scheme: JSON payload back" "$w/out" "$w/payload"
 
@@ -249,6 +251,8 @@ cp "$w/out" "$w/jwt2"
 t "jwt verify: aud array, the key's own alg" 0 "$w/jwt2" "$H" jwt verify --jwks "$w/jwk.jwks" --iss "$iss" --aud billing --typ at+jwt
 claim "claims: aud array, exp 1h" 'c["aud"]==["api","billing"] and c["exp"]-c["iat"]==3600'
 t "jwt verify: at+jwt refused by default" 1 "$w/jwt2" "$H" jwt verify --jwks "$w/jwk.jwks" --iss "$iss" --aud billing
+err_has "hint: --typ TYP accepts that typ"
+err_lacks "accept it with --alg"
 t "jwt issue HS256" 0 - "$H" jwt issue --key "jwk:$w/oct.json" --iss "$iss" --aud api
 cp "$w/out" "$w/jwt3"
 t "jwt verify HS256 with --jwk" 0 "$w/jwt3" "$H" jwt verify --jwk "$w/oct.json" --iss "$iss" --aud api
@@ -347,6 +351,11 @@ t "verify --jwks - (stdin) with the JWS from --in" 0 "$w/file.jwks" "$H" verify 
 t "stdin is read once: --jwks - and the JWS on stdin" 2 "$w/file.jwks" "$H" verify --jwks - --alg ES256
 err_has "already read"
 t "thumbprint --jwk -" 0 "$w/ec-noalg.json" "$H" thumbprint --jwk -
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); s["keys"].append(json.load(open(sys.argv[2]))); print(json.dumps(s))' \
+    "$w/file.jwks" "$w/oct.json" >"$w/mixed.jwks"
+t "a set mixing oct and asymmetric keys is refused" 1 "$w/inspect.jws" "$H" verify --jwks "$w/mixed.jwks" --alg ES256
+err_has "symmetric (oct)"
+err_lacks "accept it with --alg"
 
 echo "$((total - fails))/$total passed"
 [ "$fails" -eq 0 ]

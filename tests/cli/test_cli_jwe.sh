@@ -164,8 +164,8 @@ for f in json:--json flat:--flat compact:; do
         flat) jq_ok "  flattened JSON: encrypted_key at the top, no recipients" \
             '.recipients == null and (.protected | length > 0) and (.ciphertext | length > 0)' "$w/out" ;;
         esac
-        [ "$name" = compact ] || t "  decrypt without --json refuses the JSON serialization" 1 \
-            "$w/$k.$name.jwe" "$H" decrypt --key "$uri"
+        [ "$name" = compact ] || { t "  decrypt without --json refuses the JSON serialization" 1 \
+            "$w/$k.$name.jwe" "$H" decrypt --key "$uri" && err_has "hint: --json accepts"; }
         t "  decrypt --key pkcs11: gives the payload back" 0 "$w/$k.$name.jwe" "$H" decrypt --key "$uri" \
             ${opt:+--json}
         same "  byte for byte" "$w/out" "$w/payload.bin"

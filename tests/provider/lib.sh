@@ -24,10 +24,10 @@ CNF
 # In a sanitized build the module needs the sanitizer runtime preloaded ($HWJ_PROVIDER_PRELOAD);
 # openssl itself is not ours, so its leaks at exit are not checked.
 if [ -n "${HWJ_PROVIDER_PRELOAD:-}" ]; then
-  po() { timeout 60 env OPENSSL_CONF="$cnf" LD_PRELOAD="$HWJ_PROVIDER_PRELOAD" \
+  po() { ${PO_EXEC:+exec} timeout 60 env OPENSSL_CONF="$cnf" LD_PRELOAD="$HWJ_PROVIDER_PRELOAD" \
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" openssl "$@"; }
 else
-  po() { timeout 60 env OPENSSL_CONF="$cnf" openssl "$@"; }
+  po() { ${PO_EXEC:+exec} timeout 60 env OPENSSL_CONF="$cnf" openssl "$@"; }
 fi
 export cnf
 export -f po # for checks run under bash -c
@@ -68,7 +68,9 @@ sign_digest_verify() {
 tls_server() {
   local name=$1 cert=$2 key=$3 sigtype=$4 port pid out
   port=$(free_port)
-  po s_server -accept "127.0.0.1:$port" -cert "$cert" -key "hwjose:$key" -www \
+  # PO_EXEC: the background subshell becomes timeout itself, so $! is what kill must stop (else
+  # s_server outlived the test by up to 60 s, holding its key, e.g. swtpm's connection and slots)
+  PO_EXEC=1 po s_server -accept "127.0.0.1:$port" -cert "$cert" -key "hwjose:$key" -www \
     >"$dir/$name.s_server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do grep -q ACCEPT "$dir/$name.s_server.log" && break; sleep 0.05; done

@@ -80,6 +80,13 @@ check "check-config: names the key that does not open" grep -q "key 'k1'.*missin
 check "check-config: names the TLS certificate" grep -q "tls.cert '$dir/no.crt': cannot load" <<<"$out"
 check "check-config: names the audit log's place" grep -q "audit.path '$dir/no-dir/audit.log'" <<<"$out"
 check "check-config: counts them" grep -q "3 problems; the service would not start" <<<"$out"
+# a ROCA key (CVE-2017-15361) in the config: the service opens its keys as hwj_key_open does
+sed -e "s|file:$dir/k1.pem\", \"alg\": \"ES256\"|jwk:$src/tests/data/roca/roca-rsa2048.jwk\", \"alg\": \"RS256\"|" \
+  "$dir/config.json" >"$dir/roca.json"
+rc=0
+out=$("$HWJOSE" serve --check-config "$dir/roca.json" 2>&1) || rc=$?
+check "check-config: a ROCA key → exit 2 naming the key and the CVE ($rc)" \
+  bash -c '[ "$1" = 2 ] && grep -q "key .k1.*CVE-2017-15361" <<<"$2"' _ "$rc" "$out"
 echo '{"listen": "127.0.0.1:0", "keys": [], "clients": [], "audit": {"path": "x"}, "bogus": 1}' >"$dir/bad.json"
 rc=0
 out=$("$HWJOSE" serve --check-config "$dir/bad.json" 2>&1) || rc=$?
