@@ -192,6 +192,8 @@ mkdir -p "$dir/b"
 INSTANCE=replica-b write_config "$dir/b/audit.log" "$sealed"
 start_server
 jwt
+sleep 1.5 # a checkpoint by checkpoint_interval, so a cut after it leaves a sealed, shorter chain
+jwt
 stop_server
 out=$("$HWJOSE" audit verify "$dir/b/audit.log" "${files[@]}" --checkpoint-jwks "$dir/audit-jwks.json" 2>&1) || true
 check "two replicas' files verify together, each its own chain" \
@@ -199,6 +201,25 @@ check "two replicas' files verify together, each its own chain" \
 rc=0
 "$HWJOSE" audit verify "$dir/b/audit.log" "${files[0]}" "${files[@]:2}" --checkpoint-jwks "$dir/audit-jwks.json" >/dev/null 2>&1 || rc=$?
 check "a replica's missing oldest file is detected (exit $rc)" [ "$rc" = 1 ]
+# Each replica's newest checkpoint, one a line as the store gives them: a cut in either is caught.
+python3 -c 'import sqlite3, sys; print("\n".join(r[0] for r in sqlite3.connect(sys.argv[1]).execute(
+  "SELECT jws FROM hwjose_audit_checkpoints ORDER BY instance")))' "$dir/store.db" >"$dir/both.jws"
+jq -r 'select(.type == "checkpoint") | .checkpoint' "$dir/b/audit.log" | tail -1 >"$dir/b.jws"
+out=$("$HWJOSE" audit verify "$dir/b/audit.log" "${files[@]}" --checkpoint-jwks "$dir/audit-jwks.json" \
+      --last-checkpoint "$dir/both.jws" 2>&1) || true
+check "two replicas verify against both exported checkpoints in one file" \
+  bash -c 'grep -q "^OK: instance replica-a:" <<<"$1" && grep -q "^OK: instance replica-b:" <<<"$1"' _ "$out"
+mkdir -p "$dir/bcut" && head -n -2 "$dir/b/audit.log" >"$dir/bcut/audit.log"
+check "replica-b's cut file still ends on a checkpoint" jq -se 'last | .type == "checkpoint"' "$dir/bcut/audit.log"
+for how in file repeated; do
+  rc=0
+  if [ "$how" = file ]; then lc=(--last-checkpoint "$dir/both.jws")
+  else lc=(--last-checkpoint "$dir/b.jws" --last-checkpoint "$dir/exported.jws"); fi
+  out=$("$HWJOSE" audit verify "$dir/bcut/audit.log" "${files[@]}" --checkpoint-jwks \
+        "$dir/audit-jwks.json" "${lc[@]}" 2>&1) || rc=$?
+  check "the second replica's cut tail is detected, checkpoints $how (exit $rc: $(grep BROKEN <<<"$out"))" \
+    bash -c '[ "$1" = 1 ] && grep -q "^BROKEN: instance replica-b: truncated" <<<"$2"' _ "$rc" "$out"
+done
 
 # --- a log from before records were numbered continues ------------------------------------
 legacy=$dir/legacy/audit.log
