@@ -184,6 +184,9 @@ tampered "cutting the tail" "head -n -3 audit.log >x && mv x audit.log"
 tampered "emptying the files" ": >audit.log; for f in audit.log.*; do : >\$f; done"
 tampered "reordering two records" "sed -i '3{h;d};4G' audit.log"
 tampered "removing a record" "sed -i '3d' audit.log"
+out=$("$HWJOSE" audit verify "${files[@]}" 2>&1) || true
+check "a chain checked without the audit key's JWKS says the seal was not checked" \
+  grep -q '^note: instance replica-a: checkpoints not checked (no --checkpoint-jwks)' <<<"$out"
 rc=0; "$HWJOSE" audit verify "${files[@]}" --last-checkpoint "$dir/exported.jws" >/dev/null 2>&1 || rc=$?
 check "--last-checkpoint without --checkpoint-jwks is a usage error (exit $rc)" [ "$rc" = 2 ]
 
