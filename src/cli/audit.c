@@ -108,6 +108,16 @@ int cmd_audit(int argc, char **argv)
         cli_say(AUDIT, "verify takes at least one FILE");
         goto usage;
     }
+    /* '-' is stdin for a FILE, the JWKS or a checkpoint file: once. */
+    size_t dashes = jwks && strcmp(jwks, "-") == 0;
+    for (size_t k = 0; k < nfiles; k++)
+        dashes += strcmp(files[k], "-") == 0;
+    for (size_t k = 0; k < nlasts; k++)
+        dashes += strcmp(lasts[k], "-") == 0;
+    if (dashes > 1) {
+        cli_say(AUDIT, "'-' (stdin) can be given once");
+        goto usage;
+    }
 #ifdef HWJ_WITH_SERVER
     uint8_t *keys = NULL;
     size_t keys_len = 0;

@@ -161,7 +161,8 @@ out:
 /* Stream one file line by line (memory: one record). 0, 1 broken (printed), -1 unreadable. */
 static int check_file(vctx *v, vfile *f, char *msg, size_t msglen)
 {
-    FILE *in = fopen(f->path, "rb");
+    int is_stdin = strcmp(f->path, "-") == 0;
+    FILE *in = is_stdin ? stdin : fopen(f->path, "rb");
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -186,7 +187,8 @@ static int check_file(vctx *v, vfile *f, char *msg, size_t msglen)
         rc = -1;
     }
     free(line);
-    fclose(in);
+    if (!is_stdin)
+        fclose(in);
     return rc;
 }
 

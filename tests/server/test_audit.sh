@@ -235,6 +235,10 @@ jwt
 stop_server
 out=$("$HWJOSE" audit verify "$legacy" 2>&1) || true
 check "a log written before records were numbered continues and verifies (${out%%$'\n'*})" grep -q '^OK: instance replica-a' <<<"$out"
+out=$("$HWJOSE" audit verify - <"$legacy" 2>&1) || true
+check "audit verify reads a FILE '-' from stdin (${out%%$'\n'*})" grep -q '^OK: instance replica-a' <<<"$out"
+out=$("$HWJOSE" serve --check-config - <"$dir/config.json" 2>&1) || true
+check "serve --check-config - reads the config from stdin ($out)" [ "$out" = "OK: -" ]
 
 # --- ENOSPC mid-record, then space again ---------------------------------------------------
 log2=$dir/enospc/audit.log
