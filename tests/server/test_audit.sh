@@ -260,6 +260,20 @@ unset HWJ_ENOSPC_TRIGGER HWJ_ENOSPC_PATH
 out=$("$HWJOSE" audit verify "$log2" 2>&1) || true
 check "the chain continues valid after the rollback ($out)" grep -q '^OK: ' <<<"$out"
 
+# --- a stop between a rotation's rename and the new file: the chain continues ---------------
+mkdir -p "$dir/cont"
+for f in "${files[@]}"; do [ "$f" = "$log" ] || cp "$f" "$dir/cont/"; done
+newest=$(ls "$dir/cont"/audit.log.* | tail -1)
+write_config "$dir/cont/audit.log" "$sealed"
+start_server
+jwt
+stop_server
+check "with only rotated files, the new file continues the newest one's chain" jq -se \
+  --argjson s "$(tail -1 "$newest" | jq .seq)" --arg h "$(tail -1 "$newest" | tr -d '\n' | sha256sum | cut -d' ' -f1)" \
+  '.[0].seq == $s + 1 and .[0].prev == $h' "$dir/cont/audit.log"
+out=$("$HWJOSE" audit verify "$dir/cont"/audit.log* --checkpoint-jwks "$dir/audit-jwks.json" 2>&1) || true
+check "and the files verify as one chain (${out%%$'\n'*})" grep -q '^OK: instance replica-a' <<<"$out"
+
 # --- start-up RSS does not grow with the log ---------------------------------------------
 hwm() { # VmHWM (kB) of a server started on LOG, after it listens
   write_config "$1"
