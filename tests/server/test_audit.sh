@@ -46,7 +46,8 @@ chmod 600 "$dir/k1.pem"
 tok=$(openssl rand -hex 32)
 hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
-# write_config LOG [AUDIT_EXTRA]: one key, one client, the store in the test dir.
+# write_config LOG [AUDIT_EXTRA]: one key, one client, the store in the test dir ($STORE: another;
+# a log that is not the store's instance's own is refused at start).
 write_config() {
   cat >"$dir/config.json" <<JSON
 {
@@ -57,7 +58,7 @@ write_config() {
             "iss": "https://issuer.test", "aud": ["svc"]}],
   "clients": [{"name": "alice", "token_sha256": "$(hash "$tok")", "permissions": {"k1": ["jwt"]}}],
   "audit": {"path": "$1", "fsync": true${2:+, $2}},
-  "store": "sqlite:$dir/store.db"
+  "store": "sqlite:${STORE:-$dir/store.db}"
 }
 JSON
 }
@@ -190,6 +191,17 @@ check "a chain checked without the audit key's JWKS says the seal was not checke
 rc=0; "$HWJOSE" audit verify "${files[@]}" --last-checkpoint "$dir/exported.jws" >/dev/null 2>&1 || rc=$?
 check "--last-checkpoint without --checkpoint-jwks is a usage error (exit $rc)" [ "$rc" = 2 ]
 
+# A cut back to an earlier checkpoint, then a restart: refused, since continuing would reuse the
+# removed seqs and replace the store's checkpoint with one that seals the shorter chain.
+mkdir -p "$dir/cut"
+for f in "${files[@]}"; do [ "$f" = "$log" ] || cp "$f" "$dir/cut/"; done
+write_config "$dir/cut/audit.log" "$sealed"
+rc=0
+timeout 20 "$HWJOSE" serve --config "$dir/config.json" >/dev/null 2>"$dir/cut/err" || rc=$?
+check "a restart on a log cut before the store's checkpoint is refused (exit $rc)" \
+  bash -c '[ "$1" != 0 ] && [ "$1" != 124 ] && grep -q "sealed records were removed" "$2"' _ "$rc" "$dir/cut/err"
+check "and wrote nothing" [ ! -s "$dir/cut/audit.log" ]
+
 # --- two replicas: each chain on its own, checked together ---------------------------------
 mkdir -p "$dir/b"
 INSTANCE=replica-b write_config "$dir/b/audit.log" "$sealed"
@@ -229,7 +241,7 @@ legacy=$dir/legacy/audit.log
 mkdir -p "$dir/legacy"
 printf '{"time":"2026-01-01T00:00:00.000Z","client":null,"op":"reload","result":"ok","prev":"%s"}\n' \
   0000000000000000000000000000000000000000000000000000000000000000 >"$legacy"
-write_config "$legacy"
+STORE=$dir/legacy/store.db write_config "$legacy"
 start_server
 jwt
 stop_server
@@ -243,7 +255,7 @@ check "serve --check-config - reads the config from stdin ($out)" [ "$out" = "OK
 # --- ENOSPC mid-record, then space again ---------------------------------------------------
 log2=$dir/enospc/audit.log
 mkdir -p "$dir/enospc"
-write_config "$log2"
+STORE=$dir/enospc/store.db write_config "$log2"
 export HWJ_ENOSPC_TRIGGER=$dir/enospc/full HWJ_ENOSPC_PATH=/enospc/audit.log
 LD_PRELOAD=$shim start_server
 jwt
@@ -264,7 +276,7 @@ check "the chain continues valid after the rollback ($out)" grep -q '^OK: ' <<<"
 mkdir -p "$dir/cont"
 for f in "${files[@]}"; do [ "$f" = "$log" ] || cp "$f" "$dir/cont/"; done
 newest=$(ls "$dir/cont"/audit.log.* | tail -1)
-write_config "$dir/cont/audit.log" "$sealed"
+STORE=$dir/cont/store.db write_config "$dir/cont/audit.log" "$sealed"
 start_server
 jwt
 stop_server
@@ -276,7 +288,7 @@ check "and the files verify as one chain (${out%%$'\n'*})" grep -q '^OK: instanc
 
 # --- start-up RSS does not grow with the log ---------------------------------------------
 hwm() { # VmHWM (kB) of a server started on LOG, after it listens
-  write_config "$1"
+  STORE=$dir/rss/store.db write_config "$1"
   start_server
   sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$server_pid/status"
   jwt
