@@ -11,6 +11,15 @@ _hwjose_uris() {
         grep -oE '"uri" *: *"[^"]*"' | sed -E 's/^"uri" *: *"//; s/"$//'
 }
 
+_hwjose_subs() { # the subcommands of command $1
+    case $1 in
+    jwt) echo "issue verify inspect decode" ;;
+    audit) echo "verify" ;;
+    dpop) echo "proof verify" ;;
+    keys) echo "rotate versions" ;;
+    esac
+}
+
 _hwjose() {
     local cur prev
     _hwjose_bin=${COMP_WORDS[0]}
@@ -18,24 +27,23 @@ _hwjose() {
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     local commands="sign verify jwt encrypt decrypt jwks thumbprint keygen keys serve audit dpop"
     local -a cmd=()
-    local i
+    local i w subs=
+    # The command is the first word that names one, the subcommand the next word that names
+    # one of its subcommands: option values (`sign --key URI --`) are neither.
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case ${COMP_WORDS[i]} in
-        -*) ;;
-        *) [ ${#cmd[@]} -lt 2 ] && cmd+=("${COMP_WORDS[i]}") ;;
-        esac
+        w=${COMP_WORDS[i]}
+        [[ $w == -* ]] && continue
+        if [ ${#cmd[@]} -eq 0 ]; then
+            [[ " $commands " == *" $w "* ]] && cmd+=("$w")
+        elif [ ${#cmd[@]} -eq 1 ]; then
+            [[ " $(_hwjose_subs "${cmd[0]}") " == *" $w "* ]] && cmd+=("$w")
+        fi
     done
     if [ ${#cmd[@]} -eq 0 ]; then
         mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
         return
     fi
-    local subs=
-    case ${cmd[0]} in
-    jwt) subs="issue verify inspect decode" ;;
-    audit) subs="verify" ;;
-    dpop) subs="proof verify" ;;
-    keys) subs="rotate versions" ;;
-    esac
+    subs=$(_hwjose_subs "${cmd[0]}")
     if [ -n "$subs" ] && [ ${#cmd[@]} -eq 1 ] && [[ $cur != -* ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$subs" -- "$cur")
         return
@@ -45,7 +53,8 @@ _hwjose() {
         mapfile -t COMPREPLY < <(compgen -W "$(_hwjose_uris)" -- "$cur")
         return
         ;;
-    --jwk | --jwks | --in | --payload | --password-file | --encrypt-to | --config | --jwks-ca)
+    --jwk | --jwks | --in | --payload | --password-file | --encrypt-to | --config | --jwks-ca | \
+        --check-config | --checkpoint-jwks | --last-checkpoint)
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return
         ;;

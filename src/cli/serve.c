@@ -74,6 +74,11 @@ int cmd_serve(int argc, char **argv)
 #ifdef HWJ_WITH_SERVER
     if (check)
         return check_config(check);
+    if (strcmp(config, "-") == 0) {
+        cli_say(SERVE, "--config -: the service rereads its config file on reload, so it needs a "
+                       "file (--check-config - checks one from stdin)");
+        return cli_usage_error(SERVE);
+    }
     return srv_run(config);
 #else
     cli_say(SERVE, "this build has no server (configure with -DHWJ_WITH_SERVER=ON and libevent "

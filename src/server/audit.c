@@ -7,6 +7,7 @@
 #include "server/audit_int.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/store.h"
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -346,6 +347,33 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
+/* The file must not end before the newest checkpoint the store holds for this instance: else
+ * sealed records were cut off (or the file replaced), and continuing would reuse their seqs and
+ * replace the store's checkpoint with one that seals the shortened chain. 0, or -1 (msg). A store
+ * that cannot be read is a warning: checkpoints are written to it later, and the log continues. */
+static int check_store_checkpoint(const char *url, const char *path, char *msg, size_t msglen)
+{
+    srv_store *st = NULL;
+    int64_t seq = -1;
+    char m[512];
+    if (srv_store_open(url, "hwjose-audit", &st, m, sizeof(m)) != SRV_STORE_OK ||
+        srv_store_audit_checkpoint_seq(st, instance, &seq, m, sizeof(m)) != SRV_STORE_OK) {
+        srv_log(SRV_LOG_WARNING, NULL,
+                "audit: cannot compare the log with the store's checkpoint: %s", m);
+        srv_store_close(st);
+        return 0;
+    }
+    srv_store_close(st);
+    if (seq < 0 || lg.seq >= (uint64_t)seq + 1)
+        return 0;
+    snprintf(msg, msglen,
+             "audit log '%s' ends at seq %llu, but the store holds a checkpoint of instance '%s' "
+             "sealing seq %lld: sealed records were removed or the file replaced; check the files "
+             "with `hwjose audit verify --last-checkpoint` (docs/audit.md) and restore them",
+             path, (unsigned long long)lg.seq, instance, (long long)seq);
+    return -1;
+}
+
 int srv_audit_open(hwj_ctx *ctx, const srv_config *cfg, char *msg, size_t msglen)
 {
     if (!(instance = strdup(cfg->instance ? cfg->instance : "-"))) {
@@ -362,6 +390,8 @@ int srv_audit_open(hwj_ctx *ctx, const srv_config *cfg, char *msg, size_t msglen
         goto fail;
     if (alog_open(&lg, cfg->audit_path, cfg->audit_fsync, cfg->audit_max_bytes, cfg->audit_keep,
                   msg, msglen) != 0)
+        goto fail;
+    if (cfg->store_url && check_store_checkpoint(cfg->store_url, cfg->audit_path, msg, msglen) != 0)
         goto fail;
     timer_stop = 0;
     if (pthread_create(&timer, NULL, timer_main, NULL) != 0) {

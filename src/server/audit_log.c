@@ -81,6 +81,70 @@ static int read_last(audit_log *l, int64_t start, int64_t end, char *msg, size_t
     return 0;
 }
 
+/* Is `name` a rotated file of `base` (base.<20 digits>, so such names sort by sequence)? */
+static int is_rotated(const char *name, const char *base, size_t blen)
+{
+    return strncmp(name, base, blen) == 0 && name[blen] == '.' && strlen(name + blen + 1) == 20 &&
+           strspn(name + blen + 1, "0123456789") == 20;
+}
+
+/* PATH's directory into dir (cap bytes) and its base name. */
+static const char *split_path(const char *path, char *dir, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, cap, ".");
+    else if (slash == path)
+        snprintf(dir, cap, "/");
+    else
+        snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+    return slash ? slash + 1 : path;
+}
+
+/* An empty or absent PATH whose rotated files exist (a stop between a rotation's rename and the
+ * new file, or a new file that could not be created): the chain continues from the newest one's
+ * last record. 0 (l->head, l->seq set, or untouched when there is none), -1 (msg). */
+static int continue_rotated(audit_log *l, char *msg, size_t msglen)
+{
+    char dir[4096], newest[512] = "", file[4096 + 512];
+    const char *base = split_path(l->path, dir, sizeof(dir));
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (is_rotated(e->d_name, base, blen) && strlen(e->d_name) < sizeof(newest) &&
+            strcmp(e->d_name, newest) > 0)
+            snprintf(newest, sizeof(newest), "%s", e->d_name);
+    closedir(d);
+    if (!newest[0])
+        return 0;
+    snprintf(file, sizeof(file), "%s/%s", dir, newest);
+    int fd = open(file, O_RDONLY | O_CLOEXEC), cur = l->fd, rc = -1;
+    struct stat sb;
+    if (fd >= 0 && fstat(fd, &sb) == 0) {
+        int64_t last_nl = sb.st_size > 0 ? newline_before(fd, sb.st_size, TAIL_MAX) : -1;
+        int64_t prev_nl = last_nl > 0 ? newline_before(fd, last_nl, TAIL_MAX) : -2;
+        l->fd = fd;
+        if (last_nl == sb.st_size - 1 && prev_nl != -2)
+            rc = read_last(l, prev_nl + 1, last_nl, msg, msglen);
+        l->fd = cur;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0) {
+        snprintf(msg, msglen,
+                 "audit log '%s' is empty and its newest rotated file '%s' does not end on a "
+                 "whole record; check them with `hwjose audit verify`",
+                 l->path, file);
+        return -1;
+    }
+    srv_log(SRV_LOG_WARNING, NULL,
+            "audit log '%s': empty; its chain continues from '%s' (seq %llu)", l->path, file,
+            (unsigned long long)l->seq);
+    return 0;
+}
+
 int alog_open(audit_log *l, const char *path, int do_fsync, int64_t max_bytes, unsigned keep,
               char *msg, size_t msglen)
 {
@@ -130,6 +194,8 @@ int alog_open(audit_log *l, const char *path, int do_fsync, int64_t max_bytes, u
                 snprintf(msg, msglen, "audit log '%s': cannot read its tail", path);
             goto fail;
         }
+    } else if (continue_rotated(l, msg, msglen) != 0) {
+        goto fail;
     }
     return 0;
 fail:
@@ -200,21 +266,15 @@ static int by_name(const void *a, const void *b)
 /* Unlink the oldest rotated files (PATH.<20 digits>, so names sort by sequence) beyond keep. */
 static void prune(const audit_log *l)
 {
-    const char *slash = strrchr(l->path, '/');
     char dirpath[4096];
-    const char *base = slash ? slash + 1 : l->path;
+    const char *base = split_path(l->path, dirpath, sizeof(dirpath));
     size_t blen = strlen(base), n = 0, cap = 0;
     char **names = NULL;
-    snprintf(dirpath, sizeof(dirpath), "%.*s", slash ? (int)(slash - l->path) : 1,
-             slash ? l->path : ".");
-    if (slash == l->path)
-        snprintf(dirpath, sizeof(dirpath), "/");
     DIR *d = opendir(dirpath);
     if (!d)
         return;
     for (struct dirent *e; (e = readdir(d));) {
-        if (strncmp(e->d_name, base, blen) != 0 || e->d_name[blen] != '.' ||
-            strlen(e->d_name + blen + 1) != 20 || strspn(e->d_name + blen + 1, "0123456789") != 20)
+        if (!is_rotated(e->d_name, base, blen))
             continue;
         if (n == cap) {
             char **nn = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));

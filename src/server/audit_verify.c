@@ -18,13 +18,20 @@ typedef struct vfile {
     uint64_t checkpoints, last_sealed; /* seq the newest checkpoint seals */
 } vfile;
 
+/* An exported checkpoint, once verified. */
+typedef struct vlast {
+    char instance[128], head[65];
+    uint64_t seq;
+    int found; /* record seq seen with head */
+} vlast;
+
+/* Exported checkpoints one run takes: one per replica, or several of one. */
+#define AUDIT_VERIFY_MAX_LAST 64
+
 typedef struct vctx {
     const hwj_jwks *keys;
-    /* the exported checkpoint, once verified */
-    int have_last;
-    char last_instance[128], last_head[65];
-    uint64_t last_seq;
-    int last_found; /* record last_seq seen with last_head */
+    vlast last[AUDIT_VERIFY_MAX_LAST];
+    size_t nlast;
     FILE *out;
 } vctx;
 
@@ -135,10 +142,13 @@ static int check_record(vctx *v, vfile *f, uint64_t lineno, const char *line, si
         f->last_sealed = cs;
     }
     srv_sha256_hex(line, len, hash);
-    if (v->have_last && seq == v->last_seq && strcmp(inst, v->last_instance) == 0) {
-        if (strcmp(hash, v->last_head) != 0)
+    for (size_t i = 0; i < v->nlast; i++) {
+        vlast *l = &v->last[i];
+        if (seq != l->seq || strcmp(inst, l->instance) != 0)
+            continue;
+        if (strcmp(hash, l->head) != 0)
             FAIL("differs from the head the exported checkpoint seals (edited after export)");
-        v->last_found = 1;
+        l->found = 1;
     }
     memcpy(f->head, hash, 65);
     f->last_seq = seq;
@@ -151,7 +161,8 @@ out:
 /* Stream one file line by line (memory: one record). 0, 1 broken (printed), -1 unreadable. */
 static int check_file(vctx *v, vfile *f, char *msg, size_t msglen)
 {
-    FILE *in = fopen(f->path, "rb");
+    int is_stdin = strcmp(f->path, "-") == 0;
+    FILE *in = is_stdin ? stdin : fopen(f->path, "rb");
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -176,7 +187,8 @@ static int check_file(vctx *v, vfile *f, char *msg, size_t msglen)
         rc = -1;
     }
     free(line);
-    fclose(in);
+    if (!is_stdin)
+        fclose(in);
     return rc;
 }
 
@@ -215,12 +227,16 @@ static int check_chain(vctx *v, vfile *f, size_t n)
             sealed = f[i].last_sealed;
     }
     const vfile *last = &f[n - 1];
-    if (v->have_last && strcmp(inst, v->last_instance) == 0 &&
-        (!v->last_found || last->last_seq < v->last_seq + 1)) {
+    for (size_t i = 0; i < v->nlast; i++) {
+        const vlast *l = &v->last[i];
+        if (strcmp(inst, l->instance) != 0 || (l->found && last->last_seq >= l->seq + 1))
+            continue;
         fprintf(v->out,
                 "BROKEN: instance %s: truncated: the files end at seq %llu, but the exported "
-                "checkpoint seals seq %llu (records were cut off or the file replaced)\n",
-                inst, (unsigned long long)last->last_seq, (unsigned long long)v->last_seq);
+                "checkpoint seals seq %llu and its checkpoint record is seq %llu (records were "
+                "cut off or the file replaced)\n",
+                inst, (unsigned long long)last->last_seq, (unsigned long long)l->seq,
+                (unsigned long long)l->seq + 1);
         return 1;
     }
     if (v->keys && cps == 0) {
@@ -233,6 +249,11 @@ static int check_chain(vctx *v, vfile *f, size_t n)
         fprintf(v->out, "; %llu checkpoints verified, sealed to seq %llu", (unsigned long long)cps,
                 (unsigned long long)sealed);
     fputc('\n', v->out);
+    if (!v->keys)
+        fprintf(v->out,
+                "note: instance %s: checkpoints not checked (no --checkpoint-jwks): the files are "
+                "consistent, but a chain rewritten from an edit on, or cut short, would pass too\n",
+                inst);
     if (v->keys && last->last_seq > sealed + 1)
         fprintf(v->out,
                 "note: instance %s: the last %llu records are not sealed by a checkpoint yet\n",
@@ -264,17 +285,31 @@ int srv_audit_verify(const char *const *paths, size_t npaths, const char *jwks_j
         goto out;
     }
     v.keys = keys;
-    if (last_checkpoint) {
+    /* The exported checkpoints: JWSs separated by white space (one per line, as a store query
+     * or repeated --last-checkpoint gives them); each is checked against its instance. */
+    for (const char *p = last_checkpoint; p && *(p += strspn(p, " \r\n\t"));) {
         char text[8192], t[40];
-        snprintf(text, sizeof(text), "%s", last_checkpoint);
-        text[strcspn(text, " \r\n\t")] = '\0';
-        if (open_checkpoint(keys, text, v.last_instance, &v.last_seq, v.last_head, t, msg,
-                            msglen) != 0) {
+        size_t len = strcspn(p, " \r\n\t");
+        if (len >= sizeof(text) || v.nlast == AUDIT_VERIFY_MAX_LAST) {
+            snprintf(msg, msglen, "%s",
+                     len >= sizeof(text) ? "an exported checkpoint is too long"
+                                         : "more than 64 exported checkpoints");
+            goto out;
+        }
+        memcpy(text, p, len);
+        text[len] = '\0';
+        p += len;
+        vlast *l = &v.last[v.nlast];
+        if (open_checkpoint(keys, text, l->instance, &l->seq, l->head, t, msg, msglen) != 0) {
             fprintf(out, "BROKEN: the exported %s\n", msg);
             rc = 1;
             goto out;
         }
-        v.have_last = 1;
+        v.nlast++;
+    }
+    if (last_checkpoint && v.nlast == 0) {
+        snprintf(msg, msglen, "the exported checkpoint is empty");
+        goto out;
     }
     for (size_t i = 0; i < npaths; i++) {
         vfile *x = &f[nf];
@@ -292,20 +327,23 @@ int srv_audit_verify(const char *const *paths, size_t npaths, const char *jwks_j
     }
     if (!broken) {
         qsort(f, nf, sizeof(*f), by_instance_seq);
-        int seen_last = 0;
         for (size_t i = 0; i < nf;) {
             size_t j = i;
             while (j < nf && strcmp(f[j].instance, f[i].instance) == 0)
                 j++;
             broken |= check_chain(&v, f + i, j - i);
-            seen_last |= v.have_last && strcmp(f[i].instance, v.last_instance) == 0;
             i = j;
         }
-        if (v.have_last && !seen_last) {
+        for (size_t k = 0; k < v.nlast; k++) {
+            int seen = 0;
+            for (size_t i = 0; i < nf && !seen; i++)
+                seen = strcmp(f[i].instance, v.last[k].instance) == 0;
+            if (seen)
+                continue;
             fprintf(out,
                     "BROKEN: instance %s: no file holds the exported checkpoint's chain "
                     "(removed or emptied)\n",
-                    v.last_instance);
+                    v.last[k].instance);
             broken = 1;
         }
     }

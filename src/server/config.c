@@ -370,7 +370,9 @@ int srv_config_load(const char *path, srv_config **out, char *msg, size_t msglen
 {
     json_error_t jerr;
     srv_config *cfg = NULL;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    /* "-": stdin (`hwjose serve --check-config -`). */
+    json_t *root = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
+                                          : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         return PERR("config %s: line %d: %s", path, jerr.line, jerr.text);
     cfg = calloc(1, sizeof(*cfg));

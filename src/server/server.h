@@ -362,7 +362,7 @@ int srv_audit_reload(const char *config_path, int ok);
 /* audit_verify.c: check log files (rotated and from several replicas) for `hwjose audit
  * verify`. Prints a report to `out`; 0 intact, 1 tampered or truncated, -1 unusable input
  * (msg). `jwks_json`: the audit key's public JWKS (NULL: chains only); `last_checkpoint`: the
- * newest checkpoint exported off the host (NULL: none). */
+ * newest checkpoints exported off the host, compact JWSs separated by white space (NULL: none). */
 int srv_audit_verify(const char *const *paths, size_t npaths, const char *jwks_json,
                      const char *last_checkpoint, FILE *out, char *msg, size_t msglen);
 void srv_sha256_hex(const void *data, size_t len, char out[65]);

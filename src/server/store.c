@@ -165,6 +165,15 @@ srv_store_status srv_store_lease_release(srv_store *st, const char *name, const 
     return rc;
 }
 
+srv_store_status srv_store_audit_checkpoint_seq(srv_store *st, const char *instance, int64_t *seq,
+                                                char *msg, size_t cap)
+{
+    pthread_mutex_lock(&st->lock);
+    srv_store_status rc = st->ops->checkpoint_seq(st->be, instance, seq, msg, cap);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 srv_store_status srv_store_audit_checkpoint(srv_store *st, const char *instance, int64_t seq,
                                             const char *jws, int64_t now, char *msg, size_t cap)
 {

@@ -70,6 +70,10 @@ srv_store_status srv_store_lease_release(srv_store *st, const char *name, const 
 srv_store_status srv_store_audit_checkpoint(srv_store *st, const char *instance, int64_t seq,
                                             const char *jws, int64_t now, char *msg, size_t cap);
 
+/* *seq = the seq the newest recorded checkpoint of `instance` seals, or -1 when there is none. */
+srv_store_status srv_store_audit_checkpoint_seq(srv_store *st, const char *instance, int64_t *seq,
+                                                char *msg, size_t cap);
+
 /* Copies `url` into out with any userinfo password and `password=` value replaced by "***". */
 void srv_store_redact_url(const char *url, char *out, size_t cap);
 

@@ -32,6 +32,8 @@ struct srv_store_ops {
                                 size_t cap);
     srv_store_status (*checkpoint)(void *be, const char *instance, int64_t seq, const char *jws,
                                    int64_t now, char *msg, size_t cap);
+    srv_store_status (*checkpoint_seq)(void *be, const char *instance, int64_t *seq, char *msg,
+                                       size_t cap);
 };
 
 #ifdef HWJ_WITH_SQLITE

@@ -421,6 +421,23 @@ static srv_store_status pg_checkpoint(void *be, const char *instance, int64_t se
     return rc;
 }
 
+static srv_store_status pg_checkpoint_seq(void *be, const char *instance, int64_t *seq, char *msg,
+                                          size_t cap)
+{
+    struct pg *s = be;
+    srv_store_status rc = pg_ready(s, msg, cap);
+    if (rc != SRV_STORE_OK)
+        return rc;
+    const char *vals[] = {instance};
+    PGresult *r = q(s, "SELECT seq FROM hwjose_audit_checkpoints WHERE instance = $1", 1, vals);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        *seq = PQntuples(r) == 1 ? num(r, 0, 0) : -1;
+    else
+        rc = pg_fail(s, r, "reading an audit checkpoint", msg, cap);
+    PQclear(r);
+    return rc;
+}
+
 const struct srv_store_ops srv_store_pg_ops = {
     .name = "postgresql",
     .match = pg_match,
@@ -432,4 +449,5 @@ const struct srv_store_ops srv_store_pg_ops = {
     .lease = pg_lease,
     .release = pg_release,
     .checkpoint = pg_checkpoint,
+    .checkpoint_seq = pg_checkpoint_seq,
 };

@@ -410,6 +410,15 @@ static srv_store_status lite_checkpoint(void *be, const char *instance, int64_t 
     return e == SQLITE_OK ? SRV_STORE_OK : fail(s, e, "recording an audit checkpoint", msg, cap);
 }
 
+static srv_store_status lite_checkpoint_seq(void *be, const char *instance, int64_t *seq, char *msg,
+                                            size_t cap)
+{
+    struct lite *s = be;
+    int e = one_int(s, seq, -1, "SELECT seq FROM hwjose_audit_checkpoints WHERE instance = ?1", "t",
+                    instance, 0);
+    return e == SQLITE_OK ? SRV_STORE_OK : fail(s, e, "reading an audit checkpoint", msg, cap);
+}
+
 const struct srv_store_ops srv_store_sqlite_ops = {
     .name = "sqlite",
     .match = lite_match,
@@ -421,4 +430,5 @@ const struct srv_store_ops srv_store_sqlite_ops = {
     .lease = lite_lease,
     .release = lite_release,
     .checkpoint = lite_checkpoint,
+    .checkpoint_seq = lite_checkpoint_seq,
 };

@@ -71,6 +71,8 @@ has "jwt subcommands" inspect jwt ""
 has "options of jwt verify" --jwks-uri jwt verify --jw
 has "options of decrypt" --max-inflated decrypt --max
 has "algs" ES256 sign --alg E
+has "options after an option's value" --detached sign --key jwk:k.jwk --de
+has "options after a file argument" --payload verify --jwk k.pub --pay
 
 bash "$src/scripts/softhsm-token.sh" create "$w/p11" hwj-comp >/dev/null 2>&1 || fail "token set-up"
 export SOFTHSM2_CONF=$w/p11/softhsm2.conf

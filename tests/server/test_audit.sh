@@ -46,7 +46,8 @@ chmod 600 "$dir/k1.pem"
 tok=$(openssl rand -hex 32)
 hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
-# write_config LOG [AUDIT_EXTRA]: one key, one client, the store in the test dir.
+# write_config LOG [AUDIT_EXTRA]: one key, one client, the store in the test dir ($STORE: another;
+# a log that is not the store's instance's own is refused at start).
 write_config() {
   cat >"$dir/config.json" <<JSON
 {
@@ -57,7 +58,7 @@ write_config() {
             "iss": "https://issuer.test", "aud": ["svc"]}],
   "clients": [{"name": "alice", "token_sha256": "$(hash "$tok")", "permissions": {"k1": ["jwt"]}}],
   "audit": {"path": "$1", "fsync": true${2:+, $2}},
-  "store": "sqlite:$dir/store.db"
+  "store": "sqlite:${STORE:-$dir/store.db}"
 }
 JSON
 }
@@ -184,13 +185,29 @@ tampered "cutting the tail" "head -n -3 audit.log >x && mv x audit.log"
 tampered "emptying the files" ": >audit.log; for f in audit.log.*; do : >\$f; done"
 tampered "reordering two records" "sed -i '3{h;d};4G' audit.log"
 tampered "removing a record" "sed -i '3d' audit.log"
+out=$("$HWJOSE" audit verify "${files[@]}" 2>&1) || true
+check "a chain checked without the audit key's JWKS says the seal was not checked" \
+  grep -q '^note: instance replica-a: checkpoints not checked (no --checkpoint-jwks)' <<<"$out"
 rc=0; "$HWJOSE" audit verify "${files[@]}" --last-checkpoint "$dir/exported.jws" >/dev/null 2>&1 || rc=$?
 check "--last-checkpoint without --checkpoint-jwks is a usage error (exit $rc)" [ "$rc" = 2 ]
+
+# A cut back to an earlier checkpoint, then a restart: refused, since continuing would reuse the
+# removed seqs and replace the store's checkpoint with one that seals the shorter chain.
+mkdir -p "$dir/cut"
+for f in "${files[@]}"; do [ "$f" = "$log" ] || cp "$f" "$dir/cut/"; done
+write_config "$dir/cut/audit.log" "$sealed"
+rc=0
+timeout 20 "$HWJOSE" serve --config "$dir/config.json" >/dev/null 2>"$dir/cut/err" || rc=$?
+check "a restart on a log cut before the store's checkpoint is refused (exit $rc)" \
+  bash -c '[ "$1" != 0 ] && [ "$1" != 124 ] && grep -q "sealed records were removed" "$2"' _ "$rc" "$dir/cut/err"
+check "and wrote nothing" [ ! -s "$dir/cut/audit.log" ]
 
 # --- two replicas: each chain on its own, checked together ---------------------------------
 mkdir -p "$dir/b"
 INSTANCE=replica-b write_config "$dir/b/audit.log" "$sealed"
 start_server
+jwt
+sleep 1.5 # a checkpoint by checkpoint_interval, so a cut after it leaves a sealed, shorter chain
 jwt
 stop_server
 out=$("$HWJOSE" audit verify "$dir/b/audit.log" "${files[@]}" --checkpoint-jwks "$dir/audit-jwks.json" 2>&1) || true
@@ -199,23 +216,46 @@ check "two replicas' files verify together, each its own chain" \
 rc=0
 "$HWJOSE" audit verify "$dir/b/audit.log" "${files[0]}" "${files[@]:2}" --checkpoint-jwks "$dir/audit-jwks.json" >/dev/null 2>&1 || rc=$?
 check "a replica's missing oldest file is detected (exit $rc)" [ "$rc" = 1 ]
+# Each replica's newest checkpoint, one a line as the store gives them: a cut in either is caught.
+python3 -c 'import sqlite3, sys; print("\n".join(r[0] for r in sqlite3.connect(sys.argv[1]).execute(
+  "SELECT jws FROM hwjose_audit_checkpoints ORDER BY instance")))' "$dir/store.db" >"$dir/both.jws"
+jq -r 'select(.type == "checkpoint") | .checkpoint' "$dir/b/audit.log" | tail -1 >"$dir/b.jws"
+out=$("$HWJOSE" audit verify "$dir/b/audit.log" "${files[@]}" --checkpoint-jwks "$dir/audit-jwks.json" \
+      --last-checkpoint "$dir/both.jws" 2>&1) || true
+check "two replicas verify against both exported checkpoints in one file" \
+  bash -c 'grep -q "^OK: instance replica-a:" <<<"$1" && grep -q "^OK: instance replica-b:" <<<"$1"' _ "$out"
+mkdir -p "$dir/bcut" && head -n -2 "$dir/b/audit.log" >"$dir/bcut/audit.log"
+check "replica-b's cut file still ends on a checkpoint" jq -se 'last | .type == "checkpoint"' "$dir/bcut/audit.log"
+for how in file repeated; do
+  rc=0
+  if [ "$how" = file ]; then lc=(--last-checkpoint "$dir/both.jws")
+  else lc=(--last-checkpoint "$dir/b.jws" --last-checkpoint "$dir/exported.jws"); fi
+  out=$("$HWJOSE" audit verify "$dir/bcut/audit.log" "${files[@]}" --checkpoint-jwks \
+        "$dir/audit-jwks.json" "${lc[@]}" 2>&1) || rc=$?
+  check "the second replica's cut tail is detected, checkpoints $how (exit $rc: $(grep BROKEN <<<"$out"))" \
+    bash -c '[ "$1" = 1 ] && grep -q "^BROKEN: instance replica-b: truncated" <<<"$2"' _ "$rc" "$out"
+done
 
 # --- a log from before records were numbered continues ------------------------------------
 legacy=$dir/legacy/audit.log
 mkdir -p "$dir/legacy"
 printf '{"time":"2026-01-01T00:00:00.000Z","client":null,"op":"reload","result":"ok","prev":"%s"}\n' \
   0000000000000000000000000000000000000000000000000000000000000000 >"$legacy"
-write_config "$legacy"
+STORE=$dir/legacy/store.db write_config "$legacy"
 start_server
 jwt
 stop_server
 out=$("$HWJOSE" audit verify "$legacy" 2>&1) || true
 check "a log written before records were numbered continues and verifies (${out%%$'\n'*})" grep -q '^OK: instance replica-a' <<<"$out"
+out=$("$HWJOSE" audit verify - <"$legacy" 2>&1) || true
+check "audit verify reads a FILE '-' from stdin (${out%%$'\n'*})" grep -q '^OK: instance replica-a' <<<"$out"
+out=$("$HWJOSE" serve --check-config - <"$dir/config.json" 2>&1) || true
+check "serve --check-config - reads the config from stdin ($out)" [ "$out" = "OK: -" ]
 
 # --- ENOSPC mid-record, then space again ---------------------------------------------------
 log2=$dir/enospc/audit.log
 mkdir -p "$dir/enospc"
-write_config "$log2"
+STORE=$dir/enospc/store.db write_config "$log2"
 export HWJ_ENOSPC_TRIGGER=$dir/enospc/full HWJ_ENOSPC_PATH=/enospc/audit.log
 LD_PRELOAD=$shim start_server
 jwt
@@ -232,9 +272,23 @@ unset HWJ_ENOSPC_TRIGGER HWJ_ENOSPC_PATH
 out=$("$HWJOSE" audit verify "$log2" 2>&1) || true
 check "the chain continues valid after the rollback ($out)" grep -q '^OK: ' <<<"$out"
 
+# --- a stop between a rotation's rename and the new file: the chain continues ---------------
+mkdir -p "$dir/cont"
+for f in "${files[@]}"; do [ "$f" = "$log" ] || cp "$f" "$dir/cont/"; done
+newest=$(ls "$dir/cont"/audit.log.* | tail -1)
+STORE=$dir/cont/store.db write_config "$dir/cont/audit.log" "$sealed"
+start_server
+jwt
+stop_server
+check "with only rotated files, the new file continues the newest one's chain" jq -se \
+  --argjson s "$(tail -1 "$newest" | jq .seq)" --arg h "$(tail -1 "$newest" | tr -d '\n' | sha256sum | cut -d' ' -f1)" \
+  '.[0].seq == $s + 1 and .[0].prev == $h' "$dir/cont/audit.log"
+out=$("$HWJOSE" audit verify "$dir/cont"/audit.log* --checkpoint-jwks "$dir/audit-jwks.json" 2>&1) || true
+check "and the files verify as one chain (${out%%$'\n'*})" grep -q '^OK: instance replica-a' <<<"$out"
+
 # --- start-up RSS does not grow with the log ---------------------------------------------
 hwm() { # VmHWM (kB) of a server started on LOG, after it listens
-  write_config "$1"
+  STORE=$dir/rss/store.db write_config "$1"
   start_server
   sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$server_pid/status"
   jwt
