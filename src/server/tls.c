@@ -13,16 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "<what>: <the OpenSSL error the failing call raised>" into msg; clears the queue. */
+/* "<what>: <the OpenSSL error the failing call raised>" into msg; clears the queue. The error's
+ * text data is part of it: the provider's errors say what failed there ("key … not found in
+ * token …"), behind a reason that only says "hwjose key operation failed". */
 static void tls_fail(char *msg, size_t msglen, const char *what)
 {
-    unsigned long e = ERR_peek_error();
+    const char *data = NULL;
+    int flags = 0;
+    unsigned long e = ERR_peek_error_data(&data, &flags);
     char reason[256] = "";
     if (e)
         ERR_error_string_n(e, reason, sizeof(reason));
-    snprintf(msg, msglen, "%s%s%s", what, e ? " (" : "", e ? reason : "");
-    if (e)
-        snprintf(msg + strlen(msg), msglen - strlen(msg), ")");
+    if (!(flags & ERR_TXT_STRING) || data == NULL)
+        data = "";
+    snprintf(msg, msglen, "%s%s%s%s%s%s", what, e ? " (" : "", e ? reason : "",
+             *data ? ": " : "", data, e ? ")" : "");
     ERR_clear_error();
 }
 

@@ -105,6 +105,10 @@ cat >"$dir/serve.json" <<JSON
   "audit": {"path": "$dir/audit.log", "fsync": false}
 }
 JSON
+sed "s|object=rsa?|object=no-such-tls-key?|" "$dir/serve.json" >"$dir/serve-nokey.json"
+check "check-config: a tls.key missing from the token is named as such (not an unrelated OpenSSL error)" \
+  bash -c "! '$HWJOSE' serve --check-config '$dir/serve-nokey.json' 2>'$dir/err' &&
+    grep -q \"tls.key .*not found in token 'hwj-provider'\" '$dir/err' && ! grep -q 'shared library' '$dir/err'"
 timeout 120 "$HWJOSE" serve --config "$dir/serve.json" 2>"$dir/serve.log" &
 server_pid=$!
 for _ in $(seq 200); do grep -q "listening on" "$dir/serve.log" && break; sleep 0.05; done
