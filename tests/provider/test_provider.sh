@@ -42,6 +42,14 @@ for k in rsa ec ed enc; do
     po pkey -in "hwjose:$(uri $k)" -pubout -out "$dir/$k.pub"
 done
 
+# README's command-line form: openssl applies the options in order, so -provider-path comes first
+readme_p=$(sed -n 's/^P="\([^"]*\)".*/\1/p' "$HWJ_SOURCE_DIR/README.md")
+readme_p=${readme_p//build\/provider/$HWJ_PROVIDER_DIR}
+check "README's P= options load the provider (-provider-path before -provider hwjose)" \
+  bash -c "[ -n '$readme_p' ] && env -u OPENSSL_CONF -u OPENSSL_MODULES \
+    ${HWJ_PROVIDER_PRELOAD:+LD_PRELOAD=$HWJ_PROVIDER_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
+    timeout 60 openssl list -providers $readme_p | grep -q 'hwjose'"
+
 # 1. signatures
 sign_verify rs256 "$(uri rsa)" "$dir/rsa.pub" -digest sha256
 sign_verify ps256 "$(uri rsa)" "$dir/rsa.pub" -digest sha256 -pkeyopt rsa_padding_mode:pss \
