@@ -318,6 +318,10 @@ size_t srv_http_serve(srv_http_conn *h);
  * private part stays in its token (through the hwjose OpenSSL provider). 1 on success; on
  * failure OpenSSL's error queue says why. */
 int srv_tls_use_key(struct ssl_ctx_st *ssl, const char *key);
+/* The library context a tls.key URI is opened in: the service's own, before the first TLS
+ * context is built (one context per process, or a token outage is never recovered from:
+ * docs/pkcs11.md, Faults). */
+void srv_tls_key_ctx(hwj_ctx *ctx);
 
 /* --- auth.c -------------------------------------------------------------- */
 

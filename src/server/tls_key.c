@@ -28,6 +28,11 @@ static void prov_load(void)
               OSSL_PROVIDER_load(NULL, "hwjose") != NULL;
 }
 
+void srv_tls_key_ctx(hwj_ctx *ctx)
+{
+    hwjp_use_ctx(ctx);
+}
+
 static int is_key_uri(const char *key)
 {
     return strncmp(key, "pkcs11:", 7) == 0 || strncmp(key, "tpm2:", 5) == 0;

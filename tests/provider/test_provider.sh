@@ -130,6 +130,24 @@ for v in "--tlsv1.2 --tls-max 1.2" --tlsv1.3; do
 done
 check "hwjose serve refuses a client without a certificate" \
   bash -c "! timeout 15 curl -sf --cacert '$dir/rsa.crt' https://localhost:$port/healthz"
+# The token goes away and comes back (docs/deploy.md, Token outages): the TLS key is in it too,
+# so handshakes fail while it is gone, and succeed again within 2 s once it is back — no restart.
+# (The provider used to have a library context of its own; p11-kit finalises a module only when
+# its last user does, so the service's re-initialisation never reached SoftHSM.)
+tokdir=$dir/softhsm/tokens
+mv "$tokdir" "$tokdir.away"
+check "token gone: the handshake with the TLS key in it fails" \
+  bash -c "! timeout 15 curl -sf ${cc[*]} https://localhost:$port/livez"
+sleep 1
+mv "$tokdir.away" "$tokdir"
+back=""
+for _ in $(seq 20); do
+  if timeout 15 curl -sf "${cc[@]}" "https://localhost:$port/readyz" 2>/dev/null |
+    jq -e '.status == "ready"' >/dev/null 2>&1; then back=yes; break; fi
+  sleep 0.1
+done
+check "token back: served again (TLS key and signing key) within 2 s, same process" \
+  bash -c "[ -n '$back' ] && kill -0 $server_pid"
 kill -TERM "$server_pid"
 check "hwjose serve stops cleanly" wait "$server_pid"
 server_pid=""
