@@ -138,6 +138,8 @@ tokdir=$dir/softhsm/tokens
 mv "$tokdir" "$tokdir.away"
 check "token gone: the handshake with the TLS key in it fails" \
   bash -c "! timeout 15 curl -sf ${cc[*]} https://localhost:$port/livez"
+check "token gone: the log says the TLS key failed in the handshake, naming the token" \
+  grep -q '"level":"error","msg":"TLS handshake: the TLS key failed: .*hwj-provider' "$dir/serve.log"
 sleep 1
 mv "$tokdir.away" "$tokdir"
 back=""
