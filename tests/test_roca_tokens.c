@@ -22,6 +22,7 @@ static char bad_uri[2048], good_uri[2048], list_uri[2048];
 /* what names each key in a listing's URIs */
 static char bad_id[128], good_id[128];
 
+static int run(const char *fmt, ...) HWJ_PRINTF(1, 2);
 static int run(const char *fmt, ...)
 {
     char cmd[8192];
