@@ -110,12 +110,21 @@ static void at_exit(void)
     __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
 }
 
+static hwj_ctx *use_ctx;
+
+void hwjp_use_ctx(hwj_ctx *ctx)
+{
+    __atomic_store_n(&use_ctx, ctx, __ATOMIC_RELEASE);
+}
+
 static void teardown(void *provctx)
 {
     hwjp_ctx *pctx = provctx;
     if (pctx == NULL)
         return;
-    if (__atomic_load_n(&exiting, __ATOMIC_ACQUIRE))
+    if (pctx->borrowed)
+        ; /* the program's */
+    else if (__atomic_load_n(&exiting, __ATOMIC_ACQUIRE))
         left_at_exit = pctx->hwj;
     else
         hwj_ctx_free(pctx->hwj);
@@ -153,7 +162,9 @@ int hwjp_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in, const OSS
     if ((pctx = calloc(1, sizeof(*pctx))) == NULL)
         return 0;
     pctx->handle = handle;
-    if (hwj_ctx_new(&pctx->hwj, &err) != HWJ_OK) {
+    if ((pctx->hwj = __atomic_load_n(&use_ctx, __ATOMIC_ACQUIRE)) != NULL) {
+        pctx->borrowed = 1;
+    } else if (hwj_ctx_new(&pctx->hwj, &err) != HWJ_OK) {
         hwjp_raise_hwj(pctx, &err);
         free(pctx);
         return 0;

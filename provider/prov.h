@@ -18,6 +18,7 @@
 typedef struct hwjp_ctx {
     const OSSL_CORE_HANDLE *handle;
     hwj_ctx *hwj;
+    int borrowed; /* hwj is the program's (hwjp_use_ctx): not freed at teardown */
 } hwjp_ctx;
 
 /* A key as OpenSSL holds it (keymgmt's keydata): reference-counted because the store hands
@@ -54,5 +55,12 @@ extern const OSSL_DISPATCH hwjp_store[];
  * a program that links the provider in, as `hwjose serve` does). */
 int hwjp_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in, const OSSL_DISPATCH **out,
               void **provctx);
+
+/* For a program that links the provider in and has a library context of its own: a provider
+ * initialised after this call uses `ctx` (which must outlive every key the provider hands out)
+ * instead of making another. One context per process matters for PKCS#11 recovery: p11-kit
+ * finalises a module only when its last user does, so with two contexts the re-initialisation
+ * after a token outage (C_Finalize + C_Initialize) never reaches the module. */
+void hwjp_use_ctx(hwj_ctx *ctx);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <hwjose/jws.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -497,6 +498,19 @@ static void t_rfc7520(void **state)
 
 /* ---- errors that say what failed and how to fix it ---- */
 
+/* First in the run: the open that initialises SoftHSM (whose C_Initialize looks for OpenSSL's
+ * rdrand engine and fails) leaves nothing in the caller's OpenSSL error queue, so a caller
+ * reporting its own failure does not report "could not load the shared library". */
+static void t_module_errors_stay_inside(void **state)
+{
+    (void)state;
+    hwj_key *k = NULL;
+    hwj_error err;
+    ERR_clear_error();
+    assert_int_equal(hwj_key_open(ctx, uri("not-there"), NULL, &k, &err), HWJ_ERR_KEY_NOT_FOUND);
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
 static void t_errors(void **state)
 {
     (void)state;
@@ -689,6 +703,7 @@ static void t_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_module_errors_stay_inside),
         cmocka_unit_test(t_sign_every_alg), cmocka_unit_test(t_wrong_usage),
         cmocka_unit_test(t_custody),        cmocka_unit_test(t_decrypt_oaep),
         cmocka_unit_test(t_ecdh),           cmocka_unit_test(t_rfc7520),

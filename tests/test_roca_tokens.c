@@ -22,7 +22,8 @@ static char bad_uri[2048], good_uri[2048], list_uri[2048];
 /* what names each key in a listing's URIs */
 static char bad_id[128], good_id[128];
 
-__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
+static int run(const char *fmt, ...) HWJ_PRINTF(1, 2);
+static int run(const char *fmt, ...)
 {
     char cmd[8192];
     va_list ap;

@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +168,14 @@ static CK_RV module_initialize(CK_FUNCTION_LIST *f)
 {
     /* Threads use the OS's locks; no callbacks of ours. */
     CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
-    return f->C_Initialize(&args);
+    /* A module that uses OpenSSL itself may leave errors in this thread's queue (SoftHSM's
+     * C_Initialize looks for the rdrand engine and pushes four "could not load the shared
+     * library" errors): they are the module's, not our caller's, whose own later failure
+     * would otherwise be reported as that first, unrelated error (tls.key in the service). */
+    ERR_set_mark();
+    CK_RV rv = f->C_Initialize(&args);
+    ERR_pop_to_mark();
+    return rv;
 }
 
 hwj_err p11_module_get(p11_state *st, const char *path, p11_module **out, hwj_error *err)

@@ -112,6 +112,8 @@ static void update_events(conn *c)
 static int tls_wait(SSL *ssl, int r, int same, int *other)
 {
     int e = SSL_get_error(ssl, r);
+    if (e == SSL_ERROR_SSL)
+        srv_tls_failed();
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
         return -1;
     *other = e != same;

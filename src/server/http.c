@@ -222,6 +222,7 @@ int srv_run(const char *config_path)
         srv_config_free(cfg);
         return 1;
     }
+    srv_tls_key_ctx(g_ctx);
     if (srv_audit_open(g_ctx, cfg, msg, sizeof(msg))) {
         srv_log(SRV_LOG_ERR, NULL, "%s", msg);
         srv_config_free(cfg);

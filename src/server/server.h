@@ -318,6 +318,10 @@ size_t srv_http_serve(srv_http_conn *h);
  * private part stays in its token (through the hwjose OpenSSL provider). 1 on success; on
  * failure OpenSSL's error queue says why. */
 int srv_tls_use_key(struct ssl_ctx_st *ssl, const char *key);
+/* The library context a tls.key URI is opened in: the service's own, before the first TLS
+ * context is built (one context per process, or a token outage is never recovered from:
+ * docs/pkcs11.md, Faults). */
+void srv_tls_key_ctx(hwj_ctx *ctx);
 
 /* --- auth.c -------------------------------------------------------------- */
 
@@ -421,6 +425,9 @@ int srv_run(const char *config_path);
 /* The TLS server context of cfg's tls section (cfg->tls_cert set), or NULL with msg naming the
  * file that failed and OpenSSL's reason. */
 struct ssl_ctx_st *srv_tls_ctx_new(const srv_config *cfg, char *msg, size_t msglen);
+/* A TLS call on a connection failed (SSL_ERROR_SSL): when the TLS key did (its token or TPM
+ * failed in the handshake), say so in the log, at most every 10 s; clears the error queue. */
+void srv_tls_failed(void);
 /* The context new connections get, replaced on reload (connections keep theirs). */
 typedef struct srv_tls_slot srv_tls_slot;
 srv_tls_slot *srv_tls_slot_new(struct ssl_ctx_st *ctx);          /* takes the reference */

@@ -4,25 +4,32 @@
  * A reload builds a whole new context before anything is replaced, so a broken file leaves the
  * old one serving; the slot hands new connections the current one. Connections already open
  * keep the context they started with (SSL_new takes its own reference). */
+#include "server/log.h"
 #include "server/server.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* "<what>: <the OpenSSL error the failing call raised>" into msg; clears the queue. */
+/* "<what>: <the OpenSSL error the failing call raised>" into msg; clears the queue. The error's
+ * text data is part of it: the provider's errors say what failed there ("key … not found in
+ * token …"), behind a reason that only says "hwjose key operation failed". */
 static void tls_fail(char *msg, size_t msglen, const char *what)
 {
-    unsigned long e = ERR_peek_error();
+    const char *data = NULL;
+    int flags = 0;
+    unsigned long e = ERR_peek_error_data(&data, &flags);
     char reason[256] = "";
     if (e)
         ERR_error_string_n(e, reason, sizeof(reason));
-    snprintf(msg, msglen, "%s%s%s", what, e ? " (" : "", e ? reason : "");
-    if (e)
-        snprintf(msg + strlen(msg), msglen - strlen(msg), ")");
+    if (!(flags & ERR_TXT_STRING) || data == NULL)
+        data = "";
+    snprintf(msg, msglen, "%s%s%s%s%s%s", what, e ? " (" : "", e ? reason : "",
+             *data ? ": " : "", data, e ? ")" : "");
     ERR_clear_error();
 }
 
@@ -70,6 +77,27 @@ struct ssl_ctx_st *srv_tls_ctx_new(const srv_config *cfg, char *msg, size_t msgl
 fail:
     SSL_CTX_free(ssl);
     return NULL;
+}
+
+void srv_tls_failed(void)
+{
+    /* The provider raises its errors under its own name; a handshake fails with one when the
+     * TLS key's token or TPM did (a client's own mistakes are libssl's). */
+    static _Atomic long long last;
+    const char *data = NULL;
+    int flags = 0;
+    unsigned long e;
+    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+        const char *lib = ERR_lib_error_string(e);
+        if (lib == NULL || strcmp(lib, "hwjose") != 0)
+            continue;
+        long long now = (long long)srv_now_seconds(), prev = atomic_load(&last);
+        if (now - prev >= 10 && atomic_compare_exchange_strong(&last, &prev, now))
+            srv_log(SRV_LOG_ERR, NULL, "TLS handshake: the TLS key failed: %s (logged at most "
+                    "every 10 s)", (flags & ERR_TXT_STRING) && data ? data : "no detail");
+        break;
+    }
+    ERR_clear_error();
 }
 
 struct srv_tls_slot {

@@ -18,14 +18,33 @@
 
 static pthread_once_t prov_once = PTHREAD_ONCE_INIT;
 static int prov_ok;
+static OSSL_PROVIDER *prov_default, *prov_hwjose;
+
+/* Our references, dropped at exit before OpenSSL's own clean-up (atexit runs handlers in
+ * reverse order, and OpenSSL registered its own when it initialised): with them held, that
+ * clean-up could not free the providers. */
+static void prov_unload(void)
+{
+    if (prov_hwjose)
+        OSSL_PROVIDER_unload(prov_hwjose);
+    if (prov_default)
+        OSSL_PROVIDER_unload(prov_default);
+    prov_hwjose = prov_default = NULL;
+}
 
 /* The default provider explicitly too: loading any provider switches off its automatic
  * loading, and everything but our keys' private operations is the default provider's. */
 static void prov_load(void)
 {
-    prov_ok = OSSL_PROVIDER_load(NULL, "default") != NULL &&
+    prov_ok = (prov_default = OSSL_PROVIDER_load(NULL, "default")) != NULL &&
               OSSL_PROVIDER_add_builtin(NULL, "hwjose", hwjp_init) == 1 &&
-              OSSL_PROVIDER_load(NULL, "hwjose") != NULL;
+              (prov_hwjose = OSSL_PROVIDER_load(NULL, "hwjose")) != NULL;
+    atexit(prov_unload);
+}
+
+void srv_tls_key_ctx(hwj_ctx *ctx)
+{
+    hwjp_use_ctx(ctx);
 }
 
 static int is_key_uri(const char *key)

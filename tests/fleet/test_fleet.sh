@@ -317,7 +317,7 @@ load_end=$(jq -r .end "$dir/load.json" 2>/dev/null || echo 0)
 expect=$v1_kid,$v2_kid
 python3 -c "import sys; sys.exit(0 if float('$load_end') >= $v3_act + 1 else 1)" && expect+=,$v3_kid
 if python3 "$here/load.py" check "$dir/load.json" --hwjose "$HWJOSE" --iss https://issuer.test --aud svc-a \
-  --node-verify "$here/verify.mjs" --expect-kids "$expect" >"$dir/check.log" 2>&1; then
+  --node-verify "$here/verify.mjs" --expect-kids="$expect" >"$dir/check.log" 2>&1; then
   ok "load checks"
 else
   fail "load checks"

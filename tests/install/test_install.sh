@@ -2,7 +2,8 @@
 # test_install.sh: install this build into a temporary prefix (as a user would, at a prefix that
 # differs from the configured one) and build a consumer against it with pkg-config and with
 # CMake's find_package, then run both and the installed CLI. Checks that nothing of the build
-# tree leaks into what is installed. Env: HWJ_BINARY_DIR, HWJ_SOURCE_DIR, HWJ_TEST_STATE.
+# tree leaks into what is installed. Env: HWJ_BINARY_DIR, HWJ_SOURCE_DIR, HWJ_TEST_STATE;
+# HWJ_CC and HWJ_CONSUMER_SAN (the build's compiler, and its sanitizer flags in a sanitized build).
 set -uo pipefail
 
 bin=${HWJ_BINARY_DIR:?set HWJ_BINARY_DIR}
@@ -44,9 +45,11 @@ check "pkg-config --cflags names it" grep -qF -- "-I$incdir" <<<"$cflags"
 check "pkg-config: libcrypto is a public requirement" bash -c "pkg-config --print-requires hwjose | grep -q libcrypto"
 libdir=$(pkg-config --variable=libdir hwjose)
 # shellcheck disable=SC2086
-consumer_cc=${HWJ_CONSUMER_CC:-cc} consumer_flags=${HWJ_CONSUMER_FLAGS:-}
-if "$consumer_cc" -std=c11 -Wall -Werror $consumer_flags $cflags -o "$w/consumer-pc" \
-    "$src/tests/install/consumer/consumer.c" $libs "-Wl,-rpath,$libdir" 2>"$w/cc.log"; then
+ccmd=${HWJ_CC:-cc}
+san=${HWJ_CONSUMER_SAN:-}
+# shellcheck disable=SC2086
+if "$ccmd" -std=c11 -Wall -Werror $san $cflags -o "$w/consumer-pc" "$src/tests/install/consumer/consumer.c" \
+    $libs "-Wl,-rpath,$libdir" 2>"$w/cc.log"; then
     ok "consumer builds with pkg-config"
     out=$("$w/consumer-pc" "$key" 2>&1)
     check "pkg-config consumer runs against the installed library ($out)" grep -q ": installed$" <<<"$out"
@@ -56,8 +59,8 @@ else
 fi
 
 # CMake: find_package(hwjose) from the prefix.
-if CC=$consumer_cc CFLAGS=$consumer_flags LDFLAGS=$consumer_flags \
-    cmake -S "$src/tests/install/consumer" -B "$w/cm" -DCMAKE_PREFIX_PATH="$P" >"$w/cm.log" 2>&1 &&
+if cmake -S "$src/tests/install/consumer" -B "$w/cm" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_COMPILER="$ccmd" \
+    -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >"$w/cm.log" 2>&1 &&
     cmake --build "$w/cm" >>"$w/cm.log" 2>&1; then
     ok "consumer builds with find_package(hwjose)"
     out=$("$w/cm/consumer" "$key" 2>&1)

@@ -42,6 +42,14 @@ for k in rsa ec ed enc; do
     po pkey -in "hwjose:$(uri $k)" -pubout -out "$dir/$k.pub"
 done
 
+# README's command-line form: openssl applies the options in order, so -provider-path comes first
+readme_p=$(sed -n 's/^P="\([^"]*\)".*/\1/p' "$HWJ_SOURCE_DIR/README.md")
+readme_p=${readme_p//build\/provider/$HWJ_PROVIDER_DIR}
+check "README's P= options load the provider (-provider-path before -provider hwjose)" \
+  bash -c "[ -n '$readme_p' ] && env -u OPENSSL_CONF -u OPENSSL_MODULES \
+    ${HWJ_PROVIDER_PRELOAD:+LD_PRELOAD=$HWJ_PROVIDER_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
+    timeout 60 openssl list -providers $readme_p | grep -q 'hwjose'"
+
 # 1. signatures
 sign_verify rs256 "$(uri rsa)" "$dir/rsa.pub" -digest sha256
 sign_verify ps256 "$(uri rsa)" "$dir/rsa.pub" -digest sha256 -pkeyopt rsa_padding_mode:pss \
@@ -105,6 +113,10 @@ cat >"$dir/serve.json" <<JSON
   "audit": {"path": "$dir/audit.log", "fsync": false}
 }
 JSON
+sed "s|object=rsa?|object=no-such-tls-key?|" "$dir/serve.json" >"$dir/serve-nokey.json"
+check "check-config: a tls.key missing from the token is named as such (not an unrelated OpenSSL error)" \
+  bash -c "! '$HWJOSE' serve --check-config '$dir/serve-nokey.json' 2>'$dir/err' &&
+    grep -q \"tls.key .*not found in token 'hwj-provider'\" '$dir/err' && ! grep -q 'shared library' '$dir/err'"
 timeout 120 "$HWJOSE" serve --config "$dir/serve.json" 2>"$dir/serve.log" &
 server_pid=$!
 for _ in $(seq 200); do grep -q "listening on" "$dir/serve.log" && break; sleep 0.05; done
@@ -118,6 +130,26 @@ for v in "--tlsv1.2 --tls-max 1.2" --tlsv1.3; do
 done
 check "hwjose serve refuses a client without a certificate" \
   bash -c "! timeout 15 curl -sf --cacert '$dir/rsa.crt' https://localhost:$port/healthz"
+# The token goes away and comes back (docs/deploy.md, Token outages): the TLS key is in it too,
+# so handshakes fail while it is gone, and succeed again within 2 s once it is back — no restart.
+# (The provider used to have a library context of its own; p11-kit finalises a module only when
+# its last user does, so the service's re-initialisation never reached SoftHSM.)
+tokdir=$dir/softhsm/tokens
+mv "$tokdir" "$tokdir.away"
+check "token gone: the handshake with the TLS key in it fails" \
+  bash -c "! timeout 15 curl -sf ${cc[*]} https://localhost:$port/livez"
+check "token gone: the log says the TLS key failed in the handshake, naming the token" \
+  grep -q '"level":"error","msg":"TLS handshake: the TLS key failed: .*hwj-provider' "$dir/serve.log"
+sleep 1
+mv "$tokdir.away" "$tokdir"
+back=""
+for _ in $(seq 20); do
+  if timeout 15 curl -sf "${cc[@]}" "https://localhost:$port/readyz" 2>/dev/null |
+    jq -e '.status == "ready"' >/dev/null 2>&1; then back=yes; break; fi
+  sleep 0.1
+done
+check "token back: served again (TLS key and signing key) within 2 s, same process" \
+  bash -c "[ -n '$back' ] && kill -0 $server_pid"
 kill -TERM "$server_pid"
 check "hwjose serve stops cleanly" wait "$server_pid"
 server_pid=""

@@ -13,9 +13,12 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 # start_server CONFIG: start it and wait for its "listening on" line.
+# $SERVE_PRELOAD: a library preloaded into the server only (an LD_PRELOAD around the function
+# would reach seq, grep and sed too, which a sanitized shim cannot be loaded into).
 start_server() {
   : >"$dir/server.log"
-  "$HWJOSE" serve --config "${1:-$dir/config.json}" 2>>"$dir/server.log" &
+  env ${SERVE_PRELOAD:+LD_PRELOAD="$SERVE_PRELOAD"} "$HWJOSE" serve --config "${1:-$dir/config.json}" \
+    2>>"$dir/server.log" &
   server_pid=$!
   for _ in $(seq 100); do
     grep -q "listening on" "$dir/server.log" && break

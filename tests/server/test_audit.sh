@@ -257,7 +257,7 @@ log2=$dir/enospc/audit.log
 mkdir -p "$dir/enospc"
 STORE=$dir/enospc/store.db write_config "$log2"
 export HWJ_ENOSPC_TRIGGER=$dir/enospc/full HWJ_ENOSPC_PATH=/enospc/audit.log
-LD_PRELOAD=$shim start_server
+SERVE_PRELOAD=$shim start_server
 jwt
 check "jwt before the disk fills" [ "$status" = 200 ]
 touch "$HWJ_ENOSPC_TRIGGER"
