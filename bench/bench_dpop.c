@@ -9,6 +9,7 @@
  *                                               tpm2:file=key.pem  (HWJOSE_TCTI=...)
  * The pooled proofs must stay fresh (iat within 300 s): keep ROUNDS x 6 x SECONDS under that.
  * docs/benchmarks.md has the commands and figures. */
+#include "bench_clock.h"
 #include <hwjose/hwjose.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +21,7 @@
 
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return bench_clock_s(CLOCK_MONOTONIC);
 }
 
 static void die(const char *what, const hwj_error *err)

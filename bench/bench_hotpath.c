@@ -9,6 +9,7 @@
  *
  * cache-verify serves the JWKS from a loopback HTTP thread in this process (Cache-Control
  * max-age=3600), so after the first fetch every verification uses the cached set. */
+#include "bench_clock.h"
 #include <hwjose/hwjose.h>
 
 #include <arpa/inet.h>
@@ -37,18 +38,9 @@ static char *jwks_json;
 static atomic_long total;
 static const char *aud[] = {"bench"};
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return bench_clock_s(CLOCK_MONOTONIC);
 }
 
 static void die(const char *what, const hwj_error *err)
@@ -196,13 +188,13 @@ int main(int argc, char **argv)
     setup();
     if (mode == M_CACHE)
         start_cache();
-    double t0 = now(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double t0 = now(), c0 = bench_clock_s(CLOCK_PROCESS_CPUTIME_ID);
     for (int i = 0; i < threads; i++)
         pthread_create(&t[i], NULL, run, NULL);
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
     double n = (double)atomic_load(&total);
     printf("ops_per_second %.0f\nops_per_cpu_second %.0f\n", n / (now() - t0),
-           n / (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0));
+           n / (bench_clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0));
     return 0;
 }

@@ -16,6 +16,7 @@
  * runs, so load that changes during the run hits both sides. It prints ops/s and
  * hwjose/baseline. See docs/benchmarks.md.
  */
+#include "bench_clock.h"
 #include "test_jwe_p11import.h"
 
 #include <hwjose/hwjose.h>
@@ -42,9 +43,7 @@
  * shared machine moved by ±40 % between runs). */
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static int make_token(char *dir, size_t len)

@@ -12,6 +12,7 @@
  *           claims, header, base64url, hashing, a pooled session, the token's signature.
  * Prints ops/s and hwjose/bare. See docs/benchmarks.md ("PKCS#11").
  */
+#include "bench_clock.h"
 #include <hwjose/hwjose.h>
 #include <openssl/evp.h>
 #include <p11-kit/p11-kit.h>
@@ -37,9 +38,7 @@ static int use_jwt = 1;
 
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return bench_clock_s(CLOCK_MONOTONIC);
 }
 
 typedef struct job {

@@ -3,6 +3,7 @@
  * HTTP, JSON request parsing and the audit record. Prints "issues_per_second N" and
  * "cpu_seconds C", the process CPU time the signing threads used (on a shared machine the
  * rate per CPU-second is the steadier figure). */
+#include "bench_clock.h"
 #include <hwjose/hwjose.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,18 +15,9 @@ static hwj_key *key;
 static atomic_long total;
 static double seconds;
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return bench_clock_s(CLOCK_MONOTONIC);
 }
 
 static void *run(void *arg)
@@ -74,13 +66,13 @@ int main(int argc, char **argv)
     pthread_t th[64];
     if (threads < 1 || threads > 64)
         threads = 2;
-    double cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double cpu0 = bench_clock_s(CLOCK_PROCESS_CPUTIME_ID);
     for (int i = 0; i < threads; i++)
         pthread_create(&th[i], NULL, run, NULL);
     for (int i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
     printf("issues_per_second %.0f\ncpu_seconds %.3f\n", (double)atomic_load(&total) / seconds,
-           clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0);
+           bench_clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0);
     hwj_key_free(key);
     hwj_ctx_free(ctx);
     return 0;

@@ -14,6 +14,7 @@
  * figure (the client's key exchange and verification too), as a client sees it. See
  * docs/benchmarks.md.
  */
+#include "bench_clock.h"
 #include "test_jwe_p11import.h"
 
 #include <openssl/err.h>
@@ -33,9 +34,7 @@
  * compare the runs even when other processes take the cores (as bench_jwe does). */
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static X509 *self_signed(EVP_PKEY *pk)

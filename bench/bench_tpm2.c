@@ -14,6 +14,7 @@
  * disconnects when done): bare, hwjose, bare again; the baseline is the mean of both bare
  * runs. Prints ops/s and hwjose/bare. See docs/benchmarks.md ("TPM 2.0").
  */
+#include "bench_clock.h"
 #include "keys/tpm2_internal.h"
 
 #include <hwjose/hwjose.h>
@@ -31,9 +32,7 @@ static char dir[256], tcti[256];
 
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return bench_clock_s(CLOCK_MONOTONIC);
 }
 
 static void die(const char *what, const char *detail)
