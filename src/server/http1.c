@@ -7,10 +7,10 @@
  * Host in HTTP/1.1. Anything else is refused and the connection is closed. Nothing here
  * allocates: the request line and fields are NUL-terminated in the caller's buffer and kept
  * as offsets. */
+#include "core/rand_pool.h"
 #include "server/server.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,9 +338,9 @@ static void new_request(srv_http_conn *h)
                        .ssl = h->ssl,
                        .peer = h->peer[0] ? h->peer : "-",
                        .out = &h->out};
-    /* RAND_bytes fails only without entropy, which the service checked at start-up; the id
+    /* The draw fails only without entropy, which the service checked at start-up; the id
      * is then all zeros, still a well-formed id. */
-    (void)RAND_bytes(r, sizeof(r));
+    (void)hwj_rand_public(r, sizeof(r)); /* public once answered: no DRBG draw per request */
     for (size_t i = 0; i < sizeof(r); i++) {
         h->req.id[2 * i] = hex[r[i] >> 4];
         h->req.id[2 * i + 1] = hex[r[i] & 15];
