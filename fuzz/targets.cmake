@@ -2,7 +2,7 @@
 # and tests/fuzz.cmake (a replay driver per target in every build, run by ctest over the seed
 # corpus and the regression inputs). One target is fuzz/fuzz_<name>.c.
 set(HWJ_FUZZ_DIR ${PROJECT_SOURCE_DIR}/fuzz)
-set(HWJ_FUZZ_TARGETS jws_compact jws_json jwe jwk jwt dpop)
+set(HWJ_FUZZ_TARGETS jws_compact jws_json jwe jwk jwt dpop jview)
 if(TARGET hwjose_server)
   list(APPEND HWJ_FUZZ_TARGETS server_config server_request)
 endif()

@@ -19,7 +19,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${HWJ_FUZZ_BUILD:-$top/build-fuzz}
-all=(jws_compact jws_json jwe jwk jwt dpop server_config server_request)
+all=(jws_compact jws_json jwe jwk jwt dpop jview server_config server_request)
 
 dict_of() {
   case $1 in

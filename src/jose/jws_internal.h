@@ -2,6 +2,8 @@
 #ifndef HWJ_JOSE_JWS_INTERNAL_H
 #define HWJ_JOSE_JWS_INTERNAL_H
 
+#include "core/jview.h"
+
 #include <hwjose/jws.h>
 #include <jansson.h>
 
@@ -13,7 +15,7 @@
 struct hwj_jws_sig {
     const char *prot_b64; /* the protected header as serialized ("" when absent) */
     size_t prot_b64_len;
-    json_t *prot;      /* owned: the decoded protected header; NULL when absent */
+    hwj_jv_doc *prot;  /* owned: the decoded protected header; NULL when absent */
     char *prot_json;   /* owned: its text, NUL-terminated; NULL when absent */
     const json_t *hdr; /* the unprotected header, or NULL */
     const char *sig_b64;
@@ -53,12 +55,12 @@ hwj_err hwj_jws_check_sig(const hwj_jwk *jwk, hwj_alg alg, const uint8_t *in, si
 
 /*
  * hwj_jws_verify, also handing back the verified signature's decoded protected header
- * (`*prot`, a new reference, NULL when it has none) so that a caller checking it (jwt.c)
- * does not decode and parse it a second time.
+ * (`*prot`, owned: hwj_jv_doc_clear then free; NULL when it has none) so that a caller
+ * checking it (jwt_verify.c) does not decode and parse it a second time.
  */
 hwj_err hwj_jws_verify_prot(const char *jws, size_t len, const hwj_jwks *keys,
-                            const hwj_verify_policy *policy, hwj_jws_result **out, json_t **prot,
-                            hwj_error *err);
+                            const hwj_verify_policy *policy, hwj_jws_result **out,
+                            hwj_jv_doc **prot, hwj_error *err);
 
 /* Header parameters RFC 7515 §4.1 registers for JWS; "crit" may not name them. */
 int hwj_jws_is_registered_param(const char *name);

@@ -31,40 +31,39 @@ static int policy_understands(const hwj_verify_policy *policy, const char *name)
 
 /* RFC 7515 §4.1.11: a non-empty array of distinct names of extension parameters present in
  * the (here: protected) header, each one understood. Unknown ones make the JWS invalid. */
-static hwj_err check_crit(const json_t *prot, const hwj_verify_policy *policy, hwj_error *err)
+static hwj_err check_crit(const hwj_jv_doc *prot, const hwj_verify_policy *policy, hwj_error *err)
 {
-    const json_t *crit = json_object_get(prot, "crit");
-    size_t n = json_array_size(crit);
+    const hwj_jv crit = hwj_jv_get(prot, "crit");
 
-    if (crit == NULL)
+    if (crit.type == HWJ_JV_ABSENT)
         return HWJ_OK;
-    if (!json_is_array(crit) || n == 0)
+    if (crit.type != HWJ_JV_ARRAY || crit.len == 0)
         return hwj_error_set(err, HWJ_ERR_PARSE,
                              "JWS header: \"crit\" must be a non-empty array of header "
                              "parameter names (RFC 7515 §4.1.11)");
-    for (size_t i = 0; i < n; i++) {
-        const char *name = json_string_value(json_array_get(crit, i));
-        if (name == NULL)
+    for (size_t i = 0; i < crit.len; i++) {
+        const hwj_jv name = hwj_jv_array_get(&crit, i);
+        if (name.type != HWJ_JV_STRING)
             return hwj_error_set(err, HWJ_ERR_PARSE,
                                  "JWS header: \"crit\" may hold only strings (RFC 7515 §4.1.11)");
         for (size_t j = 0; j < i; j++)
-            if (strcmp(name, json_string_value(json_array_get(crit, j))) == 0)
+            if (strcmp(name.str, hwj_jv_array_get(&crit, j).str) == 0)
                 return hwj_error_set(err, HWJ_ERR_PARSE,
-                                     "JWS header: \"crit\" names \"%.64s\" twice", name);
-        if (hwj_jws_is_registered_param(name))
+                                     "JWS header: \"crit\" names \"%.64s\" twice", name.str);
+        if (hwj_jws_is_registered_param(name.str))
             return hwj_error_set(err, HWJ_ERR_PARSE,
                                  "JWS header: \"crit\" may not name the registered parameter "
                                  "\"%s\" (RFC 7515 §4.1.11)",
-                                 name);
-        if (json_object_get(prot, name) == NULL)
+                                 name.str);
+        if (hwj_jv_get(prot, name.str).type == HWJ_JV_ABSENT)
             return hwj_error_set(err, HWJ_ERR_PARSE,
                                  "JWS header: \"crit\" names \"%.64s\", which is not in the "
                                  "protected header",
-                                 name);
+                                 name.str);
     }
     /* Well-formed: now is every name understood? */
-    for (size_t i = 0; i < n; i++) {
-        const char *name = json_string_value(json_array_get(crit, i));
+    for (size_t i = 0; i < crit.len; i++) {
+        const char *name = hwj_jv_array_get(&crit, i).str;
         if (!policy_understands(policy, name))
             return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
                                  "JWS header: critical parameter \"%.64s\" is not understood; "
@@ -79,7 +78,9 @@ static hwj_err parse_headers(struct hwj_jws_sig *s, const hwj_verify_policy *pol
                              hwj_error *err)
 {
     const char *key;
-    json_t *v, *alg_v, *kid_v, *b64_v;
+    json_t *v;
+    const json_t *alg_u = NULL, *kid_u = NULL;
+    hwj_jv alg_v, kid_v, b64_v;
     uint8_t *text = NULL;
     size_t text_len = 0;
     hwj_err rc;
@@ -89,14 +90,16 @@ static hwj_err parse_headers(struct hwj_jws_sig *s, const hwj_verify_policy *pol
                                     "JWS protected header", err)) != HWJ_OK)
             return rc;
         s->prot_json = (char *)text;
-        if ((rc = hwj_json_parse_object(s->prot_json, text_len, 0, "JWS protected header", &s->prot,
-                                        err)) != HWJ_OK)
+        if ((s->prot = malloc(sizeof(*s->prot))) == NULL)
+            return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
+        if ((rc = hwj_jv_doc_parse(s->prot, s->prot_json, text_len, "JWS protected header", err)) !=
+            HWJ_OK)
             return rc;
     }
     /* RFC 7515 §7.2.1: the header parameter names in the two headers MUST be disjoint. */
     json_object_foreach((json_t *)s->hdr, key, v)
     {
-        if (json_object_get(s->prot, key) != NULL)
+        if (hwj_jv_get(s->prot, key).type != HWJ_JV_ABSENT)
             return hwj_error_set(err, HWJ_ERR_PARSE,
                                  "JWS header parameter \"%.64s\" is both protected and "
                                  "unprotected (RFC 7515 §7.2.1)",
@@ -110,23 +113,24 @@ static hwj_err parse_headers(struct hwj_jws_sig *s, const hwj_verify_policy *pol
     if ((rc = check_crit(s->prot, policy, err)) != HWJ_OK)
         return rc;
     *b64 = 1;
-    if ((b64_v = json_object_get(s->prot, "b64")) != NULL) {
-        if (!json_is_boolean(b64_v))
+    if ((b64_v = hwj_jv_get(s->prot, "b64")).type != HWJ_JV_ABSENT) {
+        if (b64_v.type != HWJ_JV_TRUE && b64_v.type != HWJ_JV_FALSE)
             return hwj_error_set(err, HWJ_ERR_PARSE,
                                  "JWS header: \"b64\" must be true or false (RFC 7797 §3)");
-        *b64 = json_is_true(b64_v);
+        *b64 = b64_v.type == HWJ_JV_TRUE;
     }
-    if ((alg_v = json_object_get(s->prot, "alg")) == NULL &&
-        (alg_v = json_object_get(s->hdr, "alg")) != NULL)
+    if ((alg_v = hwj_jv_get(s->prot, "alg")).type == HWJ_JV_ABSENT &&
+        (alg_u = json_object_get(s->hdr, "alg")) != NULL)
         s->alg_unprotected = 1;
-    if (alg_v == NULL)
+    if (alg_v.type == HWJ_JV_ABSENT && alg_u == NULL)
         return hwj_error_set(err, HWJ_ERR_PARSE, "JWS header has no \"alg\" (RFC 7515 §4.1.1)");
-    if ((s->alg = json_string_value(alg_v)) == NULL)
+    if ((s->alg = alg_u != NULL ? json_string_value(alg_u) : alg_v.str) == NULL)
         return hwj_error_set(err, HWJ_ERR_PARSE, "JWS header: \"alg\" must be a string");
-    kid_v = json_object_get(s->prot, "kid");
-    if (kid_v == NULL)
-        kid_v = json_object_get(s->hdr, "kid");
-    if (kid_v != NULL && (s->kid = json_string_value(kid_v)) == NULL)
+    if ((kid_v = hwj_jv_get(s->prot, "kid")).type == HWJ_JV_ABSENT)
+        kid_u = json_object_get(s->hdr, "kid");
+    if (kid_u != NULL && (s->kid = json_string_value(kid_u)) == NULL)
+        return hwj_error_set(err, HWJ_ERR_PARSE, "JWS header: \"kid\" must be a string");
+    if (kid_v.type != HWJ_JV_ABSENT && (s->kid = kid_v.str) == NULL)
         return hwj_error_set(err, HWJ_ERR_PARSE, "JWS header: \"kid\" must be a string");
     return HWJ_OK;
 }
@@ -138,8 +142,8 @@ static hwj_err split_compact(const char *in, size_t len, struct hwj_jws_parsed *
     const char *d1 = memchr(in, '.', len), *d2 = NULL;
     size_t dots = 0;
 
-    for (size_t i = 0; i < len; i++)
-        dots += in[i] == '.';
+    for (const char *d = d1; d != NULL; d = memchr(d + 1, '.', (size_t)(in + len - d - 1)))
+        dots++;
     if (dots != 2)
         return hwj_error_set(err, HWJ_ERR_PARSE,
                              "a compact JWS has three parts separated by '.'; this input has "
@@ -288,7 +292,8 @@ void hwj_jws_parsed_free(struct hwj_jws_parsed *p)
     if (p == NULL)
         return;
     for (size_t i = 0; i < p->nsigs; i++) {
-        json_decref(p->sigs[i].prot);
+        hwj_jv_doc_clear(p->sigs[i].prot);
+        free(p->sigs[i].prot);
         free(p->sigs[i].prot_json);
     }
     json_decref(p->doc);

@@ -190,7 +190,7 @@ static hwj_err verify_any(struct hwj_jws_parsed *p, const struct jws_payload *pl
 
 static hwj_err verify(const char *jws, size_t len, const hwj_jwks *keys,
                       const hwj_verify_policy *policy_in, const uint8_t *detached,
-                      size_t detached_len, hwj_jws_result **out, json_t **prot, hwj_error *err)
+                      size_t detached_len, hwj_jws_result **out, hwj_jv_doc **prot, hwj_error *err)
 {
     hwj_verify_policy pb;
     const hwj_verify_policy *policy = &pb;
@@ -244,8 +244,10 @@ static hwj_err verify(const char *jws, size_t len, const hwj_jwks *keys,
     res->alg = alg;
     res->signature_index = index;
     res->key = jwk;
-    if (prot != NULL)
-        *prot = json_incref(p->sigs[index].prot);
+    if (prot != NULL) {
+        *prot = p->sigs[index].prot; /* its strings live in its own copy or json_t */
+        p->sigs[index].prot = NULL;
+    }
     *out = res;
 out:
     free(pl.bytes);
@@ -262,8 +264,8 @@ HWJ_EXPORT hwj_err hwj_jws_verify(const char *jws, size_t len, const hwj_jwks *k
 }
 
 hwj_err hwj_jws_verify_prot(const char *jws, size_t len, const hwj_jwks *keys,
-                            const hwj_verify_policy *policy, hwj_jws_result **out, json_t **prot,
-                            hwj_error *err)
+                            const hwj_verify_policy *policy, hwj_jws_result **out,
+                            hwj_jv_doc **prot, hwj_error *err)
 {
     return verify(jws, len, keys, policy, NULL, 0, out, prot, err);
 }

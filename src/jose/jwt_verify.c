@@ -44,24 +44,24 @@ static const char *iso8601(int64_t t, char *buf, size_t len)
 
 /* A NumericDate claim: absent (*present = 0), or a number within ±2^53 returned rounded
  * up (`ceil_`) and down (`floor_`). Another type is a claims error. */
-static hwj_err numeric_date(const json_t *c, const char *name, int *present, int64_t *ceil_,
+static hwj_err numeric_date(const hwj_jv_doc *c, const char *name, int *present, int64_t *ceil_,
                             int64_t *floor_, hwj_error *err)
 {
-    const json_t *v = json_object_get(c, name);
+    const hwj_jv v = hwj_jv_get(c, name);
     double d;
-    *present = v != NULL;
-    if (v == NULL)
+    *present = v.type != HWJ_JV_ABSENT;
+    if (v.type == HWJ_JV_ABSENT)
         return HWJ_OK;
-    if (!json_is_number(v))
+    if (v.type != HWJ_JV_INTEGER && v.type != HWJ_JV_REAL)
         return hwj_error_set(err, HWJ_ERR_CLAIMS, "%s must be a NumericDate (a number)", name);
-    if (json_is_integer(v)) {
-        json_int_t i = json_integer_value(v);
+    if (v.type == HWJ_JV_INTEGER) {
+        int64_t i = v.u.integer;
         if (i < -JWT_MAX_DATE || i > JWT_MAX_DATE)
             return hwj_error_set(err, HWJ_ERR_CLAIMS, "%s is out of range", name);
-        *ceil_ = *floor_ = (int64_t)i;
+        *ceil_ = *floor_ = i;
         return HWJ_OK;
     }
-    d = json_real_value(v);
+    d = v.u.real;
     if (!(d >= -(double)JWT_MAX_DATE && d <= (double)JWT_MAX_DATE))
         return hwj_error_set(err, HWJ_ERR_CLAIMS, "%s is out of range", name);
     int64_t t = (int64_t)d; /* toward zero; exact within ±2^53 */
@@ -71,19 +71,19 @@ static hwj_err numeric_date(const json_t *c, const char *name, int *present, int
 }
 
 /* A claim that must be a string when present. */
-static hwj_err string_claim(const json_t *c, const char *name, const char **out, hwj_error *err)
+static hwj_err string_claim(const hwj_jv_doc *c, const char *name, const char **out, hwj_error *err)
 {
-    const json_t *v = json_object_get(c, name);
+    const hwj_jv v = hwj_jv_get(c, name);
     *out = NULL;
-    if (v == NULL)
+    if (v.type == HWJ_JV_ABSENT)
         return HWJ_OK;
-    if (!json_is_string(v))
+    if (v.type != HWJ_JV_STRING)
         return hwj_error_set(err, HWJ_ERR_CLAIMS, "%s must be a string", name);
-    *out = json_string_value(v);
+    *out = v.str;
     return HWJ_OK;
 }
 
-static hwj_err check_iss_sub(const json_t *c, const hwj_jwt_verify_opts *o, hwj_error *err)
+static hwj_err check_iss_sub(const hwj_jv_doc *c, const hwj_jwt_verify_opts *o, hwj_error *err)
 {
     const char *iss, *sub, *jti;
     char b1[JWT_SHOWN_MAX + 8], b2[JWT_SHOWN_MAX + 8];
@@ -108,25 +108,24 @@ static hwj_err check_iss_sub(const json_t *c, const hwj_jwt_verify_opts *o, hwj_
     return HWJ_OK;
 }
 
-static hwj_err check_aud(const json_t *c, const char *want, hwj_error *err)
+static hwj_err check_aud(const hwj_jv_doc *c, const char *want, hwj_error *err)
 {
-    const json_t *aud = json_object_get(c, "aud"), *v;
+    const hwj_jv aud = hwj_jv_get(c, "aud");
     char b[JWT_SHOWN_MAX + 8];
     int found = 0;
-    size_t i;
 
-    if (aud == NULL)
+    if (aud.type == HWJ_JV_ABSENT)
         return hwj_error_set(err, HWJ_ERR_CLAIMS, "aud is missing (expected '%s')",
                              shown(want, b, sizeof(b)));
-    if (json_is_string(aud)) {
-        found = strcmp(json_string_value(aud), want) == 0;
-    } else if (json_is_array(aud)) {
-        json_array_foreach(aud, i, v)
-        {
-            if (!json_is_string(v))
+    if (aud.type == HWJ_JV_STRING) {
+        found = strcmp(aud.str, want) == 0;
+    } else if (aud.type == HWJ_JV_ARRAY) {
+        for (size_t i = 0; i < aud.len; i++) {
+            const hwj_jv v = hwj_jv_array_get(&aud, i);
+            if (v.type != HWJ_JV_STRING)
                 return hwj_error_set(err, HWJ_ERR_CLAIMS,
                                      "aud must be a string or an array of strings");
-            found |= strcmp(json_string_value(v), want) == 0;
+            found |= strcmp(v.str, want) == 0;
         }
     } else {
         return hwj_error_set(err, HWJ_ERR_CLAIMS, "aud must be a string or an array of strings");
@@ -137,7 +136,7 @@ static hwj_err check_aud(const json_t *c, const char *want, hwj_error *err)
     return HWJ_OK;
 }
 
-static hwj_err check_times(const json_t *c, const hwj_jwt_verify_opts *o, int64_t now,
+static hwj_err check_times(const hwj_jv_doc *c, const hwj_jwt_verify_opts *o, int64_t now,
                            hwj_error *err)
 {
     int has_exp, has_nbf, has_iat;
@@ -184,29 +183,29 @@ static const char *media_subtype(const char *t)
     return strncasecmp(t, "application/", 12) == 0 ? t + 12 : t;
 }
 
-static hwj_err check_header(const json_t *h, const char *want, hwj_error *err)
+static hwj_err check_header(const hwj_jv_doc *h, const char *want, hwj_error *err)
 {
-    const json_t *typ = json_object_get(h, "typ");
+    const hwj_jv typ_v = hwj_jv_get(h, "typ");
+    const char *typ = typ_v.str;
     char b1[JWT_SHOWN_MAX + 8], b2[JWT_SHOWN_MAX + 8];
 
-    if (json_object_get(h, "b64") != NULL)
+    if (hwj_jv_get(h, "b64").type != HWJ_JV_ABSENT)
         /* RFC 7519 §3: the claims are base64url-encoded; RFC 7797 is not for JWTs. */
         return hwj_error_set(err, HWJ_ERR_POLICY,
                              "a JWT is never an unencoded (\"b64\") JWS; refusing it");
-    if (typ != NULL && !json_is_string(typ))
+    if (typ_v.type != HWJ_JV_ABSENT && typ_v.type != HWJ_JV_STRING)
         return hwj_error_set(err, HWJ_ERR_CLAIMS, "typ must be a string");
     if (want == NULL) {
-        if (typ != NULL && strcasecmp(media_subtype(json_string_value(typ)), "JWT") != 0)
+        if (typ != NULL && strcasecmp(media_subtype(typ), "JWT") != 0)
             return hwj_error_set(err, HWJ_ERR_CLAIMS,
                                  "typ '%s' is not \"JWT\"; give the expected typ to accept it",
-                                 shown(json_string_value(typ), b1, sizeof(b1)));
+                                 shown(typ, b1, sizeof(b1)));
     } else if (typ == NULL) {
         return hwj_error_set(err, HWJ_ERR_CLAIMS, "typ is missing (expected '%s')",
                              shown(want, b1, sizeof(b1)));
-    } else if (strcasecmp(media_subtype(json_string_value(typ)), media_subtype(want)) != 0) {
+    } else if (strcasecmp(media_subtype(typ), media_subtype(want)) != 0) {
         return hwj_error_set(err, HWJ_ERR_CLAIMS, "typ '%s' is not the expected '%s'",
-                             shown(json_string_value(typ), b1, sizeof(b1)),
-                             shown(want, b2, sizeof(b2)));
+                             shown(typ, b1, sizeof(b1)), shown(want, b2, sizeof(b2)));
     }
     return HWJ_OK;
 }
@@ -236,16 +235,17 @@ static int is_compact_dump(const char *s, size_t n)
 }
 
 /* RFC 9068 §2.2: an access token's required claims (iss, aud and exp are checked already). */
-static hwj_err check_at_jwt(const json_t *c, hwj_error *err)
+static hwj_err check_at_jwt(const hwj_jv_doc *c, hwj_error *err)
 {
     static const char *const strings[] = {"sub", "client_id", "jti"};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-        if (!json_is_string(json_object_get(c, strings[i])))
+        if (hwj_jv_get(c, strings[i]).type != HWJ_JV_STRING)
             return hwj_error_set(err, HWJ_ERR_CLAIMS,
                                  "%s is missing or not a string (required in an RFC 9068 access "
                                  "token)",
                                  strings[i]);
-    if (!json_is_number(json_object_get(c, "iat")) || json_object_get(c, "exp") == NULL)
+    hwj_jv_type iat = hwj_jv_get(c, "iat").type;
+    if ((iat != HWJ_JV_INTEGER && iat != HWJ_JV_REAL) || hwj_jv_get(c, "exp").type == HWJ_JV_ABSENT)
         return hwj_error_set(err, HWJ_ERR_CLAIMS,
                              "iat and exp are required in an RFC 9068 access token");
     return HWJ_OK;
@@ -285,7 +285,8 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
     hwj_jwt_verify_opts ob;
     const hwj_jwt_verify_opts *opts = &ob;
     hwj_jws_result *res = NULL;
-    json_t *claims = NULL, *prot = NULL;
+    hwj_jv_doc *prot = NULL, claims;
+    json_t *reparsed = NULL;
     hwj_err rc;
     int64_t now;
 
@@ -298,12 +299,14 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
     if ((rc = hwj_jws_verify_prot(jwt, len, keys, opts->policy ? opts->policy : &no_policy, &res,
                                   &prot, err)) != HWJ_OK)
         return rc;
+    claims.json = NULL;
+    claims.arena = NULL; /* empty until parsed: clearing it is safe on every path */
     /* Only signed content is looked at from here on. */
     if ((rc = check_header(prot, opts->typ == NULL && opts->profile != NULL ? "at+jwt" : opts->typ,
                            err)) != HWJ_OK)
         goto out;
-    rc = hwj_json_parse_object(res->payload != NULL ? (const char *)res->payload : "",
-                               res->payload_len, 0, "JWT claims set", &claims, err);
+    rc = hwj_jv_doc_parse(&claims, res->payload != NULL ? (const char *)res->payload : "",
+                          res->payload_len, "JWT claims set", err);
     if (rc == HWJ_ERR_PARSE) {
         if (err != NULL)
             err->code = HWJ_ERR_CLAIMS; /* signed, but not a claims set: an invalid JWT */
@@ -317,20 +320,25 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
                            (long long)now);
         goto out;
     }
-    if ((rc = check_iss_sub(claims, opts, err)) != HWJ_OK ||
-        (rc = check_aud(claims, opts->aud, err)) != HWJ_OK ||
-        (rc = check_times(claims, opts, now, err)) != HWJ_OK ||
-        (opts->profile != NULL && (rc = check_at_jwt(claims, err)) != HWJ_OK))
+    if ((rc = check_iss_sub(&claims, opts, err)) != HWJ_OK ||
+        (rc = check_aud(&claims, opts->aud, err)) != HWJ_OK ||
+        (rc = check_times(&claims, opts, now, err)) != HWJ_OK ||
+        (opts->profile != NULL && (rc = check_at_jwt(&claims, err)) != HWJ_OK))
         goto out;
     if (is_compact_dump((const char *)res->payload, res->payload_len)) {
         *claims_json = (char *)res->payload; /* NUL-terminated, and what a dump would give */
         res->payload = NULL;
-    } else {
-        rc = hwj_json_dump(claims, claims_json, err);
+    } else if (claims.json != NULL) {
+        rc = hwj_json_dump(claims.json, claims_json, err);
+    } else if ((rc = hwj_json_parse_object((const char *)res->payload, res->payload_len, 0,
+                                           "JWT claims set", &reparsed, err)) == HWJ_OK) {
+        rc = hwj_json_dump(reparsed, claims_json, err); /* read fast, but not compact */
     }
 out:
-    json_decref(prot);
-    json_decref(claims);
+    json_decref(reparsed);
+    hwj_jv_doc_clear(&claims);
+    hwj_jv_doc_clear(prot);
+    free(prot);
     hwj_jws_result_free(res);
     return rc;
 }
