@@ -1,7 +1,8 @@
 /* fuzz_jview: the hot path's JSON object view (src/core/jview.c) against Jansson, byte for
  * byte. Whatever the fast reader reads, Jansson (with the library's strict rules) must read
- * too, to the same members with the same types and values; an input Jansson refuses the view
- * must refuse with Jansson's own error. */
+ * too, to the same members with the same types and values, and a text the view calls compact
+ * is what json_dumps(JSON_COMPACT) writes; an input Jansson refuses the view must refuse with
+ * Jansson's own error. */
 #include "core/json.h"
 #include "core/jview.h"
 
@@ -64,6 +65,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             hwj_jv v = hwj_jv_get(&d, d.names[k]);
             same_value(&v, json_object_get(j, d.names[k]));
         }
+    }
+    if (r1 == HWJ_OK && hwj_jv_doc_is_compact(&d)) {
+        char *dump = json_dumps(j, JSON_COMPACT);
+        if (dump == NULL || strlen(dump) != size || memcmp(dump, data, size) != 0)
+            abort(); /* "compact" promises the text is what Jansson would write */
+        free(dump);
     }
     json_decref(j);
     hwj_jv_doc_clear(&d);

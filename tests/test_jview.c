@@ -58,8 +58,16 @@ static void test_values(void **state)
     assert_string_equal(hwj_jv_array_get(&a, 0).str, "x");
     assert_int_equal(hwj_jv_array_get(&a, 1).u.integer, 7);
     assert_int_equal(hwj_jv_array_get(&a, 2).type, HWJ_JV_ABSENT);
+    assert_true(hwj_jv_doc_is_compact(&d));
     hwj_jv_doc_clear(&d);
     assert_int_equal(hwj_jv_get(&d, "s").type, HWJ_JV_ABSENT); /* cleared: empty */
+    assert_false(hwj_jv_doc_is_compact(&d));
+    assert_int_equal(parse("{\"s\": 1}", &d, &fast), HWJ_OK);
+    assert_false(hwj_jv_doc_is_compact(&d)); /* whitespace */
+    hwj_jv_doc_clear(&d);
+    assert_int_equal(parse("{\"s\":-0}", &d, &fast), HWJ_OK);
+    assert_false(hwj_jv_doc_is_compact(&d)); /* Jansson writes 0 */
+    hwj_jv_doc_clear(&d);
     assert_int_equal(hwj_jv_get(NULL, "s").type, HWJ_JV_ABSENT);
 }
 

@@ -54,6 +54,16 @@ HWJ_EXPORT const char *hwj_version(void)
     return HWJ_VERSION_STRING;
 }
 
+void hwj_error_clear(hwj_error *err)
+{
+    if (err == NULL)
+        return;
+    err->code = HWJ_OK;
+    err->source = HWJ_SRC_NONE;
+    err->native = 0;
+    err->message[0] = '\0';
+}
+
 void hwj_error_reset(hwj_error *err)
 {
     /* Every API call starts here: an OpenSSL error it reports must be one it raised, not an
@@ -62,12 +72,7 @@ void hwj_error_reset(hwj_error *err)
      * walks the whole queue, and on the hot path the queue is empty. */
     if (ERR_peek_error() != 0)
         ERR_clear_error();
-    if (err == NULL)
-        return;
-    err->code = HWJ_OK;
-    err->source = HWJ_SRC_NONE;
-    err->native = 0;
-    err->message[0] = '\0';
+    hwj_error_clear(err);
 }
 
 /* Messages quote input (kid, iss, typ, file names) that an attacker may control; callers log them.

@@ -10,11 +10,14 @@
 
 #define JV_MAX_DIGITS 15 /* |n| < 10^15: exact in int64 and in Jansson's json_int_t */
 
-static size_t skip_ws(const char *s, size_t i, size_t len)
+/* Skip whitespace; a document with any is not in Jansson's compact form. */
+static size_t skip_ws(hwj_jv_doc *d, const char *s, size_t i, size_t len)
 {
-    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-        i++;
-    return i;
+    size_t j = i;
+    while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'))
+        j++;
+    d->compact &= j == i;
+    return j;
 }
 
 /* A string at s[*i] == '"': printable ASCII up to the closing quote, which becomes the NUL. */
@@ -38,7 +41,7 @@ static int read_string(char *s, size_t *i, size_t len, const char **out, size_t 
 
 /* An integer: -?(0|[1-9][0-9]*), at most JV_MAX_DIGITS digits, not followed by a fraction,
  * an exponent or more digits (those are Jansson's to read or refuse). */
-static int read_integer(const char *s, size_t *i, size_t len, int64_t *out)
+static int read_integer(hwj_jv_doc *d, const char *s, size_t *i, size_t len, int64_t *out)
 {
     size_t j = *i, digits = 0;
     int neg = 0;
@@ -50,6 +53,7 @@ static int read_integer(const char *s, size_t *i, size_t len, int64_t *out)
     if (j >= len || s[j] < '0' || s[j] > '9')
         return 0;
     if (s[j] == '0') {
+        d->compact &= !neg; /* Jansson writes -0 as 0 */
         j++;
     } else {
         while (j < len && s[j] >= '0' && s[j] <= '9' && digits < JV_MAX_DIGITS) {
@@ -87,7 +91,7 @@ static int read_value(hwj_jv_doc *d, char *s, size_t *i, size_t len, int in_arra
 /* An array of scalars at s[*i] == '['; its elements go to d->elems, contiguous. */
 static int read_array(hwj_jv_doc *d, char *s, size_t *i, size_t len, hwj_jv *v)
 {
-    size_t j = skip_ws(s, *i + 1, len), first = d->nelems;
+    size_t j = skip_ws(d, s, *i + 1, len), first = d->nelems;
     v->type = HWJ_JV_ARRAY;
     v->u.elems = d->elems + first;
     v->len = 0;
@@ -100,14 +104,14 @@ static int read_array(hwj_jv_doc *d, char *s, size_t *i, size_t len, hwj_jv *v)
             return 0;
         d->nelems++;
         v->len++;
-        j = skip_ws(s, j, len);
+        j = skip_ws(d, s, j, len);
         if (j >= len)
             return 0;
         if (s[j] == ']')
             break;
         if (s[j] != ',')
             return 0;
-        j = skip_ws(s, j + 1, len);
+        j = skip_ws(d, s, j + 1, len);
     }
     *i = j + 1;
     return 1;
@@ -126,19 +130,19 @@ static int read_value(hwj_jv_doc *d, char *s, size_t *i, size_t len, int in_arra
     case 't':
     case 'f':
     case 'n': return read_literal(s, i, len, v);
-    default: v->type = HWJ_JV_INTEGER; return read_integer(s, i, len, &v->u.integer);
+    default: v->type = HWJ_JV_INTEGER; return read_integer(d, s, i, len, &v->u.integer);
     }
 }
 
 /* The whole text as one object of the common shape, or 0. */
 static int read_fast(hwj_jv_doc *d, char *s, size_t len)
 {
-    size_t i = skip_ws(s, 0, len);
+    size_t i = skip_ws(d, s, 0, len);
     if (i >= len || s[i] != '{')
         return 0;
-    i = skip_ws(s, i + 1, len);
+    i = skip_ws(d, s, i + 1, len);
     if (i < len && s[i] == '}')
-        return skip_ws(s, i + 1, len) == len;
+        return skip_ws(d, s, i + 1, len) == len;
     for (;;) {
         const char *name;
         size_t name_len;
@@ -148,24 +152,24 @@ static int read_fast(hwj_jv_doc *d, char *s, size_t len)
         for (size_t k = 0; k < d->n; k++)
             if (d->name_lens[k] == name_len && memcmp(d->names[k], name, name_len) == 0)
                 return 0; /* a duplicate: Jansson refuses it, in its words */
-        i = skip_ws(s, i, len);
+        i = skip_ws(d, s, i, len);
         if (i >= len || s[i] != ':')
             return 0;
-        i = skip_ws(s, i + 1, len);
+        i = skip_ws(d, s, i + 1, len);
         if (!read_value(d, s, &i, len, 0, &d->vals[d->n]))
             return 0;
         d->name_lens[d->n] = name_len;
         d->names[d->n++] = name;
-        i = skip_ws(s, i, len);
+        i = skip_ws(d, s, i, len);
         if (i >= len)
             return 0;
         if (s[i] == '}')
             break;
         if (s[i] != ',')
             return 0;
-        i = skip_ws(s, i + 1, len);
+        i = skip_ws(d, s, i + 1, len);
     }
-    return skip_ws(s, i + 1, len) == len;
+    return skip_ws(d, s, i + 1, len) == len;
 }
 
 hwj_err hwj_jv_doc_parse(hwj_jv_doc *d, const char *text, size_t len, const char *what,
@@ -175,6 +179,7 @@ hwj_err hwj_jv_doc_parse(hwj_jv_doc *d, const char *text, size_t len, const char
     d->json = NULL;
     d->arena = len < sizeof(d->small) ? d->small : malloc(len + 1);
     d->n = d->nelems = 0;
+    d->compact = 1;
     if (d->arena == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     if (text != NULL) {
@@ -204,6 +209,11 @@ void hwj_jv_doc_clear(hwj_jv_doc *d)
 int hwj_jv_doc_is_fast(const hwj_jv_doc *d)
 {
     return d != NULL && d->json == NULL && d->arena != NULL;
+}
+
+int hwj_jv_doc_is_compact(const hwj_jv_doc *d)
+{
+    return hwj_jv_doc_is_fast(d) && d->compact;
 }
 
 static hwj_jv from_json(const json_t *j)

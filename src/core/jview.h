@@ -56,6 +56,7 @@ typedef struct hwj_jv_doc {
     json_t *json; /* owned: set when Jansson read the document */
     char *arena;  /* the text's copy the fast reader reads in place: `small` or owned */
     size_t n, nelems;
+    int compact; /* fast: no whitespace, no -0 (see hwj_jv_doc_is_compact) */
     const char *names[HWJ_JV_MAX];
     size_t name_lens[HWJ_JV_MAX];
     hwj_jv vals[HWJ_JV_MAX];
@@ -71,6 +72,10 @@ hwj_err hwj_jv_doc_parse(hwj_jv_doc *d, const char *text, size_t len, const char
 void hwj_jv_doc_clear(hwj_jv_doc *d);
 /* 1 when the fast reader read it (no json_t behind it): for tests and benchmarks. */
 int hwj_jv_doc_is_fast(const hwj_jv_doc *d);
+/* 1 when the fast reader read it and the text is what json_dumps(JSON_COMPACT) of it would
+ * give: no whitespace, and no -0 (the fast reader's strings have no escapes, its numbers no
+ * fractions). 0 says only "not known to be". */
+int hwj_jv_doc_is_compact(const hwj_jv_doc *d);
 
 /* The member `name` (type HWJ_JV_ABSENT when there is none, or when d is NULL). */
 hwj_jv hwj_jv_get(const hwj_jv_doc *d, const char *name);

@@ -159,7 +159,7 @@ static hwj_err verify_any(struct hwj_jws_parsed *p, const struct jws_payload *pl
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < p->nsigs; i++) {
         hwj_error e;
-        hwj_error_reset(&e);
+        hwj_error_clear(&e);
         rc = verify_one(p, i, pl, keys, policy, buf, jwk, alg, &e);
         if (rc == HWJ_OK) {
             *index = i;
@@ -202,7 +202,6 @@ static hwj_err verify(const char *jws, size_t len, const hwj_jwks *keys,
     size_t index = 0, max;
     hwj_err rc;
 
-    hwj_error_reset(err);
     if (jws == NULL || keys == NULL || policy_in == NULL || out == NULL ||
         (detached == NULL && detached_len > 0))
         return hwj_error_set(err, HWJ_ERR_ARG,
@@ -260,6 +259,7 @@ HWJ_EXPORT hwj_err hwj_jws_verify(const char *jws, size_t len, const hwj_jwks *k
                                   const hwj_verify_policy *policy, const uint8_t *detached,
                                   size_t detached_len, hwj_jws_result **out, hwj_error *err)
 {
+    hwj_error_reset(err);
     return verify(jws, len, keys, policy, detached, detached_len, out, NULL, err);
 }
 
@@ -267,6 +267,7 @@ hwj_err hwj_jws_verify_prot(const char *jws, size_t len, const hwj_jwks *keys,
                             const hwj_verify_policy *policy, hwj_jws_result **out,
                             hwj_jv_doc **prot, hwj_error *err)
 {
+    hwj_error_clear(err); /* the caller (hwj_jwt_verify) has reset */
     return verify(jws, len, keys, policy, NULL, 0, out, prot, err);
 }
 

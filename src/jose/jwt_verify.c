@@ -325,7 +325,8 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
         (rc = check_times(&claims, opts, now, err)) != HWJ_OK ||
         (opts->profile != NULL && (rc = check_at_jwt(&claims, err)) != HWJ_OK))
         goto out;
-    if (is_compact_dump((const char *)res->payload, res->payload_len)) {
+    if (hwj_jv_doc_is_compact(&claims) ||
+        is_compact_dump((const char *)res->payload, res->payload_len)) {
         *claims_json = (char *)res->payload; /* NUL-terminated, and what a dump would give */
         res->payload = NULL;
     } else if (claims.json != NULL) {
