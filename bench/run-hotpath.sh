@@ -75,12 +75,15 @@ for alg, op, ossl, target in [("RS256", "verify", "RSA", .85), ("PS256", "verify
     om = statistics.median(g(r, "openssl", ossl, op) for r in R)
     ok = "ok" if m >= target else f"< {target}"
     print(f"JWT {op:6} {alg:5} vs openssl  {hm:9.0f} {om:9.0f} {m:6.2f}  {' '.join(f'{x:.2f}' for x in xs)}  {ok}")
+# The ceiling: a library on OpenSSL does not beat `openssl speed`, so hwjose/panva is at most
+# openssl/panva. Where the target is above that ceiling, no hwjose can meet it on this machine.
 for alg, op, target in [("ES256", "verify", 2.5), ("EdDSA", "verify", 2.5),
                         ("ES256", "sign", 3), ("EdDSA", "sign", 3)]:
     m, xs = med(lambda r: g(r, "hwjose", alg, op) / g(r, "jose", alg, op))
+    cap, _ = med(lambda r: g(r, "openssl", alg, op) / g(r, "jose", alg, op))
     jm = statistics.median(g(r, "jose", alg, op) for r in R)
-    ok = "ok" if m >= target else f"< {target}"
-    print(f"JWT {op:6} {alg:5} vs panva/jose  ({jm:.0f}/cpu-s) {m:5.2f}x  {' '.join(f'{x:.2f}' for x in xs)}  {ok}")
+    ok = "ok" if m >= target else (f"< {target}, above the ceiling" if cap < target else f"< {target}")
+    print(f"JWT {op:6} {alg:5} vs panva/jose  ({jm:.0f}/cpu-s) {m:5.2f}x  {' '.join(f'{x:.2f}' for x in xs)}  ceiling {cap:.2f}x  {ok}")
 m, xs = med(lambda r: g(r, "hwjose", "RS256", "cache-verify") / g(r, "hwjose", "RS256", "verify-local"))
 print(f"RS256 verify, warm JWKS cache / local JWKS     {m:5.2f}   {' '.join(f'{x:.2f}' for x in xs)}  {'ok' if m >= .95 else '< 0.95'}")
 m, xs = med(lambda r: g(r, "hwjose", "ES256", "verify-2t") / g(r, "hwjose", "ES256", "verify-1t"))
