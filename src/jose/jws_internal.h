@@ -32,7 +32,8 @@ struct hwj_jws_parsed {
     int has_payload; /* 0: detached (compact: empty part; JSON: no "payload") */
     int b64;         /* 0 when the signatures say "b64":false (they must agree) */
     size_t nsigs;
-    struct hwj_jws_sig sigs[HWJ_JWS_MAX_SIGNATURES];
+    struct hwj_jws_sig *sigs; /* &one, or owned for the general JSON serialization */
+    struct hwj_jws_sig one;
 };
 
 /*

@@ -228,6 +228,8 @@ static hwj_err split_json(const char *in, size_t len, struct hwj_jws_parsed *p, 
                              "JWS JSON has %zu signatures; at most %d are "
                              "accepted",
                              json_array_size(sigs), HWJ_JWS_MAX_SIGNATURES);
+    if ((p->sigs = calloc(json_array_size(sigs), sizeof(*p->sigs))) == NULL)
+        return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     p->nsigs = json_array_size(sigs);
     for (size_t i = 0; i < p->nsigs; i++) {
         const json_t *o = json_array_get(sigs, i);
@@ -255,6 +257,7 @@ hwj_err hwj_jws_parse(const char *in, size_t len, const hwj_verify_policy *polic
 
     if (p == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
+    p->sigs = &p->one;
     if (is_json(in, len) && !policy->allow_json)
         rc = hwj_error_set(err, HWJ_ERR_POLICY,
                            "the JWS is in a JSON serialization where the compact one is "
@@ -296,6 +299,8 @@ void hwj_jws_parsed_free(struct hwj_jws_parsed *p)
         free(p->sigs[i].prot);
         free(p->sigs[i].prot_json);
     }
+    if (p->sigs != &p->one)
+        free(p->sigs);
     json_decref(p->doc);
     free(p);
 }
