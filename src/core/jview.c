@@ -194,6 +194,14 @@ hwj_err hwj_jv_doc_parse(hwj_jv_doc *d, const char *text, size_t len, const char
     return rc;
 }
 
+void hwj_jv_doc_init(hwj_jv_doc *d)
+{
+    d->json = NULL;
+    d->arena = NULL;
+    d->n = d->nelems = 0;
+    d->compact = 0;
+}
+
 void hwj_jv_doc_clear(hwj_jv_doc *d)
 {
     if (d == NULL)

@@ -64,6 +64,8 @@ typedef struct hwj_jv_doc {
     char small[HWJ_JV_INLINE];
 } hwj_jv_doc;
 
+/* An empty document (every member absent), safe to clear: for storage a parse may not reach. */
+void hwj_jv_doc_init(hwj_jv_doc *d);
 /* Read `len` bytes that must be a JSON object (errors as hwj_json_parse_object's, `what`
  * naming the input). On failure the document is empty, and hwj_jv_doc_clear is still safe. */
 hwj_err hwj_jv_doc_parse(hwj_jv_doc *d, const char *text, size_t len, const char *what,

@@ -34,6 +34,7 @@ struct hwj_jws_parsed {
     size_t nsigs;
     struct hwj_jws_sig *sigs; /* &one, or owned for the general JSON serialization */
     struct hwj_jws_sig one;
+    hwj_jv_doc *prot0; /* the caller's storage for the first signature's header, or NULL */
 };
 
 /*
@@ -43,7 +44,7 @@ struct hwj_jws_parsed {
  * unprotected "alg" will do) and keys are the verifier's business, signature by signature.
  */
 hwj_err hwj_jws_parse(const char *in, size_t len, const hwj_verify_policy *policy,
-                      struct hwj_jws_parsed **out, hwj_error *err);
+                      hwj_jv_doc *prot0, struct hwj_jws_parsed **out, hwj_error *err);
 void hwj_jws_parsed_free(struct hwj_jws_parsed *p);
 
 /*
@@ -55,13 +56,15 @@ hwj_err hwj_jws_check_sig(const hwj_jwk *jwk, hwj_alg alg, const uint8_t *in, si
                           const uint8_t *sig, size_t siglen, hwj_error *err);
 
 /*
- * hwj_jws_verify, also handing back the verified signature's decoded protected header
- * (`*prot`, owned: hwj_jv_doc_clear then free; NULL when it has none) so that a caller
- * checking it (jwt_verify.c) does not decode and parse it a second time.
+ * hwj_jws_verify of a compact JWS, also handing back its decoded protected header in `prot`
+ * (the caller's storage, hwj_jv_doc_init'ed; hwj_jv_doc_clear it after, whatever the result;
+ * empty when there is none) so that a caller checking it (jwt_verify.c) does not decode and
+ * parse it a second time. Not for the JSON serializations (HWJ_ERR_INTERNAL for a
+ * signature other than the first).
  */
 hwj_err hwj_jws_verify_prot(const char *jws, size_t len, const hwj_jwks *keys,
-                            const hwj_verify_policy *policy, hwj_jws_result **out,
-                            hwj_jv_doc **prot, hwj_error *err);
+                            const hwj_verify_policy *policy, hwj_jws_result **out, hwj_jv_doc *prot,
+                            hwj_error *err);
 
 /* Header parameters RFC 7515 §4.1 registers for JWS; "crit" may not name them. */
 int hwj_jws_is_registered_param(const char *name);

@@ -74,8 +74,8 @@ static hwj_err check_crit(const hwj_jv_doc *prot, const hwj_verify_policy *polic
 }
 
 /* Decode and check the headers of one signature; set s->alg, s->kid and *b64. */
-static hwj_err parse_headers(struct hwj_jws_sig *s, const hwj_verify_policy *policy, int *b64,
-                             hwj_error *err)
+static hwj_err parse_headers(struct hwj_jws_sig *s, hwj_jv_doc *storage,
+                             const hwj_verify_policy *policy, int *b64, hwj_error *err)
 {
     const char *key;
     json_t *v;
@@ -90,7 +90,7 @@ static hwj_err parse_headers(struct hwj_jws_sig *s, const hwj_verify_policy *pol
                                     "JWS protected header", err)) != HWJ_OK)
             return rc;
         s->prot_json = (char *)text;
-        if ((s->prot = malloc(sizeof(*s->prot))) == NULL)
+        if ((s->prot = storage != NULL ? storage : malloc(sizeof(*s->prot))) == NULL)
             return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         if ((rc = hwj_jv_doc_parse(s->prot, s->prot_json, text_len, "JWS protected header", err)) !=
             HWJ_OK)
@@ -250,7 +250,7 @@ static int is_json(const char *in, size_t len)
 }
 
 hwj_err hwj_jws_parse(const char *in, size_t len, const hwj_verify_policy *policy,
-                      struct hwj_jws_parsed **out, hwj_error *err)
+                      hwj_jv_doc *prot0, struct hwj_jws_parsed **out, hwj_error *err)
 {
     struct hwj_jws_parsed *p = calloc(1, sizeof(*p));
     hwj_err rc;
@@ -258,6 +258,7 @@ hwj_err hwj_jws_parse(const char *in, size_t len, const hwj_verify_policy *polic
     if (p == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     p->sigs = &p->one;
+    p->prot0 = prot0;
     if (is_json(in, len) && !policy->allow_json)
         rc = hwj_error_set(err, HWJ_ERR_POLICY,
                            "the JWS is in a JSON serialization where the compact one is "
@@ -268,7 +269,7 @@ hwj_err hwj_jws_parse(const char *in, size_t len, const hwj_verify_policy *polic
         goto out;
     for (size_t i = 0; i < p->nsigs; i++) {
         int b64 = 1;
-        if ((rc = parse_headers(&p->sigs[i], policy, &b64, err)) != HWJ_OK) {
+        if ((rc = parse_headers(&p->sigs[i], i == 0 ? prot0 : NULL, policy, &b64, err)) != HWJ_OK) {
             if (p->nsigs > 1)
                 hwj_error_prefix(err, "JWS signature #%zu", i);
             goto out;
@@ -296,7 +297,8 @@ void hwj_jws_parsed_free(struct hwj_jws_parsed *p)
         return;
     for (size_t i = 0; i < p->nsigs; i++) {
         hwj_jv_doc_clear(p->sigs[i].prot);
-        free(p->sigs[i].prot);
+        if (p->sigs[i].prot != p->prot0)
+            free(p->sigs[i].prot);
         free(p->sigs[i].prot_json);
     }
     if (p->sigs != &p->one)

@@ -190,7 +190,7 @@ static hwj_err verify_any(struct hwj_jws_parsed *p, const struct jws_payload *pl
 
 static hwj_err verify(const char *jws, size_t len, const hwj_jwks *keys,
                       const hwj_verify_policy *policy_in, const uint8_t *detached,
-                      size_t detached_len, hwj_jws_result **out, hwj_jv_doc **prot, hwj_error *err)
+                      size_t detached_len, hwj_jws_result **out, hwj_jv_doc *prot, hwj_error *err)
 {
     hwj_verify_policy pb;
     const hwj_verify_policy *policy = &pb;
@@ -222,10 +222,14 @@ static hwj_err verify(const char *jws, size_t len, const hwj_jwks *keys,
                              "accept (RFC 8725 §3.1)");
     if ((policy->ncrit > 0 && policy->crit == NULL))
         return hwj_error_set(err, HWJ_ERR_ARG, "the policy's crit list is NULL");
-    if ((rc = hwj_jws_parse(jws, len, policy, &p, err)) != HWJ_OK ||
+    if ((rc = hwj_jws_parse(jws, len, policy, prot, &p, err)) != HWJ_OK ||
         (rc = take_payload(p, detached, detached_len, &pl, err)) != HWJ_OK ||
         (rc = verify_any(p, &pl, keys, policy, &index, &jwk, &alg, err)) != HWJ_OK)
         goto out;
+    if (prot != NULL && index != 0) {
+        rc = hwj_error_set(err, HWJ_ERR_INTERNAL, "a header handed back for a JSON serialization");
+        goto out;
+    }
     if ((res = calloc(1, sizeof(*res))) == NULL) {
         rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         goto out;
@@ -243,10 +247,8 @@ static hwj_err verify(const char *jws, size_t len, const hwj_jwks *keys,
     res->alg = alg;
     res->signature_index = index;
     res->key = jwk;
-    if (prot != NULL) {
-        *prot = p->sigs[index].prot; /* its strings live in its own copy or json_t */
-        p->sigs[index].prot = NULL;
-    }
+    if (prot != NULL)
+        p->sigs[0].prot = NULL; /* it is in the caller's storage, now the caller's to clear */
     *out = res;
 out:
     free(pl.bytes);
@@ -264,8 +266,8 @@ HWJ_EXPORT hwj_err hwj_jws_verify(const char *jws, size_t len, const hwj_jwks *k
 }
 
 hwj_err hwj_jws_verify_prot(const char *jws, size_t len, const hwj_jwks *keys,
-                            const hwj_verify_policy *policy, hwj_jws_result **out,
-                            hwj_jv_doc **prot, hwj_error *err)
+                            const hwj_verify_policy *policy, hwj_jws_result **out, hwj_jv_doc *prot,
+                            hwj_error *err)
 {
     hwj_error_clear(err); /* the caller (hwj_jwt_verify) has reset */
     return verify(jws, len, keys, policy, NULL, 0, out, prot, err);

@@ -285,7 +285,7 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
     hwj_jwt_verify_opts ob;
     const hwj_jwt_verify_opts *opts = &ob;
     hwj_jws_result *res = NULL;
-    hwj_jv_doc *prot = NULL, claims;
+    hwj_jv_doc prot, claims;
     json_t *reparsed = NULL;
     hwj_err rc;
     int64_t now;
@@ -296,13 +296,13 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
     if ((rc = HWJ_OPTS_LOAD(ob, opts_in, hwj_jwt_verify_opts, err)) != HWJ_OK ||
         (rc = verify_check(jwt, len, keys, opts, claims_json, err)) != HWJ_OK)
         return rc;
+    hwj_jv_doc_init(&prot);
+    hwj_jv_doc_init(&claims); /* empty until parsed: clearing it is safe on every path */
     if ((rc = hwj_jws_verify_prot(jwt, len, keys, opts->policy ? opts->policy : &no_policy, &res,
                                   &prot, err)) != HWJ_OK)
-        return rc;
-    claims.json = NULL;
-    claims.arena = NULL; /* empty until parsed: clearing it is safe on every path */
+        goto out;
     /* Only signed content is looked at from here on. */
-    if ((rc = check_header(prot, opts->typ == NULL && opts->profile != NULL ? "at+jwt" : opts->typ,
+    if ((rc = check_header(&prot, opts->typ == NULL && opts->profile != NULL ? "at+jwt" : opts->typ,
                            err)) != HWJ_OK)
         goto out;
     rc = hwj_jv_doc_parse(&claims, res->payload != NULL ? (const char *)res->payload : "",
@@ -338,8 +338,7 @@ HWJ_EXPORT hwj_err hwj_jwt_verify(const char *jwt, size_t len, const hwj_jwks *k
 out:
     json_decref(reparsed);
     hwj_jv_doc_clear(&claims);
-    hwj_jv_doc_clear(prot);
-    free(prot);
+    hwj_jv_doc_clear(&prot);
     hwj_jws_result_free(res);
     return rc;
 }
