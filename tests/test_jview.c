@@ -22,8 +22,8 @@ static void test_common_shapes_are_fast(void **state)
     (void)state;
     static const char *const fast[] = {
         "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}",
-        "{\"iss\":\"https://issuer.test\",\"sub\":\"alice\",\"aud\":[\"a\",\"b\"],"
-        "\"exp\":1700000600,\"iat\":1700000000,\"nbf\":-5,\"jti\":\"x\",\"ok\":true,\"n\":null}",
+        ("{\"iss\":\"https://issuer.test\",\"sub\":\"alice\",\"aud\":[\"a\",\"b\"],"
+         "\"exp\":1700000600,\"iat\":1700000000,\"nbf\":-5,\"jti\":\"x\",\"ok\":true,\"n\":null}"),
         " { \"a\" : [ ] , \"b\" : [ 1 , \"2\" , false ] } ",
         "{}",
         "{\"a\":-0}",
