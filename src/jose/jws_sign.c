@@ -5,6 +5,8 @@
 #include "core/b64url.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/jview.h"
+#include "core/jwrite.h"
 #include "core/opts.h"
 #include "jose/jws_internal.h"
 
@@ -76,15 +78,67 @@ static hwj_err add_extra(json_t *hdr, const char *header_json, const char *alg, 
     return rc;
 }
 
+/* build_protected without Jansson, for the usual header: no unprotected header, and extra
+ * members of the common shape (core/jwrite.h) that break none of add_extra's rules. 0: not
+ * handled (the Jansson path then builds the same bytes, or words the refusal). */
+static int protected_fast(const hwj_jws_sign_opts *o, const char *alg, const char *kid,
+                          const json_t *unprot, char **text, size_t *textlen)
+{
+    hwj_jv_doc extra;
+    hwj_jw w;
+    int ok = 0;
+
+    hwj_jv_doc_init(&extra);
+    if (unprot != NULL ||
+        (o->header_json != NULL &&
+         (hwj_jv_doc_parse(&extra, o->header_json, strlen(o->header_json), "", NULL) != HWJ_OK ||
+          !hwj_jv_doc_is_fast(&extra))))
+        goto out;
+    hwj_jw_open(&w);
+    hwj_jw_string(&w, "alg", alg);
+    if (kid != NULL)
+        hwj_jw_string(&w, "kid", kid);
+    for (size_t i = 0; i < extra.n; i++) {
+        const char *name = extra.names[i];
+        const hwj_jv *v = &extra.vals[i];
+        int same = v->type == HWJ_JV_STRING &&
+                   (strcmp(name, "alg") == 0 ? strcmp(v->str, alg) == 0
+                                             : kid != NULL && strcmp(v->str, kid) == 0);
+        if (strcmp(name, "alg") == 0 || strcmp(name, "kid") == 0) {
+            if (!same)
+                goto out; /* refused: the Jansson path says why */
+        } else if (strcmp(name, "crit") == 0 || strcmp(name, "b64") == 0) {
+            goto out;
+        } else {
+            hwj_jw_value(&w, name, v);
+        }
+    }
+    if (o->b64_false) {
+        hwj_jw_raw_member(&w, "\"b64\":false");
+        hwj_jw_raw_member(&w, "\"crit\":[\"b64\"]");
+    }
+    if (!hwj_jw_close(&w) || (*text = malloc(w.len + 1)) == NULL)
+        goto out;
+    memcpy(*text, w.buf, w.len + 1);
+    *textlen = w.len;
+    ok = 1;
+out:
+    hwj_jv_doc_clear(&extra);
+    return ok;
+}
+
 /* The protected header's JSON text: alg, kid, the extra members, then b64 and crit. */
 static hwj_err build_protected(const hwj_jws_sign_opts *o, hwj_alg alg, const char *kid,
                                const json_t *unprot, char **text, size_t *textlen, hwj_error *err)
 {
-    json_t *hdr = json_object(), *v;
+    json_t *hdr = NULL, *v;
     const char *name;
     hwj_err rc = HWJ_OK;
 
-    if (hdr == NULL || json_object_set_new(hdr, "alg", json_string(hwj_alg_name(alg))) != 0 ||
+    if (protected_fast(o, hwj_alg_name(alg), kid, unprot, text, textlen))
+        return HWJ_OK;
+    if ((hdr = json_object()) == NULL ||
+        json_object_set_new(hdr, "alg", json_string(hwj_alg_name(alg))) != 0 ||
         (kid != NULL && json_object_set_new(hdr, "kid", json_string(kid)) != 0)) {
         rc = hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
         goto out;

@@ -14,6 +14,8 @@
 #include "core/b64url.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/jview.h"
+#include "core/jwrite.h"
 #include "core/opts.h"
 #include "core/rand_pool.h"
 #include "jose/jws_internal.h"
@@ -121,12 +123,71 @@ static int is_registered(const char *name)
     return 0;
 }
 
+/* issue_claims' text without Jansson when every value is of the common shape
+ * (core/jwrite.h) and claims_json breaks none of its rules: the same bytes json_dumps would
+ * give. 0: not handled (the Jansson path builds it, or words the refusal). */
+static int claims_fast(const hwj_jwt_issue_opts *o, int64_t iat, char **out)
+{
+    static const char *const set_by_options[] = {"iss", "sub", "aud", "iat", "nbf", "exp", "jti"};
+    hwj_jv_doc extra;
+    hwj_jw w;
+    uint8_t raw[JWT_JTI_BYTES];
+    char jti[32];
+    int ok = 0;
+
+    hwj_jv_doc_init(&extra);
+    if (o->claims_json != NULL &&
+        (hwj_jv_doc_parse(&extra, o->claims_json, strlen(o->claims_json), "", NULL) != HWJ_OK ||
+         !hwj_jv_doc_is_fast(&extra)))
+        goto out;
+    hwj_jw_open(&w);
+    hwj_jw_string(&w, "iss", o->iss);
+    if (o->sub != NULL)
+        hwj_jw_string(&w, "sub", o->sub);
+    if (o->naud == 1)
+        hwj_jw_string(&w, "aud", o->aud[0]);
+    else
+        hwj_jw_strings(&w, "aud", (const char *const *)o->aud, o->naud);
+    hwj_jw_int(&w, "iat", iat);
+    hwj_jw_int(&w, "nbf", iat + o->nbf_offset);
+    hwj_jw_int(&w, "exp", iat + o->ttl);
+    if (!o->no_jti) {
+        if (!hwj_rand_public(raw, sizeof(raw)))
+            goto out; /* the Jansson path draws again, and says so if it fails too */
+        hwj_b64url_encode_to(raw, sizeof(raw), jti);
+        hwj_jw_string(&w, "jti", jti);
+    }
+    for (size_t i = 0; i < extra.n; i++) {
+        const char *name = extra.names[i];
+        int taken = 0;
+        if (o->refuse_registered && is_registered(name))
+            goto out;
+        for (size_t k = 0; k < sizeof(set_by_options) / sizeof(set_by_options[0]); k++)
+            taken |= strcmp(name, set_by_options[k]) == 0;
+        /* sub and jti are the options' only when they set them */
+        if ((strcmp(name, "sub") == 0 && o->sub == NULL) ||
+            (strcmp(name, "jti") == 0 && o->no_jti)) {
+            if (extra.vals[i].type != HWJ_JV_STRING)
+                goto out;
+            taken = 0;
+        }
+        if (!taken)
+            hwj_jw_value(&w, name, &extra.vals[i]);
+    }
+    if (!hwj_jw_close(&w) || (*out = malloc(w.len + 1)) == NULL)
+        goto out;
+    memcpy(*out, w.buf, w.len + 1);
+    ok = 1;
+out:
+    hwj_jv_doc_clear(&extra);
+    return ok;
+}
+
 /* The claims set: the registered claims the options set, then claims_json's others. */
-static hwj_err issue_claims(const hwj_jwt_issue_opts *o, json_t **out, hwj_error *err)
+static hwj_err issue_claims(const hwj_jwt_issue_opts *o, int64_t iat, json_t **out, hwj_error *err)
 {
     json_t *c = json_object(), *extra = NULL, *aud = NULL, *v, *jti = NULL;
     const char *name;
-    int64_t iat = now_of(o->clock, o->clock_arg);
     hwj_err rc;
 
     if (c == NULL)
@@ -228,6 +289,7 @@ HWJ_EXPORT hwj_err hwj_jwt_issue_claims(hwj_key *key, const hwj_jwt_issue_opts *
     hwj_jws_sign_opts so = HWJ_JWS_SIGN_OPTS_INIT;
     json_t *claims = NULL;
     char *payload = NULL, *header = NULL;
+    int64_t now;
     hwj_err rc;
 
     hwj_error_reset(err);
@@ -235,10 +297,15 @@ HWJ_EXPORT hwj_err hwj_jwt_issue_claims(hwj_key *key, const hwj_jwt_issue_opts *
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwt_issue: missing argument");
     if ((rc = HWJ_OPTS_LOAD(ob, opts_in, hwj_jwt_issue_opts, err)) != HWJ_OK)
         return rc;
-    if ((rc = issue_check(opts, err)) != HWJ_OK ||
-        (rc = issue_claims(opts, &claims, err)) != HWJ_OK ||
-        (rc = hwj_json_dump(claims, &payload, err)) != HWJ_OK ||
-        (rc = issue_header(opts, &header, err)) != HWJ_OK)
+    if ((rc = issue_check(opts, err)) != HWJ_OK)
+        goto out;
+    now = now_of(opts->clock, opts->clock_arg);
+    if (now < 0 || now > JWT_MAX_DATE || !claims_fast(opts, now, &payload)) {
+        if ((rc = issue_claims(opts, now, &claims, err)) != HWJ_OK ||
+            (rc = hwj_json_dump(claims, &payload, err)) != HWJ_OK)
+            goto out;
+    }
+    if ((rc = issue_header(opts, &header, err)) != HWJ_OK)
         goto out;
     so.alg = opts->alg;
     so.kid = opts->kid;
