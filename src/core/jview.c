@@ -261,7 +261,7 @@ hwj_jv hwj_jv_get(const hwj_jv_doc *d, const char *name)
     if (d->json != NULL)
         return from_json(json_object_get(d->json, name));
     for (size_t k = 0; k < d->n; k++)
-        if (strcmp(d->names[k], name) == 0)
+        if (d->names[k][0] == name[0] && strcmp(d->names[k], name) == 0)
             return d->vals[k];
     return absent;
 }

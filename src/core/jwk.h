@@ -23,6 +23,8 @@ struct hwj_jwk {
 
 /* Build from a parsed JSON object (the checks hwj_jwk_parse documents). */
 hwj_err hwj_jwk_from_json(const json_t *obj, hwj_jwk **out, hwj_error *err);
+/* hwj_jwk_check inside the library: the public entry point has reset OpenSSL's queue. */
+hwj_err hwj_jwk_fits(const hwj_jwk *jwk, hwj_alg alg, hwj_key_op op, hwj_error *err);
 /* The public members of `pkey` as a new JSON object (kty, crv, x, y / n, e), no kid. */
 hwj_err hwj_pkey_to_json(EVP_PKEY *pkey, json_t **out, hwj_error *err);
 /* RFC 7638 SHA-256 thumbprint of `pkey`'s public part, base64url. */

@@ -92,10 +92,16 @@ static hwj_err use_permits(const hwj_jwk *jwk, hwj_key_op op, hwj_error *err)
 
 HWJ_EXPORT hwj_err hwj_jwk_check(const hwj_jwk *jwk, hwj_alg alg, hwj_key_op op, hwj_error *err)
 {
+    hwj_error_reset(err);
+    return hwj_jwk_fits(jwk, alg, op, err);
+}
+
+hwj_err hwj_jwk_fits(const hwj_jwk *jwk, hwj_alg alg, hwj_key_op op, hwj_error *err)
+{
     const hwj_alg_info *info = hwj_alg_info_get(alg);
     hwj_err rc;
 
-    hwj_error_reset(err);
+    hwj_error_clear(err);
     if (jwk == NULL || info == NULL || op < HWJ_OP_SIGN || op > HWJ_OP_DERIVE)
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "hwj_jwk_check: a JWK, an alg and an op are "

@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/jwk.h"
 #include "core/roca.h"
+#include "jose/jws_internal.h"
 
 #include <hwjose/jwk.h>
 #include <hwjose/key.h>
@@ -186,11 +187,10 @@ HWJ_EXPORT hwj_err hwj_jwks_read_file(const char *path, hwj_jwks **out, hwj_erro
 
 /* A set mixing secret and public keys invites algorithm confusion (a public key used as an
  * HMAC secret); one mixing private and public keys to verify is a publishing mistake. */
-HWJ_EXPORT hwj_err hwj_jwks_check(const hwj_jwks *set, hwj_key_op op, hwj_error *err)
+static hwj_err jwks_check(const hwj_jwks *set, hwj_key_op op, hwj_error *err)
 {
     size_t asym;
 
-    hwj_error_reset(err);
     if (set == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_jwks_check: set is NULL");
     asym = set->n_public + set->n_private;
@@ -205,6 +205,12 @@ HWJ_EXPORT hwj_err hwj_jwks_check(const hwj_jwks *set, hwj_key_op op, hwj_error 
                              "verify with the public keys only",
                              set->n_private, set->n_public);
     return HWJ_OK;
+}
+
+HWJ_EXPORT hwj_err hwj_jwks_check(const hwj_jwks *set, hwj_key_op op, hwj_error *err)
+{
+    hwj_error_reset(err);
+    return jwks_check(set, op, err);
 }
 
 /* Publishing: public members only. An oct key has no public form, so a set holding one
@@ -246,18 +252,25 @@ out:
 HWJ_EXPORT hwj_err hwj_jwks_select(const hwj_jwks *set, const char *kid, hwj_alg alg, hwj_key_op op,
                                    const hwj_jwk **out, hwj_error *err)
 {
+    hwj_error_reset(err);
+    return hwj_jwks_choose(set, kid, alg, op, out, err);
+}
+
+hwj_err hwj_jwks_choose(const hwj_jwks *set, const char *kid, hwj_alg alg, hwj_key_op op,
+                        const hwj_jwk **out, hwj_error *err)
+{
     const hwj_jwk *found = NULL;
     const char *name = hwj_alg_name(alg);
     size_t fits = 0, kid_matches = 0;
     hwj_error why; /* the reason the last kid match was refused */
 
-    hwj_error_reset(err);
-    hwj_error_reset(&why);
+    hwj_error_clear(err);
+    hwj_error_clear(&why);
     if (set == NULL || out == NULL || name == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG,
                              "hwj_jwks_select: a set, an alg and an output "
                              "are needed");
-    if (hwj_jwks_check(set, op, err) != HWJ_OK)
+    if (jwks_check(set, op, err) != HWJ_OK)
         return HWJ_ERR_POLICY;
     /* A single verification key was chosen by the caller: the token's kid is only a hint. */
     if (set->n == 1 && op == HWJ_OP_VERIFY)
@@ -267,7 +280,7 @@ HWJ_EXPORT hwj_err hwj_jwks_select(const hwj_jwks *set, const char *kid, hwj_alg
         if (kid != NULL && (jwk->kid == NULL || strcmp(jwk->kid, kid) != 0))
             continue;
         kid_matches++;
-        if (hwj_jwk_check(jwk, alg, op, &why) != HWJ_OK)
+        if (hwj_jwk_fits(jwk, alg, op, &why) != HWJ_OK)
             continue;
         fits++;
         found = jwk;

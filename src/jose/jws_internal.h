@@ -66,6 +66,11 @@ hwj_err hwj_jws_verify_prot(const char *jws, size_t len, const hwj_jwks *keys,
                             const hwj_verify_policy *policy, hwj_jws_result **out, hwj_jv_doc *prot,
                             hwj_error *err);
 
+/* hwj_jwks_select inside the library (jwks.c): the public entry point has reset OpenSSL's
+ * queue. */
+hwj_err hwj_jwks_choose(const hwj_jwks *set, const char *kid, hwj_alg alg, hwj_key_op op,
+                        const hwj_jwk **out, hwj_error *err);
+
 /* Header parameters RFC 7515 §4.1 registers for JWS; "crit" may not name them. */
 int hwj_jws_is_registered_param(const char *name);
 
