@@ -5,7 +5,13 @@
  * `openssl speed` divides by its CPU time: on a shared machine the steadier figure).
  * bench/run-hotpath.sh runs it in rounds beside `openssl speed` and panva/jose.
  *
- *   bench_hotpath verify|cache-verify|sign RS256|PS256|ES256|EdDSA SECONDS [THREADS]
+ *   bench_hotpath verify|cache-verify|sign|bare-verify RS256|PS256|ES256|EdDSA SECONDS [THREADS]
+ *
+ * bare-verify is the baseline OpenSSL itself sets for the same token: EVP_DigestVerify of its
+ * signing input with the signature decoded beforehand (DER for ECDSA) and the context prepared
+ * once and copied per operation, as hwjose does — no JSON, no base64url, no checks. For PS256
+ * it is the fair baseline: `openssl speed rsa2048` verifies PKCS#1 v1.5, without RSASSA-PSS's
+ * MGF1 and second hash.
  *
  * cache-verify serves the JWKS from a loopback HTTP thread in this process (Cache-Control
  * max-age=3600), so after the first fetch every verification uses the cached set. */
@@ -14,7 +20,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/pem.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { M_VERIFY, M_CACHE, M_SIGN };
+enum mode { M_VERIFY, M_CACHE, M_SIGN, M_BARE };
 
 static enum mode mode;
 static hwj_alg alg;
@@ -36,6 +44,9 @@ static hwj_jwks_cache *cache;
 static char *token;
 static char *jwks_json;
 static atomic_long total;
+static EVP_MD_CTX *bare_tmpl; /* M_BARE: the prepared verification context */
+static unsigned char bare_sig[512];
+static size_t bare_siglen, bare_inlen;
 static const char *aud[] = {"bench"};
 
 static double now(void)
@@ -62,6 +73,60 @@ static hwj_jwt_issue_opts issue_opts(void)
     return o;
 }
 
+static hwj_err bare_verify(void)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    int ok =
+        m != NULL && EVP_MD_CTX_copy_ex(m, bare_tmpl) == 1 &&
+        EVP_DigestVerify(m, bare_sig, bare_siglen, (const unsigned char *)token, bare_inlen) == 1;
+    EVP_MD_CTX_free(m);
+    return ok ? HWJ_OK : HWJ_ERR_SIGNATURE;
+}
+
+static void bare_setup(void)
+{
+    EVP_PKEY *pk = hwj_key_get0_pkey(key);
+    EVP_PKEY_CTX *pctx = NULL;
+    const EVP_MD *md = alg == HWJ_ALG_EDDSA ? NULL : EVP_sha256();
+    const char *d2 = strrchr(token, '.');
+    unsigned char raw[512];
+    int n;
+
+    bare_inlen = (size_t)(d2 - token);
+    /* base64url → base64 for EVP_DecodeBlock (padding added) */
+    char b64[700];
+    size_t k = 0;
+    for (const char *c = d2 + 1; *c && k < sizeof(b64) - 4; c++)
+        b64[k++] = *c == '-' ? '+' : *c == '_' ? '/' : *c;
+    while (k % 4)
+        b64[k++] = '=';
+    b64[k] = '\0';
+    if ((n = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)k)) < 0)
+        die("signature", NULL);
+    while (k > 0 && b64[k - 1] == '=') {
+        n--;
+        k--;
+    }
+    if (alg == HWJ_ALG_ES256) { /* r||s → DER */
+        ECDSA_SIG *es = ECDSA_SIG_new();
+        unsigned char *p = bare_sig;
+        ECDSA_SIG_set0(es, BN_bin2bn(raw, 32, NULL), BN_bin2bn(raw + 32, 32, NULL));
+        bare_siglen = (size_t)i2d_ECDSA_SIG(es, &p);
+        ECDSA_SIG_free(es);
+    } else {
+        memcpy(bare_sig, raw, (size_t)n);
+        bare_siglen = (size_t)n;
+    }
+    if ((bare_tmpl = EVP_MD_CTX_new()) == NULL ||
+        EVP_DigestVerifyInit(bare_tmpl, &pctx, md, NULL, pk) != 1 ||
+        (alg == HWJ_ALG_PS256 && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+                                  EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
+                                  EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) != 1)))
+        die("bare context", NULL);
+    if (bare_verify() != HWJ_OK)
+        die("bare verify of the token", NULL);
+}
+
 static void *run(void *arg)
 {
     (void)arg;
@@ -82,6 +147,7 @@ static void *run(void *arg)
         switch (mode) {
         case M_SIGN: rc = hwj_jwt_issue(key, &io, &out, &err); break;
         case M_VERIFY: rc = hwj_jwt_verify(token, toklen, set, &vo, &out, &err); break;
+        case M_BARE: rc = bare_verify(); break;
         default: rc = hwj_jwks_cache_verify_jwt(cache, token, toklen, &vo, &out, &err);
         }
         if (rc != HWJ_OK)
@@ -177,17 +243,22 @@ int main(int argc, char **argv)
     pthread_t t[64];
 
     if (argc < 4 || threads < 1 || threads > 64) {
-        fprintf(stderr, "usage: bench_hotpath verify|cache-verify|sign ALG SECONDS [THREADS]\n");
+        fprintf(
+            stderr,
+            "usage: bench_hotpath verify|cache-verify|sign|bare-verify ALG SECONDS [THREADS]\n");
         return 2;
     }
-    mode = strcmp(argv[1], "sign") == 0     ? M_SIGN
-           : strcmp(argv[1], "verify") == 0 ? M_VERIFY
-                                            : M_CACHE;
+    mode = strcmp(argv[1], "sign") == 0          ? M_SIGN
+           : strcmp(argv[1], "verify") == 0      ? M_VERIFY
+           : strcmp(argv[1], "bare-verify") == 0 ? M_BARE
+                                                 : M_CACHE;
     alg = hwj_alg_from_name(argv[2]);
     seconds = atof(argv[3]);
     setup();
     if (mode == M_CACHE)
         start_cache();
+    if (mode == M_BARE)
+        bare_setup();
     double t0 = now(), c0 = bench_clock_s(CLOCK_PROCESS_CPUTIME_ID);
     for (int i = 0; i < threads; i++)
         pthread_create(&t[i], NULL, run, NULL);
