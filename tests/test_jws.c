@@ -20,11 +20,11 @@ static const struct {
     hwj_alg alg;
     int key;
 } algs[] = {
-    {HWJ_ALG_HS256, K_OCT},     {HWJ_ALG_HS384, K_OCT},       {HWJ_ALG_HS512, K_OCT},
-    {HWJ_ALG_RS256, K_RSA},     {HWJ_ALG_RS384, K_RSA},       {HWJ_ALG_RS512, K_RSA},
-    {HWJ_ALG_PS256, K_RSA},     {HWJ_ALG_PS384, K_RSA},       {HWJ_ALG_PS512, K_RSA},
-    {HWJ_ALG_ES256, K_P256},    {HWJ_ALG_ES384, K_P384},      {HWJ_ALG_ES512, K_P521},
-    {HWJ_ALG_EDDSA, K_ED25519}, {HWJ_ALG_ED25519, K_ED25519},
+    {HWJ_ALG_HS256, K_OCT},     {HWJ_ALG_HS384, K_OCT},  {HWJ_ALG_HS512, K_OCT},
+    {HWJ_ALG_RS256, K_RSA},     {HWJ_ALG_RS384, K_RSA},  {HWJ_ALG_RS512, K_RSA},
+    {HWJ_ALG_PS256, K_RSA},     {HWJ_ALG_PS384, K_RSA},  {HWJ_ALG_PS512, K_RSA},
+    {HWJ_ALG_ES256, K_P256},    {HWJ_ALG_ES384, K_P384}, {HWJ_ALG_ES512, K_P521},
+    {HWJ_ALG_EDDSA, K_ED25519},
 };
 #define NALGS (sizeof(algs) / sizeof(algs[0]))
 

@@ -124,10 +124,8 @@ static const uint8_t msg[] = "eyJhbGciOiJIUzI1NiJ9.cGF5bG9hZA";
 static uint64_t sign_all(hwj_key *key, const uint8_t *secret, size_t secret_len)
 {
     uint64_t done = 0;
-    for (hwj_alg a = HWJ_ALG_HS256; a <= HWJ_ALG_ED25519; a++) {
+    for (hwj_alg a = HWJ_ALG_HS256; a <= HWJ_ALG_EDDSA; a++) {
         uint8_t sig[HWJ_SIG_MAX];
-        if (a > HWJ_ALG_EDDSA && a < HWJ_ALG_ED25519)
-            continue; /* JWE algs between them */
         size_t siglen = sizeof(sig);
         hwj_error err;
         if (!hwj_key_can(key, a))
@@ -149,7 +147,7 @@ static uint64_t sign_all(hwj_key *key, const uint8_t *secret, size_t secret_len)
             /* the same over a digest computed here; EdDSA signs messages only */
             siglen = sizeof(sig);
             hwj_err rc = tu_sign_digest(key, a, msg, sizeof(msg) - 1, sig, &siglen, &err);
-            if (a == HWJ_ALG_EDDSA || a == HWJ_ALG_ED25519) {
+            if (a == HWJ_ALG_EDDSA) {
                 assert_int_equal(rc, HWJ_ERR_UNSUPPORTED);
             } else {
                 tu_ok(rc, &err);
@@ -191,7 +189,6 @@ static void t_sign_every_alg(void **state)
     /* RSA with all of RS/PS; EC by curve only */
     for (hwj_alg a = HWJ_ALG_RS256; a <= HWJ_ALG_EDDSA; a++)
         assert_true(done & ((uint64_t)1 << a));
-    assert_true(done & ((uint64_t)1 << HWJ_ALG_ED25519)); /* RFC 9864's name, the same key */
 
     /* oct (64 bytes: all of HS256/384/512) */
     char path[4096];
@@ -439,7 +436,6 @@ static void t_refusals(void **state)
     hwj_key *rsa = open_data("soft-rsa2048.pem");
     sign_fails(rsa, HWJ_ALG_HS256, HWJ_ERR_POLICY);
     sign_fails(rsa, HWJ_ALG_EDDSA, HWJ_ERR_POLICY);
-    sign_fails(rsa, HWJ_ALG_ED25519, HWJ_ERR_POLICY);
     /* too small a buffer */
     uint8_t sig[16];
     size_t siglen = sizeof(sig);

@@ -8,19 +8,12 @@ typedef struct hwj_alg_info {
     const char *name;
     hwj_alg_kind kind;
     hwj_kty kty;
-    const char *md;    /* OpenSSL digest name: the signature/OAEP/PBES2/HMAC hash; NULL if none */
-    unsigned hash_len; /* bytes of md's output */
-    unsigned key_bits; /* AES key size for KW/GCMKW/GCM/ECDH-ES+KW, CEK bits for CBC-HS */
-    const char *curve; /* ES*, Ed25519: the only curve allowed ("P-256"); NULL otherwise */
-    unsigned sig_len;  /* ES*: fixed r||s length; EdDSA, Ed25519: 64 */
+    const char *md;     /* OpenSSL digest name: the signature/OAEP/PBES2/HMAC hash; NULL if none */
+    unsigned hash_len;  /* bytes of md's output */
+    unsigned key_bits;  /* AES key size for KW/GCMKW/GCM/ECDH-ES+KW, CEK bits for CBC-HS */
+    const char *curve;  /* ES*: the only curve allowed ("P-256"); NULL otherwise */
+    unsigned sig_len;   /* ES*: fixed r||s length */
 } hwj_alg_info;
-
-/* EdDSA (RFC 8037, polymorphic) or Ed25519 (RFC 9864, fully specified): pure Ed25519 either way
- * here, the message signed itself (no digest computed elsewhere). */
-static inline int hwj_alg_is_eddsa(hwj_alg alg)
-{
-    return alg == HWJ_ALG_EDDSA || alg == HWJ_ALG_ED25519;
-}
 
 /* The entry for `alg`, or NULL for HWJ_ALG_UNKNOWN / out of range. */
 const hwj_alg_info *hwj_alg_info_get(hwj_alg alg);

@@ -52,9 +52,8 @@ static hwj_err type_fits(const hwj_jwk *jwk, hwj_alg alg, const hwj_alg_info *in
                              info->name, hwj_kty_name(want), kty);
     if (info->curve != NULL && strcmp(crv, info->curve) != 0)
         return hwj_error_set(err, HWJ_ERR_POLICY,
-                             "%s needs a key on %s, and this JWK is on %s (%s)", info->name,
-                             info->curve, crv[0] ? crv : "no curve",
-                             info->kty == HWJ_KTY_OKP ? "RFC 9864 §2.2" : "RFC 7518 §3.4");
+                             "%s needs a key on %s, and this JWK is on %s (RFC 7518 §3.4)",
+                             info->name, info->curve, crv[0] ? crv : "no curve");
     if (alg == HWJ_ALG_EDDSA && strcmp(crv, "Ed25519") != 0)
         return hwj_error_set(err, HWJ_ERR_POLICY, "EdDSA needs an Ed25519 key, not %s",
                              crv[0] ? crv : "this key");

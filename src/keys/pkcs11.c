@@ -333,7 +333,8 @@ static hwj_err sign_any(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
         break;
     }
     case HWJ_ALG_EDDSA: /* pure Ed25519: no parameters; key.c never asks for a digest here */
-    case HWJ_ALG_ED25519: m.mechanism = CKM_EDDSA; break;
+        m.mechanism = CKM_EDDSA;
+        break;
     default:
         return hwj_error_set(err, HWJ_ERR_UNSUPPORTED, "%s is not a PKCS#11 signing alg",
                              hwj_alg_name(alg));
