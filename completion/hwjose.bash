@@ -60,7 +60,7 @@ _hwjose() {
         ;;
     --alg | --key-alg)
         mapfile -t COMPREPLY < <(compgen -W "ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384
-            PS512 EdDSA HS256 HS384 HS512 RSA-OAEP RSA-OAEP-256 ECDH-ES ECDH-ES+A128KW
+            PS512 EdDSA Ed25519 HS256 HS384 HS512 RSA-OAEP RSA-OAEP-256 ECDH-ES ECDH-ES+A128KW
             ECDH-ES+A192KW ECDH-ES+A256KW A128KW A192KW A256KW dir" -- "$cur")
         return
         ;;

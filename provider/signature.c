@@ -4,7 +4,7 @@
  * digest), so this is OpenSSL's digest-sign operation: the message is buffered, and the
  * (key type, digest, padding) OpenSSL asks for is mapped to the JOSE alg that means exactly
  * that — RS256…RS512, PS256…PS512 (MGF1 with the same digest, salt as long as the digest,
- * as TLS 1.3 requires), ES256…ES512 (the curve's own digest), EdDSA. Anything else is
+ * as TLS 1.3 requires), ES256…ES512 (the curve's own digest), EdDSA (or Ed25519). Anything else is
  * refused rather than approximated. TLS signs a few hundred bytes, so buffering costs
  * nothing. A digest computed elsewhere (OpenSSL's plain sign) goes to hwj_key_sign_digest,
  * which signs it with the same alg. Verifying with one of our keys is handed to the default
@@ -162,8 +162,9 @@ static hwj_alg sig_alg(const sigctx *c)
     hwj_alg alg = HWJ_ALG_UNKNOWN;
 
     if (strcmp(type, "ED25519") == 0) {
+        /* one scheme under two names (RFC 9864): the one the key is not bound away from */
         if (c->md[0] == '\0')
-            return HWJ_ALG_EDDSA;
+            return hwj_key_can(c->key->key, HWJ_ALG_EDDSA) ? HWJ_ALG_EDDSA : HWJ_ALG_ED25519;
     } else if (strcmp(type, "EC") == 0) {
         alg = pick(bits, HWJ_ALG_ES256, HWJ_ALG_ES384, HWJ_ALG_ES512);
     } else if (c->pad == RSA_PKCS1_PADDING) {
@@ -377,7 +378,7 @@ static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
             der = rs[alg - HWJ_ALG_RS256], len = sizeof(rs[0]);
         else if (alg >= HWJ_ALG_ES256 && alg <= HWJ_ALG_ES512)
             der = es[alg - HWJ_ALG_ES256], len = sizeof(es[0]);
-        else if (alg == HWJ_ALG_EDDSA)
+        else if (alg == HWJ_ALG_EDDSA || alg == HWJ_ALG_ED25519)
             der = ed, len = sizeof(ed);
         if (der == NULL || !OSSL_PARAM_set_octet_string(p, der, len))
             return 0;

@@ -1,6 +1,6 @@
 # The hwjose CLI contract (docs/cli.md): sign, verify, jwt, jwks, thumbprint.
 hwj_script_test(test_cli cli/test_cli.sh TIMEOUT 120)
-# Interop with panva/jose (node): JWT and JWS both ways for RS256, PS256, ES256, EdDSA.
+# Interop with panva/jose (node): JWT and JWS both ways for RS256, PS256, ES256, EdDSA, Ed25519.
 hwj_script_test(test_interop_jose cli/test_interop_jose.sh TIMEOUT 180)
 # JWE and nested JWTs with every private key in a SoftHSM token the test makes and removes with
 # scripts/softhsm-token.sh (its own token store: SoftHSM's file store is racy across processes,

@@ -123,8 +123,11 @@ static void test_roundtrip(void **state)
     struct {
         hwj_key **key;
         hwj_alg alg;
-    } cases[] = {
-        {&p256, HWJ_ALG_ES256}, {&ed, HWJ_ALG_EDDSA}, {&rsa, HWJ_ALG_PS256}, {&rsa, HWJ_ALG_RS256}};
+    } cases[] = {{&p256, HWJ_ALG_ES256},
+                 {&ed, HWJ_ALG_EDDSA},
+                 {&ed, HWJ_ALG_ED25519},
+                 {&rsa, HWJ_ALG_PS256},
+                 {&rsa, HWJ_ALG_RS256}};
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t now = T0;

@@ -485,9 +485,22 @@ static void t_check(void **state)
     json_decref(j);
     check_is(rsa_ps, HWJ_ALG_RS256, HWJ_OP_VERIFY, HWJ_ERR_POLICY);
     check_is(rsa_ps, HWJ_ALG_PS256, HWJ_OP_VERIFY, HWJ_OK);
+    /* RFC 9864 "Ed25519": EdDSA's key, and the JWK's "alg" names exactly one of the two */
+    check_is(ed, HWJ_ALG_ED25519, HWJ_OP_VERIFY, HWJ_OK);
+    check_is(x25519, HWJ_ALG_ED25519, HWJ_OP_VERIFY, HWJ_ERR_POLICY);
+    check_is(p384, HWJ_ALG_ED25519, HWJ_OP_VERIFY, HWJ_ERR_POLICY);
+    check_is(rsa, HWJ_ALG_ED25519, HWJ_OP_VERIFY, HWJ_ERR_POLICY);
+    hwj_jwk *ed_eddsa = parse_ok("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"EdDSA\",\"x\":"
+                                 "\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}");
+    hwj_jwk *ed_ed25519 = parse_ok("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"Ed25519\","
+                                   "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}");
+    check_is(ed_eddsa, HWJ_ALG_EDDSA, HWJ_OP_VERIFY, HWJ_OK);
+    check_is(ed_eddsa, HWJ_ALG_ED25519, HWJ_OP_VERIFY, HWJ_ERR_POLICY);
+    check_is(ed_ed25519, HWJ_ALG_ED25519, HWJ_OP_VERIFY, HWJ_OK);
+    check_is(ed_ed25519, HWJ_ALG_EDDSA, HWJ_OP_VERIFY, HWJ_ERR_POLICY);
 
-    hwj_jwk *all[] = {ec521, ec521d,   rsa, hs,    enc, p384,    x25519,
-                      ed,    short_hs, ops, noops, kw,  rsa_enc, rsa_ps};
+    hwj_jwk *all[] = {ec521,    ec521d, rsa,   hs, enc,     p384,   x25519,   ed,
+                      short_hs, ops,    noops, kw, rsa_enc, rsa_ps, ed_eddsa, ed_ed25519};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         hwj_jwk_free(all[i]);
 }

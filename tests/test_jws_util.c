@@ -78,14 +78,14 @@ hwj_jwks *tj_set_of_key(const hwj_key *key)
 hwj_err tj_verify(const char *jws, const hwj_jwks *set, hwj_alg alg, const char *detached,
                   hwj_jws_result **res, hwj_error *err)
 {
-    static const hwj_alg all[] = {HWJ_ALG_HS256, HWJ_ALG_HS384, HWJ_ALG_HS512, HWJ_ALG_RS256,
-                                  HWJ_ALG_RS384, HWJ_ALG_RS512, HWJ_ALG_PS256, HWJ_ALG_PS384,
-                                  HWJ_ALG_PS512, HWJ_ALG_ES256, HWJ_ALG_ES384, HWJ_ALG_ES512,
-                                  HWJ_ALG_EDDSA};
+    static const hwj_alg all[] = {HWJ_ALG_HS256, HWJ_ALG_HS384,  HWJ_ALG_HS512, HWJ_ALG_RS256,
+                                  HWJ_ALG_RS384, HWJ_ALG_RS512,  HWJ_ALG_PS256, HWJ_ALG_PS384,
+                                  HWJ_ALG_PS512, HWJ_ALG_ES256,  HWJ_ALG_ES384, HWJ_ALG_ES512,
+                                  HWJ_ALG_EDDSA, HWJ_ALG_ED25519};
     hwj_verify_policy pol = {.size = sizeof(hwj_verify_policy),
                              .allow_json = 1,
                              .algs = alg ? &alg : all,
-                             .nalgs = alg ? 1 : 13};
+                             .nalgs = alg ? 1 : sizeof(all) / sizeof(all[0])};
     hwj_jws_result *r = NULL;
     hwj_err rc = hwj_jws_verify(jws, strlen(jws), set, &pol, (const uint8_t *)detached,
                                 detached ? strlen(detached) : 0, &r, err);

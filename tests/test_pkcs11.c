@@ -142,7 +142,7 @@ static void sign_and_check(hwj_key *k, hwj_alg alg)
     /* the same over a digest computed here (CKM_RSA_PKCS, CKM_RSA_PKCS_PSS, CKM_ECDSA) */
     siglen = sizeof(sig);
     hwj_err rc = tu_sign_digest(k, alg, (const uint8_t *)msg, strlen(msg), sig, &siglen, &err);
-    if (alg == HWJ_ALG_EDDSA) {
+    if (alg == HWJ_ALG_EDDSA || alg == HWJ_ALG_ED25519) {
         assert_int_equal(rc, HWJ_ERR_UNSUPPORTED);
         return;
     }
@@ -168,6 +168,7 @@ static void t_sign_every_alg(void **state)
         {"es384", HWJ_ALG_ES384, 0, {HWJ_ALG_ES384}},
         {"es512", HWJ_ALG_ES512, 0, {HWJ_ALG_ES512}},
         {"ed", HWJ_ALG_EDDSA, 0, {HWJ_ALG_EDDSA}},
+        {"ed25519", HWJ_ALG_ED25519, 0, {HWJ_ALG_ED25519}}, /* RFC 9864: same key, same CKM_EDDSA */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         hwj_key *k = gen(cases[i].name, cases[i].gen, cases[i].bits);
@@ -179,6 +180,17 @@ static void t_sign_every_alg(void **state)
         sign_and_check(k, cases[i].algs[0]);
         hwj_key_free(k);
     }
+    /* Opened by URI an Ed25519 key is bound to neither name: it signs as EdDSA and as Ed25519,
+     * EdDSA by default (as before RFC 9864). As generated, its default is the name asked for. */
+    hwj_key *k = open_key("ed25519");
+    assert_true(hwj_key_can(k, HWJ_ALG_EDDSA) && hwj_key_can(k, HWJ_ALG_ED25519));
+    assert_int_equal(hwj_key_default_alg(k), HWJ_ALG_EDDSA);
+    sign_and_check(k, HWJ_ALG_EDDSA);
+    hwj_key_free(k);
+    k = gen("ed25519-bound", HWJ_ALG_ED25519, 0);
+    assert_int_equal(hwj_key_default_alg(k), HWJ_ALG_ED25519);
+    sign_and_check(k, HWJ_ALG_ED25519);
+    hwj_key_free(k);
 }
 
 static void t_wrong_usage(void **state)
@@ -704,12 +716,18 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_module_errors_stay_inside),
-        cmocka_unit_test(t_sign_every_alg), cmocka_unit_test(t_wrong_usage),
-        cmocka_unit_test(t_custody),        cmocka_unit_test(t_decrypt_oaep),
-        cmocka_unit_test(t_ecdh),           cmocka_unit_test(t_rfc7520),
-        cmocka_unit_test(t_errors),         cmocka_unit_test(t_locked_pin),
-        cmocka_unit_test(t_threads),        cmocka_unit_test(t_lost_sessions),
-        cmocka_unit_test(t_fork),           cmocka_unit_test(t_list),
+        cmocka_unit_test(t_sign_every_alg),
+        cmocka_unit_test(t_wrong_usage),
+        cmocka_unit_test(t_custody),
+        cmocka_unit_test(t_decrypt_oaep),
+        cmocka_unit_test(t_ecdh),
+        cmocka_unit_test(t_rfc7520),
+        cmocka_unit_test(t_errors),
+        cmocka_unit_test(t_locked_pin),
+        cmocka_unit_test(t_threads),
+        cmocka_unit_test(t_lost_sessions),
+        cmocka_unit_test(t_fork),
+        cmocka_unit_test(t_list),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

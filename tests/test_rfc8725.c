@@ -400,6 +400,50 @@ static void verification_key_use_ops_alg(void **state)
     EVP_PKEY_free(pkey);
 }
 
+/* RFC 9864 "Ed25519" is EdDSA by name: an Ed25519 key only, and a JWK's "alg" binds it to one
+ * of the two names (RFC 8725 §3.1: the key and the alg agree, never by a polymorphic reading). */
+static void ed25519_alg_binding(void **state)
+{
+    EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    EVP_PKEY *others[] = {EVP_EC_gen("P-256"), EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048),
+                          EVP_PKEY_Q_keygen(NULL, NULL, "X25519")};
+    const char *const names[] = {"Ed25519", "EdDSA"};
+    const hwj_alg algs[] = {HWJ_ALG_ED25519, HWJ_ALG_EDDSA};
+    (void)state;
+
+    for (size_t n = 0; n < 2; n++) {
+        char hdr[32], *h, *p = tj_b64s("x"), *in = NULL;
+        uint8_t sig[64];
+        snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\"}", names[n]);
+        h = tj_b64s(hdr);
+        assert_true(asprintf(&in, "%s.%s", h, p) > 0);
+        assert_int_equal(evp_sign(ed, NULL, in, sig), 64);
+        char *s = tj_b64(sig, 64), *t = cat3(h, p, s), own[32], other[32];
+        snprintf(own, sizeof(own), "{\"alg\":\"%s\"}", names[n]);
+        snprintf(other, sizeof(other), "{\"alg\":\"%s\"}", names[1 - n]);
+        hwj_jwks *set = set_of_pkey(ed, NULL);
+        EXPECT(t, set, algs[n], HWJ_OK);
+        EXPECT(t, set, algs[1 - n], HWJ_ERR_POLICY); /* the other name is not on the list */
+        hwj_jwks_free(set);
+        set = set_of_pkey(ed, own);
+        EXPECT(t, set, algs[n], HWJ_OK);
+        hwj_jwks_free(set);
+        set = set_of_pkey(ed, other); /* a JWK bound to the other name does not fit */
+        EXPECT(t, set, algs[n], HWJ_ERR_KEY_NOT_FOUND);
+        hwj_jwks_free(set);
+        for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++) {
+            assert_non_null(others[k]);
+            set = set_of_pkey(others[k], NULL); /* P-256, RSA, X25519: never an Ed25519 key */
+            EXPECT(t, set, algs[n], HWJ_ERR_KEY_NOT_FOUND);
+            hwj_jwks_free(set);
+        }
+        free(s), free(t), free(in), free(h), free(p);
+    }
+    for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++)
+        EVP_PKEY_free(others[k]);
+    EVP_PKEY_free(ed);
+}
+
 /* RFC 7515 §4.1.11: "crit" and the names it lists belong in the protected header. */
 static void crit_outside_protected(void **state)
 {
@@ -1162,6 +1206,7 @@ int main(void)
         cmocka_unit_test(duplicate_members_escaped_and_nested),
         cmocka_unit_test(invalid_utf8_refused),
         cmocka_unit_test(verification_key_use_ops_alg),
+        cmocka_unit_test(ed25519_alg_binding),
         cmocka_unit_test(crit_outside_protected),
         cmocka_unit_test(jwe_iv_and_tag_lengths),
         cmocka_unit_test(jwe_direct_with_encrypted_key),

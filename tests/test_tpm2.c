@@ -156,6 +156,7 @@ static void test_sign_every_alg(void **state)
     assert_int_not_equal(
         hwj_key_sign(es256, HWJ_ALG_ES384, (const uint8_t *)"x", 1, sig, &siglen, &err), HWJ_OK);
     assert_false(hwj_key_can(es256, HWJ_ALG_EDDSA));
+    assert_false(hwj_key_can(es256, HWJ_ALG_ED25519));
 
     /* custody: generated in the TPM, fixedTPM|fixedParent */
     const hwj_custody *c = hwj_key_get0_custody(es256);
@@ -261,6 +262,9 @@ static void test_keygen_rules_and_list(void **state)
 
     assert_int_equal(hwj_key_generate(ctx, uri, &o, &key, &err), HWJ_ERR_UNSUPPORTED);
     assert_non_null(strstr(err.message, "Ed25519"));
+    o.alg = HWJ_ALG_ED25519; /* RFC 9864's name for it: refused alike */
+    assert_int_equal(hwj_key_generate(ctx, uri, &o, &key, &err), HWJ_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "no Ed25519 curve"));
     free(uri);
 
     /* an existing file is never overwritten */

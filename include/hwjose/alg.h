@@ -1,5 +1,5 @@
 /*
- * alg.h: the JOSE algorithm registry (RFC 7518, RFC 8037).
+ * alg.h: the JOSE algorithm registry (RFC 7518, RFC 8037, RFC 9864).
  *
  * An hwj_alg names one JWS "alg", JWE "alg" or JWE "enc" value. "none" is
  * deliberately absent: hwj_alg_from_name("none") returns HWJ_ALG_UNKNOWN, so
@@ -32,6 +32,9 @@ typedef enum hwj_alg {
     /* JWE content encryption (RFC 7518 §5) */
     HWJ_ENC_A128CBC_HS256, HWJ_ENC_A192CBC_HS384, HWJ_ENC_A256CBC_HS512,
     HWJ_ENC_A128GCM, HWJ_ENC_A192GCM, HWJ_ENC_A256GCM,
+    /* JWS, fully specified (RFC 9864 §2): "Ed25519" is "EdDSA" with an Ed25519 key, by name.
+     * Appended here so that the values above keep their ABI. (No Ed448: no Ed448 keys here.) */
+    HWJ_ALG_ED25519,
     HWJ_ALG_COUNT_ /* not an algorithm */
 } hwj_alg;
 
@@ -56,7 +59,7 @@ HWJ_EXPORT hwj_alg hwj_alg_from_name(const char *name);
 /* The registered name ("ES256", "RSA-OAEP-256", "A256GCM"); NULL for HWJ_ALG_UNKNOWN or out of range. */
 HWJ_EXPORT const char *hwj_alg_name(hwj_alg alg);
 HWJ_EXPORT hwj_alg_kind hwj_alg_get_kind(hwj_alg alg);
-/* The kty the alg needs (oct for HS*, A*KW, A*GCMKW, dir; EC for ES*, ECDH-ES*; OKP for EdDSA). */
+/* The kty the alg needs (oct for HS*, A*KW, A*GCMKW, dir; EC for ES*, ECDH-ES*; OKP for EdDSA, Ed25519). */
 HWJ_EXPORT hwj_kty hwj_alg_kty(hwj_alg alg);
 /* "RSA", "EC", "OKP", "oct"; NULL for HWJ_KTY_NONE. */
 HWJ_EXPORT const char *hwj_kty_name(hwj_kty kty);

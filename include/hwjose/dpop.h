@@ -78,8 +78,9 @@ HWJ_EXPORT size_t hwj_dpop_replay_count(hwj_dpop_replay *cache);
 
 typedef struct hwj_dpop_verify_opts {
     size_t size;         /* sizeof(hwj_dpop_verify_opts) */
-    const hwj_alg *algs; /* allow-list; NULL: ES256/384/512, EdDSA, PS256/384/512, RS256/384/512.
-                            HMAC is refused whatever the list says, and "none" never parses */
+    const hwj_alg *algs; /* allow-list; NULL: ES256/384/512, EdDSA, Ed25519, PS256/384/512,
+                            RS256/384/512. HMAC is refused whatever the list says, and "none"
+                            never parses */
     size_t nalgs;
     const char *htm;          /* required: the method the request used */
     const char *htu;          /* required: the URL the request was sent to (normalised here) */

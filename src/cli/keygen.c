@@ -15,7 +15,7 @@ static void keygen_usage(FILE *out)
             "  JWK (kid = RFC 7638 thumbprint). The private key is created sensitive and\n"
             "  non-extractable, usable only for ALG's operation. Fails if the name is taken.\n"
             "  URI:  pkcs11:token=T;object=NAME[?pin-source=file:PATH&module-path=M] | tpm2:...\n"
-            "  ALG:  ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA\n"
+            "  ALG:  ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA Ed25519\n"
             "        RSA-OAEP RSA-OAEP-256 ECDH-ES\n"
             "  --bits: RSA modulus size (default 3072); for ECDH-ES the curve (256, 384, 521).\n"
             "  The PIN comes from the URI's pin-source or $HWJOSE_PIN, never from argv.\n");

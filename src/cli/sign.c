@@ -14,7 +14,7 @@ static void sign_usage(FILE *out)
             "  Signs the payload (stdin, or FILE) and writes the JWS to stdout.\n"
             "  --key URI        pkcs11:..., tpm2:..., jwk:PATH (private JWK), file:PATH (PEM).\n"
             "                   The PIN comes from the URI's pin-source or $HWJOSE_PIN only.\n"
-            "  --alg ALG        HS256..512 RS256..512 PS256..512 ES256..512 EdDSA\n"
+            "  --alg ALG        HS256..512 RS256..512 PS256..512 ES256..512 EdDSA Ed25519\n"
             "                   (default: the key's \"alg\", else its natural alg).\n"
             "  --kid KID        the header's kid (default: the key's kid or RFC 7638 "
             "thumbprint;\n"

@@ -198,7 +198,7 @@ int cli_alg_add(const char *cmd, const char *name, hwj_alg *algs, size_t *n)
     if (a == HWJ_ALG_UNKNOWN || hwj_alg_get_kind(a) != HWJ_ALG_KIND_JWS) {
         cli_say(cmd,
                 "'%s' is not a JWS alg hwjose accepts; use one of HS256 HS384 HS512 RS256 RS384 "
-                "RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA (\"none\" never)",
+                "RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519 (\"none\" never)",
                 name);
         return CLI_USAGE;
     }

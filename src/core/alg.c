@@ -1,4 +1,4 @@
-/* alg.c: the algorithm registry (RFC 7518 §3–5, RFC 8037). */
+/* alg.c: the algorithm registry (RFC 7518 §3–5, RFC 8037, RFC 9864). */
 #include "core/alg.h"
 
 #include <string.h>
@@ -50,6 +50,7 @@ static const hwj_alg_info table[HWJ_ALG_COUNT_] = {
     [HWJ_ENC_A128GCM] = {"A128GCM", HWJ_ALG_KIND_ENC, HWJ_KTY_NONE, NULL, 0, 128, NULL, 0},
     [HWJ_ENC_A192GCM] = {"A192GCM", HWJ_ALG_KIND_ENC, HWJ_KTY_NONE, NULL, 0, 192, NULL, 0},
     [HWJ_ENC_A256GCM] = {"A256GCM", HWJ_ALG_KIND_ENC, HWJ_KTY_NONE, NULL, 0, 256, NULL, 0},
+    [HWJ_ALG_ED25519] = {"Ed25519", HWJ_ALG_KIND_JWS, HWJ_KTY_OKP, NULL, 0, 0, NULL, 64},
 };
 
 const hwj_alg_info *hwj_alg_info_get(hwj_alg alg)

@@ -18,4 +18,11 @@ typedef struct hwj_alg_info {
 /* The entry for `alg`, or NULL for HWJ_ALG_UNKNOWN / out of range. */
 const hwj_alg_info *hwj_alg_info_get(hwj_alg alg);
 
+/* EdDSA (RFC 8037; Ed25519 keys only here) or RFC 9864's "Ed25519": one signature scheme, one
+ * key type, two names. Every check and backend treats them alike. */
+static inline int hwj_alg_is_ed25519(hwj_alg alg)
+{
+    return alg == HWJ_ALG_EDDSA || alg == HWJ_ALG_ED25519;
+}
+
 #endif

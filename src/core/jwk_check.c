@@ -54,8 +54,8 @@ static hwj_err type_fits(const hwj_jwk *jwk, hwj_alg alg, const hwj_alg_info *in
         return hwj_error_set(err, HWJ_ERR_POLICY,
                              "%s needs a key on %s, and this JWK is on %s (RFC 7518 §3.4)",
                              info->name, info->curve, crv[0] ? crv : "no curve");
-    if (alg == HWJ_ALG_EDDSA && strcmp(crv, "Ed25519") != 0)
-        return hwj_error_set(err, HWJ_ERR_POLICY, "EdDSA needs an Ed25519 key, not %s",
+    if (hwj_alg_is_ed25519(alg) && strcmp(crv, "Ed25519") != 0)
+        return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs an Ed25519 key, not %s", info->name,
                              crv[0] ? crv : "this key");
     if (ecdh && jwk->kty == HWJ_KTY_OKP && strcmp(crv, "X25519") != 0)
         return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs an X25519 or EC key, not %s",

@@ -19,7 +19,7 @@
 #define DPOP_MAX_WINDOW ((int64_t)3650 * 86400) /* bounds iat arithmetic far from overflow */
 
 static const hwj_alg default_algs[] = {
-    HWJ_ALG_ES256, HWJ_ALG_ES384, HWJ_ALG_ES512, HWJ_ALG_EDDSA, HWJ_ALG_PS256,
+    HWJ_ALG_ES256, HWJ_ALG_ES384, HWJ_ALG_ES512, HWJ_ALG_EDDSA, HWJ_ALG_ED25519, HWJ_ALG_PS256,
     HWJ_ALG_PS384, HWJ_ALG_PS512, HWJ_ALG_RS256, HWJ_ALG_RS384, HWJ_ALG_RS512,
 };
 

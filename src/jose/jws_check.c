@@ -58,12 +58,12 @@ static hwj_err pkey_fits(const hwj_pkey_prep *prep, const hwj_alg_info *info, hw
                              hwj_pkey_prep_bits(prep), info->name, RSA_MIN_BITS);
     if (info->curve != NULL && (crv == NULL || strcmp(crv, info->curve) != 0))
         return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs a key on %s", info->name, info->curve);
-    if (alg == HWJ_ALG_EDDSA && (crv == NULL || strcmp(crv, "Ed25519") != 0))
-        return hwj_error_set(err, HWJ_ERR_POLICY, "EdDSA needs an Ed25519 key");
+    if (hwj_alg_is_ed25519(alg) && (crv == NULL || strcmp(crv, "Ed25519") != 0))
+        return hwj_error_set(err, HWJ_ERR_POLICY, "%s needs an Ed25519 key", info->name);
     return HWJ_OK;
 }
 
-/* RS*, PS*, ES*, EdDSA through EVP_DigestVerify on a copy of the key's prepared context. */
+/* RS*, PS*, ES*, EdDSA/Ed25519 through EVP_DigestVerify on a copy of the key's prepared context. */
 static hwj_err check_pkey(hwj_pkey_prep *prep, const hwj_alg_info *info, hwj_alg alg,
                           const uint8_t *in, size_t inlen, const uint8_t *sig, size_t siglen,
                           hwj_error *err)

@@ -34,7 +34,7 @@ uint64_t hwj_key_algs_for_pkey(EVP_PKEY *pkey)
     case HWJ_KTY_OKP: {
         const char *crv = hwj_pkey_crv(pkey);
         if (crv != NULL && strcmp(crv, "Ed25519") == 0)
-            m |= HWJ_ALG_BIT(HWJ_ALG_EDDSA);
+            m |= HWJ_ALG_BIT(HWJ_ALG_EDDSA) | HWJ_ALG_BIT(HWJ_ALG_ED25519);
         else if (crv != NULL && strcmp(crv, "X25519") == 0)
             for (hwj_alg a = HWJ_ALG_ECDH_ES; a <= HWJ_ALG_ECDH_ES_A256KW; a++)
                 m |= HWJ_ALG_BIT(a);

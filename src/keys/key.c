@@ -363,7 +363,7 @@ HWJ_EXPORT hwj_err hwj_key_sign_digest(hwj_key *key, hwj_alg alg, const uint8_t 
         return hwj_error_set(err, HWJ_ERR_ARG, "hwj_key_sign_digest: missing argument");
     if ((rc = sign_allowed(key, alg, err)) != HWJ_OK)
         return rc;
-    if (alg == HWJ_ALG_EDDSA || info->kty == HWJ_KTY_OCT || key->ops->sign_digest == NULL)
+    if (hwj_alg_is_ed25519(alg) || info->kty == HWJ_KTY_OCT || key->ops->sign_digest == NULL)
         return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
                              "key '%s': %s cannot sign a digest computed elsewhere on the %s "
                              "backend; sign the message itself",

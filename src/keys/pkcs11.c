@@ -332,7 +332,8 @@ static hwj_err sign_any(struct hwj_key *key, hwj_alg alg, const uint8_t *in, siz
         m.mechanism = CKM_ECDSA;
         break;
     }
-    case HWJ_ALG_EDDSA: /* pure Ed25519: no parameters; key.c never asks for a digest here */
+    case HWJ_ALG_EDDSA:
+    case HWJ_ALG_ED25519: /* pure Ed25519: no parameters; key.c never asks for a digest here */
         m.mechanism = CKM_EDDSA;
         break;
     default:

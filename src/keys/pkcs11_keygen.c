@@ -185,6 +185,7 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, 
         }
         break;
     case HWJ_ALG_EDDSA:
+    case HWJ_ALG_ED25519:
         params = oid_ed25519;
         plen = sizeof(oid_ed25519);
         sign = 1;
@@ -192,13 +193,13 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, 
     default:
         rc = hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
                            "cannot generate a PKCS#11 key for %s; use ES256, ES384, ES512, RS256.."
-                           "PS512, EdDSA, RSA-OAEP, RSA-OAEP-256 or ECDH-ES",
+                           "PS512, EdDSA, Ed25519, RSA-OAEP, RSA-OAEP-256 or ECDH-ES",
                            hwj_alg_name(opts->alg) ? hwj_alg_name(opts->alg) : "?");
         goto out;
     }
     if (params != NULL) {
         mech.mechanism =
-            opts->alg == HWJ_ALG_EDDSA ? CKM_EC_EDWARDS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN;
+            hwj_alg_is_ed25519(opts->alg) ? CKM_EC_EDWARDS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN;
         put(&pub, CKA_EC_PARAMS, params, plen);
     }
     if (RAND_bytes(tmpid, sizeof(tmpid)) != 1) {
@@ -249,7 +250,7 @@ hwj_err p11_generate(void *state, const char *uri, const hwj_keygen_opts *opts, 
     }
     if (rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT ||
         rv == CKR_CURVE_NOT_SUPPORTED || rv == CKR_DOMAIN_PARAMS_INVALID) {
-        if (opts->alg == HWJ_ALG_EDDSA) {
+        if (hwj_alg_is_ed25519(opts->alg)) {
             /* SoftHSM 2.6 names Ed25519 by the PrintableString "edwards25519", not the OID. */
             for (CK_ULONG i = 0; i < pub.n; i++)
                 if (pub.a[i].type == CKA_EC_PARAMS) {

@@ -278,6 +278,7 @@ static const struct {
     {HWJ_ALG_ES384, CKM_ECDSA},
     {HWJ_ALG_ES512, CKM_ECDSA},
     {HWJ_ALG_EDDSA, CKM_EDDSA},
+    {HWJ_ALG_ED25519, CKM_EDDSA},
 };
 
 static int mech_in(const CK_MECHANISM_TYPE *m, size_t n, CK_MECHANISM_TYPE want)

@@ -39,10 +39,11 @@ static hwj_err template_for(const hwj_keygen_opts *opts, TPM2B_PUBLIC *t, hwj_er
     memset(t, 0, sizeof(*t));
     p->nameAlg = TPM2_ALG_SHA256;
     p->objectAttributes = KEY_ATTRS | (sign ? TPMA_OBJECT_SIGN_ENCRYPT : TPMA_OBJECT_DECRYPT);
-    if (alg == HWJ_ALG_EDDSA)
+    if (hwj_alg_is_ed25519(alg))
         return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
-                             "a TPM cannot make EdDSA keys: TPM 2.0 (and swtpm) has no Ed25519 "
-                             "curve; use ES256, or a pkcs11: token for EdDSA");
+                             "a TPM cannot make %s keys: TPM 2.0 (and swtpm) has no Ed25519 "
+                             "curve; use ES256, or a pkcs11: token for %s",
+                             ai->name, ai->name);
     if (ai != NULL && ai->kty == HWJ_KTY_RSA && alg != HWJ_ALG_RSA1_5) {
         unsigned bits = opts->bits ? opts->bits : 3072;
         if (bits != 2048 && bits != 3072 && bits != 4096)

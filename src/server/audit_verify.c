@@ -35,9 +35,9 @@ typedef struct vctx {
     FILE *out;
 } vctx;
 
-static const hwj_alg seal_algs[] = {HWJ_ALG_ES256, HWJ_ALG_ES384, HWJ_ALG_ES512, HWJ_ALG_RS256,
-                                    HWJ_ALG_RS384, HWJ_ALG_RS512, HWJ_ALG_PS256, HWJ_ALG_PS384,
-                                    HWJ_ALG_PS512, HWJ_ALG_EDDSA};
+static const hwj_alg seal_algs[] = {HWJ_ALG_ES256, HWJ_ALG_ES384, HWJ_ALG_ES512,  HWJ_ALG_RS256,
+                                    HWJ_ALG_RS384, HWJ_ALG_RS512, HWJ_ALG_PS256,  HWJ_ALG_PS384,
+                                    HWJ_ALG_PS512, HWJ_ALG_EDDSA, HWJ_ALG_ED25519};
 
 /* Verify a checkpoint JWS; its payload members into the outputs. 0, or -1 (why in msg). */
 static int open_checkpoint(const hwj_jwks *keys, const char *jws, char instance[128], uint64_t *seq,

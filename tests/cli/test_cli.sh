@@ -40,6 +40,7 @@ python3 "$p2j" "$w/rsa.pem" RS256 rsa-rs >"$w/rsa-rs.json"
 python3 "$p2j" "$w/rsa.pem" PS256 rsa-ps >"$w/rsa-ps.json"
 python3 "$p2j" "$w/ec.pem" ES256 ec-1 >"$w/ec.json"
 python3 "$p2j" "$w/ed.pem" EdDSA ed-1 >"$w/ed.json"
+python3 "$p2j" "$w/ed.pem" Ed25519 ed-2 >"$w/ed25519.json" # RFC 9864's name for the same
 python3 "$p2j" "$w/ec.pem" >"$w/ec-noalg.json"
 printf '{"kty":"oct","alg":"HS256","kid":"hs-1","k":"%s"}\n' "$(openssl rand 32 | b64u)" >"$w/oct.json"
 for f in "$w"/*.json; do [ -s "$f" ] || { echo "could not make $f"; exit 1; }; done
@@ -116,6 +117,8 @@ cases=(
     "ES256|jwk:$w/ec.json|--jwk $w/ec.json"
     "EdDSA|file:$w/ed.pem|--jwks $w/file.jwks --alg EdDSA"
     "EdDSA|jwk:$w/ed.json|--jwks $w/jwk.jwks"
+    "Ed25519|file:$w/ed.pem|--jwks $w/file.jwks --alg Ed25519"
+    "Ed25519|jwk:$w/ed25519.json|--jwk $w/ed25519.json"
     "HS256|jwk:$w/oct.json|--jwk $w/oct.json"
 )
 for c in "${cases[@]}"; do
@@ -268,6 +271,21 @@ t "jwt issue: --exp junk" 2 - "$H" jwt issue --key "file:$w/ec.pem" --iss "$iss"
 t "jwt issue: --exp overflow" 2 - "$H" jwt issue --key "file:$w/ec.pem" --iss "$iss" --aud api --exp 99999999999999999999d
 t "jwt issue: a missing key" 2 - "$H" jwt issue --key "file:$w/nope.pem" --iss "$iss" --aud api
 t "jwt issue: an alg the key cannot do" 1 - "$H" jwt issue --key "file:$w/ec.pem" --iss "$iss" --aud api --alg EdDSA
+t "jwt issue: Ed25519 (RFC 9864) on an EC key" 1 - "$H" jwt issue --key "file:$w/ec.pem" --iss "$iss" --aud api --alg Ed25519
+
+# RFC 9864 "Ed25519": the same key as EdDSA, by its fully-specified name; never mixed up with EdDSA
+t "jwt issue --alg Ed25519 (file:)" 0 - "$H" jwt issue --key "file:$w/ed.pem" --iss "$iss" --aud api --alg Ed25519
+cp "$w/out" "$w/jwt-ed"
+python3 -c 'import sys,json,base64; h=open(sys.argv[1]).read().split(".")[0]; h+="="*(-len(h)%4); d=json.loads(base64.urlsafe_b64decode(h)); assert d["alg"]=="Ed25519", d' "$w/jwt-ed" &&
+    ok "  header: alg Ed25519" || fail "  header wrong: $(cat "$w/jwt-ed")"
+t "jwt verify --alg Ed25519" 0 "$w/jwt-ed" "$H" jwt verify --jwks "$w/file.jwks" --alg Ed25519 --iss "$iss" --aud api
+t "jwt verify: Ed25519 token, --alg EdDSA only" 1 "$w/jwt-ed" "$H" jwt verify --jwks "$w/file.jwks" --alg EdDSA --iss "$iss" --aud api
+t "jwt verify: Ed25519 token, a JWK bound to EdDSA" 1 "$w/jwt-ed" "$H" jwt verify --jwk "$w/ed.json" --alg Ed25519 --iss "$iss" --aud api
+t "jwt verify: Ed25519 token, the JWK's own alg" 0 "$w/jwt-ed" "$H" jwt verify --jwk "$w/ed25519.json" --iss "$iss" --aud api
+t "jwt issue: a JWK bound to EdDSA refuses Ed25519" 1 - "$H" jwt issue --key "jwk:$w/ed.json" --iss "$iss" --aud api --alg Ed25519
+t "jwt issue: the key's own alg Ed25519 (jwk:)" 0 - "$H" jwt issue --key "jwk:$w/ed25519.json" --iss "$iss" --aud api
+cp "$w/out" "$w/jwt-ed2"
+t "jwt verify: EdDSA-bound JWK refuses it" 1 "$w/jwt-ed2" "$H" jwt verify --jwk "$w/ed.json" --alg Ed25519 --iss "$iss" --aud api
 
 # Claim rules end to end, on tokens whose claims the test writes (signed with the HS256 key).
 now=$(date +%s)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # test_dpop.sh: DPoP (RFC 9449) with client keys in SoftHSM and in swtpm, against independent
 # implementations from npm (tests/interop/dpop_peer.mjs):
-#  1. hwjose's proofs (SoftHSM ES256 and PS256, TPM ES256) pass oauth4webapi's resource-server
-#     check (validateJwtAccessToken, with an at+jwt bound to the key's thumbprint);
-#  2. proofs from `dpop` (ES256, PS256) and `oauth4webapi` (ES256, ES384, PS256) pass `hwjose dpop verify`
-#     (their Ed25519 keys sign with RFC 9864's fully-specified alg "Ed25519", which hwjose's alg
-#     table does not know yet: such a proof is refused, checked below);
+#  1. hwjose's proofs (SoftHSM ES256, PS256 and Ed25519, TPM ES256) pass oauth4webapi's
+#     resource-server check (validateJwtAccessToken, with an at+jwt bound to the key's thumbprint);
+#  2. proofs from `dpop` (ES256, PS256, Ed25519) and `oauth4webapi` (ES256, ES384, PS256, Ed25519)
+#     pass `hwjose dpop verify` (both sign an Ed25519 key with RFC 9864's fully-specified alg
+#     "Ed25519", never "EdDSA": checked below);
 #  3. hostile proofs are refused with exit 1: wrong htu/htm, replayed jti, stale and future iat,
 #     a private JWK in the header, none, HS256, typ, another key's jwk, ath and jkt mismatches;
 #  4. `hwjose serve` issues an at+jwt bound to a TPM key's proof (token_type DPoP, cnf.jkt) that
@@ -53,10 +53,12 @@ q="?pin-source=file:$dir/hsm/user.pin"
 p11_es="pkcs11:token=hwj-dpop;object=dpop-es$q"
 p11_ps="pkcs11:token=hwj-dpop;object=dpop-ps$q"
 p11_as="pkcs11:token=hwj-dpop;object=dpop-as$q"
+p11_ed="pkcs11:token=hwj-dpop;object=dpop-ed$q"
 tpm_es="tpm2:file=$dir/tpm-es.pem"
 H keygen --key "$p11_es" --alg ES256 >/dev/null 2>&1 || fail "keygen SoftHSM ES256"
 H keygen --key "$p11_ps" --alg PS256 --bits 2048 >/dev/null 2>&1 || fail "keygen SoftHSM PS256"
 H keygen --key "$p11_as" --alg ES256 >/dev/null 2>&1 || fail "keygen SoftHSM ES256 (issuer)"
+H keygen --key "$p11_ed" --alg Ed25519 >/dev/null 2>&1 || fail "keygen SoftHSM Ed25519"
 H keygen --key "$tpm_es" --alg ES256 >/dev/null 2>&1 || fail "keygen TPM ES256"
 peer keygen ES256 "$dir/as.json"
 jq '. + {kid: "as-1"}' "$dir/as.json" >"$dir/as-kid.json"
@@ -67,7 +69,7 @@ for alg in ES256 ES384 PS256 EdDSA; do peer keygen "$alg" "$dir/node-$alg.json";
 jkt_of() { H dpop proof --key "$1" --htm GET --htu "$RS" | H dpop verify --htm GET --htu "$RS" | jq -r .jkt; }
 
 # --- 1. hwjose's proofs → oauth4webapi ----------------------------------------------------
-for k in p11_es p11_ps tpm_es; do
+for k in p11_es p11_ps p11_ed tpm_es; do
   uri=${!k}
   jkt=$(jkt_of "$uri")
   at=$(peer token "$dir/as-kid.json" "$AS" rs "$jkt")
@@ -83,16 +85,33 @@ for k in p11_es p11_ps tpm_es; do
 done
 
 # --- 2. npm proofs → hwjose -------------------------------------------------------------
-for made in proof-dpop:ES256 proof-dpop:PS256 proof-o4w:ES256 proof-o4w:ES384 proof-o4w:PS256; do
+for made in proof-dpop:ES256 proof-dpop:PS256 proof-dpop:EdDSA proof-o4w:ES256 proof-o4w:ES384 \
+  proof-o4w:PS256 proof-o4w:EdDSA; do
   maker=${made%%:*} alg=${made##*:} # `dpop` signs with P-256 only among the EC curves
   proof=$(peer "$maker" "$dir/node-$alg.json" POST "$RS" token-1)
   check "$maker $alg: hwjose dpop verify accepts it (with ath)" \
     rc_is 0 H dpop verify --htm POST --htu "$RS" --access-token token-1 <<<"$proof"
 done
 
-proof=$(peer proof-dpop "$dir/node-EdDSA.json" POST "$RS")
-check "an \"Ed25519\" (RFC 9864) proof is refused cleanly (exit 1), not accepted as EdDSA" \
-  rc_is 1 H dpop verify --htm POST --htu "$RS" <<<"$proof"
+# RFC 9864: the npm peers name an Ed25519 signature "Ed25519", which hwjose accepts by default
+hdr_alg() { python3 -c 'import base64, json, sys; h = sys.argv[1].split(".")[0]
+print(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["alg"])' "$1"; }
+for maker in proof-dpop proof-o4w; do
+  proof=$(peer "$maker" "$dir/node-EdDSA.json" POST "$RS")
+  check "$maker: an Ed25519 key's proof says \"alg\":\"Ed25519\"" [ "$(hdr_alg "$proof")" = Ed25519 ]
+  check "$maker: its \"Ed25519\" (RFC 9864) proof is accepted" \
+    rc_is 0 H dpop verify --htm POST --htu "$RS" <<<"$proof"
+done
+check "an allow-list of EdDSA alone refuses an \"Ed25519\" proof: two names, each listed" \
+  rc_is 1 H dpop verify --htm POST --htu "$RS" --alg EdDSA <<<"$proof"
+# a key opened by URI is not bound to either name: EdDSA by default (as before), Ed25519 asked for
+at=$(peer token "$dir/as-kid.json" "$AS" rs "$(jkt_of "$p11_ed")")
+proof=$(H dpop proof --key "$p11_ed" --alg Ed25519 --htm GET --htu "$RS" --ath "$at")
+check "dpop proof --alg Ed25519 (SoftHSM) says \"alg\":\"Ed25519\"" [ "$(hdr_alg "$proof")" = Ed25519 ]
+check "oauth4webapi accepts hwjose's \"Ed25519\" proof and the token bound to it" \
+  peer rs-verify "$dir/as.jwks" "$AS" rs GET "$RS" "$at" "$proof"
+check "hwjose verifies its own \"Ed25519\" proof" \
+  rc_is 0 H dpop verify --htm GET --htu "$RS" --access-token "$at" <<<"$proof"
 
 # --- 3. hostile proofs → exit 1 ------------------------------------------------------------
 good=$(H dpop proof --key "$tpm_es" --htm POST --htu "$RS" --ath token-1)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_interop_jose.sh: hwjose's JWT and JWS against panva/jose (npm `jose`), both ways, for
-# RS256, PS256, ES256 and EdDSA:
+# RS256, PS256, ES256, EdDSA and RFC 9864's fully-specified Ed25519:
 #   hwjose `jwt issue` (file: and jwk: keys) → jose jwtVerify against `hwjose jwks`;
 #   jose SignJWT → `hwjose jwt verify` against jose's exported JWKS;
 #   the same for plain JWS (hwjose sign ↔ jose compactVerify, jose CompactSign ↔ hwjose verify);
@@ -65,7 +65,7 @@ openssl genpkey -algorithm ED25519 -out "$w/ed.pem" 2>/dev/null
 printf 'payload for jose \xe2\x9c\x93' >"$w/payload"
 
 # ALG PEM: each alg with a file: key (no alg in the JWKS) and a jwk: key (alg-bound)
-for c in "RS256 rsa" "PS256 rsa" "ES256 ec" "EdDSA ed"; do
+for c in "RS256 rsa" "PS256 rsa" "ES256 ec" "EdDSA ed" "Ed25519 ed"; do
     set -- $c
     alg=$1 pem="$w/$2.pem"
     python3 "$p2j" "$pem" "$alg" "hwj-$alg" >"$w/$alg.jwk.json"

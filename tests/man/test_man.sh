@@ -71,6 +71,7 @@ has "jwt subcommands" inspect jwt ""
 has "options of jwt verify" --jwks-uri jwt verify --jw
 has "options of decrypt" --max-inflated decrypt --max
 has "algs" ES256 sign --alg E
+has "algs: RFC 9864 Ed25519" Ed25519 sign --alg Ed2
 has "options after an option's value" --detached sign --key jwk:k.jwk --de
 has "options after a file argument" --payload verify --jwk k.pub --pay
 

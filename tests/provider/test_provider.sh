@@ -58,6 +58,11 @@ sign_verify ps384 "$(uri rsa)" "$dir/rsa.pub" -digest sha384 -pkeyopt rsa_paddin
   -pkeyopt rsa_pss_saltlen:48 -pkeyopt rsa_mgf1_md:sha384
 sign_verify es256 "$(uri ec)" "$dir/ec.pub" -digest sha256
 sign_verify ed25519 "$(uri ed)" "$dir/ed.pub"
+# a key bound to RFC 9864's "Ed25519" (its JWK says so) signs the same Ed25519 through the provider
+openssl genpkey -algorithm ED25519 -out "$dir/ed-bound.pem" 2>/dev/null
+python3 "$HWJ_SOURCE_DIR/tests/cli/pem2jwk.py" "$dir/ed-bound.pem" Ed25519 ed-bound >"$dir/ed-bound.json"
+openssl pkey -in "$dir/ed-bound.pem" -pubout -out "$dir/ed-bound.pub"
+sign_verify ed25519-bound "jwk:$dir/ed-bound.json" "$dir/ed-bound.pub"
 sign_digest_verify rs256-digest "$(uri rsa)" "$dir/rsa.pub" sha256
 sign_digest_verify ps384-digest "$(uri rsa)" "$dir/rsa.pub" sha384 -pkeyopt rsa_padding_mode:pss \
   -pkeyopt rsa_pss_saltlen:48

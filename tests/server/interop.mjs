@@ -1,5 +1,5 @@
 // interop.mjs: panva/jose checks the service's output against its JWKS URL.
-//   node interop.mjs verify-jwt JWKS_URL JWT ISS AUD
+//   node interop.mjs verify-jwt JWKS_URL JWT ISS AUD [ALG]  (ALG: ES256 unless given)
 //   node interop.mjs verify-jws JWKS_URL JWS
 //   node interop.mjs encrypt    JWKS_URL KID ALG PLAINTEXT   (prints a compact JWE)
 import { createRequire } from 'node:module';
@@ -13,10 +13,10 @@ const jose = await import(require.resolve('jose'));
 const [mode, url, ...rest] = process.argv.slice(2);
 try {
   if (mode === 'verify-jwt') {
-    const [jwt, iss, aud] = rest;
+    const [jwt, iss, aud, alg = 'ES256'] = rest;
     const jwks = jose.createRemoteJWKSet(new URL(url));
     const { payload, protectedHeader } = await jose.jwtVerify(jwt, jwks, {
-      issuer: iss, audience: aud, algorithms: ['ES256'] });
+      issuer: iss, audience: aud, algorithms: [alg] });
     console.log(JSON.stringify({ header: protectedHeader, payload }));
   } else if (mode === 'verify-jws') {
     const jwks = jose.createRemoteJWKSet(new URL(url));

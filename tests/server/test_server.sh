@@ -372,5 +372,28 @@ sed 's/"127.0.0.1:0"/"0.0.0.0:0"/; /"tls"/d' "$dir/config.json" >"$dir/plain.jso
 out=$("$HWJOSE" serve --config "$dir/plain.json" 2>&1 || true)
 check "plain HTTP on a non-loopback address is refused" grep -q 'plain HTTP on the non-loopback' <<<"$out"
 
+# --- RFC 9864 "Ed25519": a SoftHSM Ed25519 key served under its fully-specified name ------------
+ed_uri="pkcs11:token=hwj-server-test;object=ed?module-path=$module&pin-source=file:$dir/user.pin"
+check "keygen --alg Ed25519 in SoftHSM" timeout 60 "$HWJOSE" keygen --key "$ed_uri" --alg Ed25519
+cat >"$dir/config.json" <<JSON
+{"listen": "127.0.0.1:0",
+ "keys": [{"name": "ed", "uri": "$ed_uri", "alg": "Ed25519", "iss": "https://issuer.test"}],
+ "clients": [{"name": "alice", "token_sha256": "$(hash "$tok_a")", "permissions": {"ed": ["jwt"]}}],
+ "audit": {"path": "$dir/audit-ed.log"}}
+JSON
+start_server
+req GET /.well-known/jwks.json
+check "the JWKS publishes the key as \"alg\":\"Ed25519\"" \
+  jq -e '(.keys | length) == 1 and .keys[0].alg == "Ed25519" and .keys[0].crv == "Ed25519"' "$dir/body"
+req POST /v1/keys/ed/jwt '{"claims":{"aud":"svc-a","sub":"user-1"}}' "$tok_a"
+check "jwt 200 with the Ed25519 key" [ "$status" = 200 ]
+jwt=$(jq -r .jwt "$dir/body")
+out=$(node_interop verify-jwt "$base/.well-known/jwks.json" "$jwt" https://issuer.test svc-a Ed25519 2>&1) || true
+check "panva/jose verifies the \"Ed25519\" JWT against the JWKS URL" \
+  jq -e '.header.alg == "Ed25519" and .payload.sub == "user-1"' <<<"$out"
+out=$("$HWJOSE" jwt verify --jwks-uri "$base/.well-known/jwks.json" --iss https://issuer.test --aud svc-a <<<"$jwt" 2>&1) || true
+check "hwjose jwt verify takes Ed25519 from the JWKS" jq -e '.sub == "user-1"' <<<"$out"
+stop_server
+
 echo "# $fails failure(s)"
 [ "$fails" -eq 0 ]
