@@ -27,7 +27,7 @@ static hwj_err alg_allowed(const char *name, const hwj_verify_policy *policy, hw
     if (alg == HWJ_ALG_UNKNOWN)
         return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
                              "unknown JWS alg \"%.32s\"; this library verifies HS256/384/512, "
-                             "RS256/384/512, PS256/384/512, ES256/384/512 and EdDSA",
+                             "RS256/384/512, PS256/384/512, ES256/384/512, EdDSA and Ed25519",
                              name);
     if (hwj_alg_get_kind(alg) != HWJ_ALG_KIND_JWS)
         return hwj_error_set(err, HWJ_ERR_UNSUPPORTED,
