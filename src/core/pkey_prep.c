@@ -139,6 +139,9 @@ hwj_err hwj_pkey_prep_start(hwj_pkey_prep *prep, hwj_alg alg, int sign, EVP_MD_C
         return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "%s: cannot start %s", info->name,
                                      sign ? "signing" : "verification");
     }
+    /* One operation per copy: EVP_Digest{Sign,Verify}Final may then finish in place instead
+     * of duplicating the provider context first (an EVP_PKEY_CTX_dup per signature). */
+    EVP_MD_CTX_set_flags(m, EVP_MD_CTX_FLAG_FINALISE);
     *out = m;
     return HWJ_OK;
 }

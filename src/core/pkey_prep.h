@@ -34,7 +34,8 @@ int hwj_pkey_prep_bits(const hwj_pkey_prep *prep);
 int hwj_pkey_prep_size(const hwj_pkey_prep *prep);
 
 /* A new EVP_MD_CTX ready for EVP_DigestSign (`sign`) or EVP_DigestVerify with the JWS alg
- * `alg` (PS*: PSS, MGF1 with the same hash, salt as long as the hash). The caller frees it.
+ * `alg` (PS*: PSS, MGF1 with the same hash, salt as long as the hash), for one operation
+ * only (it is finalised in place). The caller frees it.
  * The caller has checked that the key fits the alg. */
 hwj_err hwj_pkey_prep_start(hwj_pkey_prep *prep, hwj_alg alg, int sign, EVP_MD_CTX **out,
                             hwj_error *err);
