@@ -55,7 +55,7 @@ else
 fi
 
 # the library baseline, linked against this build's shared library
-cc -O2 -I"$top/include" "$top/bench/bench_server_lib.c" -o "$dir/lib" -L"$build" -lhwjose \
+cc -O2 -I"$top/include" -I"$build/include" "$top/bench/bench_server_lib.c" -o "$dir/lib" -L"$build" -lhwjose \
   -Wl,-rpath,"$build" $(pkg-config --libs libcrypto) -lpthread
 # lib_rate CMD...: sets rate (jwt/s) and percpu (jwt per CPU-second the library used)
 lib_rate() {
