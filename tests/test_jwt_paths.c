@@ -139,12 +139,47 @@ static void test_pinned(void **state)
     hwj_free(jwt);
 }
 
+/* A string that is not UTF-8 is refused by name (it read "out of memory" before). */
+static void test_not_utf8(void **state)
+{
+    (void)state;
+    static const char *const aud[] = {"api"}, *const bad_aud[] = {"api", "\xed\xa0\x80"};
+    int64_t now = T0;
+    hwj_jwt_issue_opts o = {.size = sizeof(hwj_jwt_issue_opts),
+                            .iss = "https://issuer.example",
+                            .aud = aud,
+                            .naud = 1,
+                            .ttl = 900,
+                            .clock = fixed_clock,
+                            .clock_arg = &now};
+    char *jwt = NULL;
+    hwj_error err;
+
+    o.iss = "https://issuer.example/\xff";
+    assert_int_equal(hwj_jwt_issue(hs, &o, &jwt, &err), HWJ_ERR_ARG);
+    assert_string_equal(err.message, "the JWT's iss is not valid UTF-8");
+    o.iss = "https://issuer.example";
+    o.sub = "\xc0\xaf"; /* an overlong '/' */
+    assert_int_equal(hwj_jwt_issue(hs, &o, &jwt, &err), HWJ_ERR_ARG);
+    assert_string_equal(err.message, "the JWT's sub is not valid UTF-8");
+    o.sub = "\xc3\xa9l\xc3\xa8ve \xf0\x9f\x98\x80"; /* valid: accepted */
+    tu_ok(hwj_jwt_issue(hs, &o, &jwt, &err), &err);
+    hwj_free(jwt);
+    jwt = NULL;
+    o.aud = bad_aud; /* a surrogate */
+    o.naud = 2;
+    assert_int_equal(hwj_jwt_issue(hs, &o, &jwt, &err), HWJ_ERR_ARG);
+    assert_string_equal(err.message, "audience 2 is not valid UTF-8");
+    assert_null(jwt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claims_same_bytes),
         cmocka_unit_test(test_header_same_bytes),
         cmocka_unit_test(test_pinned),
+        cmocka_unit_test(test_not_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -27,6 +27,10 @@ const char *hwj_json_unknown_member(const json_t *obj, const char *const *allowe
 
 /* A member that must be a string if present: HWJ_OK with *out NULL when absent,
  * HWJ_ERR_PARSE when present with another type. */
+/* 1 when `s` is valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF) — what Jansson's json_string() accepts. */
+int hwj_utf8_valid(const char *s);
+
 hwj_err hwj_json_get_string(const json_t *obj, const char *name, const char *what, const char **out,
                             hwj_error *err);
 

@@ -82,8 +82,20 @@ static hwj_err set_claim(json_t *obj, const char *name, json_t *v, hwj_error *er
 
 static hwj_err issue_check(const hwj_jwt_issue_opts *o, hwj_error *err)
 {
+    const struct {
+        const char *name, *value;
+    } strings[] = {{"iss", o->iss}, {"sub", o->sub}, {"typ", o->typ}, {"kid", o->kid}};
+
     if (o->iss == NULL || *o->iss == '\0')
         return hwj_error_set(err, HWJ_ERR_ARG, "a JWT needs an issuer (iss)");
+    /* JSON strings are UTF-8 (RFC 8259 §8.1): say so, rather than fail later in Jansson */
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+        if (strings[i].value != NULL && !hwj_utf8_valid(strings[i].value))
+            return hwj_error_set(err, HWJ_ERR_ARG, "the JWT's %s is not valid UTF-8",
+                                 strings[i].name);
+    for (size_t i = 0; i < o->naud && o->aud != NULL; i++)
+        if (o->aud[i] != NULL && !hwj_utf8_valid(o->aud[i]))
+            return hwj_error_set(err, HWJ_ERR_ARG, "audience %zu is not valid UTF-8", i + 1);
     if (o->naud == 0 || o->aud == NULL)
         return hwj_error_set(err, HWJ_ERR_ARG, "a JWT needs at least one audience (aud)");
     for (size_t i = 0; i < o->naud; i++)
