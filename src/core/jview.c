@@ -172,23 +172,29 @@ static int read_fast(hwj_jv_doc *d, char *s, size_t len)
     return skip_ws(d, s, i + 1, len) == len;
 }
 
+int hwj_jv_doc_parse_fast(hwj_jv_doc *d, const char *text, size_t len)
+{
+    hwj_jv_doc_init(d);
+    if (text == NULL)
+        return 1;
+    if ((d->arena = len < sizeof(d->small) ? d->small : malloc(len + 1)) == NULL)
+        return 0;
+    d->compact = 1;
+    memcpy(d->arena, text, len);
+    d->arena[len] = '\0';
+    if (read_fast(d, d->arena, len))
+        return 1;
+    hwj_jv_doc_clear(d);
+    return 0;
+}
+
 hwj_err hwj_jv_doc_parse(hwj_jv_doc *d, const char *text, size_t len, const char *what,
                          hwj_error *err)
 {
     hwj_err rc;
-    d->json = NULL;
-    d->arena = len < sizeof(d->small) ? d->small : malloc(len + 1);
-    d->n = d->nelems = 0;
-    d->compact = 1;
-    if (d->arena == NULL)
-        return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
-    if (text != NULL) {
-        memcpy(d->arena, text, len);
-        d->arena[len] = '\0';
-        if (read_fast(d, d->arena, len))
-            return HWJ_OK;
-    }
-    hwj_jv_doc_clear(d);
+    if (text != NULL && hwj_jv_doc_parse_fast(d, text, len))
+        return HWJ_OK;
+    hwj_jv_doc_init(d);
     if ((rc = hwj_json_parse_object(text, len, 0, what, &d->json, err)) != HWJ_OK)
         d->json = NULL;
     return rc;

@@ -70,6 +70,10 @@ void hwj_jv_doc_init(hwj_jv_doc *d);
  * naming the input). On failure the document is empty, and hwj_jv_doc_clear is still safe. */
 hwj_err hwj_jv_doc_parse(hwj_jv_doc *d, const char *text, size_t len, const char *what,
                          hwj_error *err);
+/* The fast reader only: 1 when `text` (NULL: an empty object) was read in the common shape;
+ * 0 otherwise, with the document empty and nothing parsed by Jansson — for callers that build
+ * their output with Jansson anyway when the shape is not the common one. */
+int hwj_jv_doc_parse_fast(hwj_jv_doc *d, const char *text, size_t len);
 /* Release what the document owns; it is then empty (every member absent). */
 void hwj_jv_doc_clear(hwj_jv_doc *d);
 /* 1 when the fast reader read it (no json_t behind it): for tests and benchmarks. */

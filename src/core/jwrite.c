@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void put(hwj_jw *w, const char *s, size_t n)
@@ -121,4 +122,16 @@ int hwj_jw_close(hwj_jw *w)
     if (w->ok)
         w->buf[w->len] = '\0'; /* put keeps one byte free */
     return w->ok;
+}
+
+int hwj_jw_close_dup(hwj_jw *w, char **out, size_t *len)
+{
+    char *s;
+    if (!hwj_jw_close(w) || (s = malloc(w->len + 1)) == NULL)
+        return 0;
+    memcpy(s, w->buf, w->len + 1);
+    *out = s;
+    if (len != NULL)
+        *len = w->len;
+    return 1;
 }

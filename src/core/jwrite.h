@@ -35,5 +35,8 @@ void hwj_jw_value(hwj_jw *w, const char *name, const hwj_jv *value);
 void hwj_jw_raw_member(hwj_jw *w, const char *text);
 /* "}": 1 and the NUL-terminated text in w->buf (w->len bytes), or 0: use Jansson. */
 int hwj_jw_close(hwj_jw *w);
+/* hwj_jw_close, then the text as a new string (*len its length, when len is not NULL):
+ * 1, or 0 (not the common shape, or out of memory: use Jansson). */
+int hwj_jw_close_dup(hwj_jw *w, char **out, size_t *len);
 
 #endif

@@ -90,9 +90,7 @@ static int protected_fast(const hwj_jws_sign_opts *o, const char *alg, const cha
 
     hwj_jv_doc_init(&extra);
     if (unprot != NULL ||
-        (o->header_json != NULL &&
-         (hwj_jv_doc_parse(&extra, o->header_json, strlen(o->header_json), "", NULL) != HWJ_OK ||
-          !hwj_jv_doc_is_fast(&extra))))
+        !hwj_jv_doc_parse_fast(&extra, o->header_json, o->header_json ? strlen(o->header_json) : 0))
         goto out;
     hwj_jw_open(&w);
     hwj_jw_string(&w, "alg", alg);
@@ -117,11 +115,7 @@ static int protected_fast(const hwj_jws_sign_opts *o, const char *alg, const cha
         hwj_jw_raw_member(&w, "\"b64\":false");
         hwj_jw_raw_member(&w, "\"crit\":[\"b64\"]");
     }
-    if (!hwj_jw_close(&w) || (*text = malloc(w.len + 1)) == NULL)
-        goto out;
-    memcpy(*text, w.buf, w.len + 1);
-    *textlen = w.len;
-    ok = 1;
+    ok = hwj_jw_close_dup(&w, text, textlen);
 out:
     hwj_jv_doc_clear(&extra);
     return ok;

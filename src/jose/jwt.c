@@ -111,13 +111,21 @@ static hwj_err issue_check(const hwj_jwt_issue_opts *o, hwj_error *err)
     return HWJ_OK;
 }
 
-static hwj_err new_jti(json_t **out, hwj_error *err)
+/* A fresh jti, base64url of JWT_JTI_BYTES random bytes; 0 when the generator failed. */
+static int draw_jti(char text[32])
 {
     uint8_t raw[JWT_JTI_BYTES];
-    char text[32];
     if (!hwj_rand_public(raw, sizeof(raw))) /* public once issued: no fork check per token */
-        return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "random jti");
+        return 0;
     hwj_b64url_encode_to(raw, sizeof(raw), text);
+    return 1;
+}
+
+static hwj_err new_jti(json_t **out, hwj_error *err)
+{
+    char text[32];
+    if (!draw_jti(text))
+        return hwj_error_set_openssl(err, HWJ_ERR_CRYPTO, "random jti");
     if ((*out = json_string(text)) == NULL)
         return hwj_error_set(err, HWJ_ERR_NOMEM, "out of memory");
     return HWJ_OK;
@@ -140,17 +148,12 @@ static int is_registered(const char *name)
  * give. 0: not handled (the Jansson path builds it, or words the refusal). */
 static int claims_fast(const hwj_jwt_issue_opts *o, int64_t iat, char **out)
 {
-    static const char *const set_by_options[] = {"iss", "sub", "aud", "iat", "nbf", "exp", "jti"};
     hwj_jv_doc extra;
     hwj_jw w;
-    uint8_t raw[JWT_JTI_BYTES];
     char jti[32];
     int ok = 0;
 
-    hwj_jv_doc_init(&extra);
-    if (o->claims_json != NULL &&
-        (hwj_jv_doc_parse(&extra, o->claims_json, strlen(o->claims_json), "", NULL) != HWJ_OK ||
-         !hwj_jv_doc_is_fast(&extra)))
+    if (!hwj_jv_doc_parse_fast(&extra, o->claims_json, o->claims_json ? strlen(o->claims_json) : 0))
         goto out;
     hwj_jw_open(&w);
     hwj_jw_string(&w, "iss", o->iss);
@@ -164,18 +167,15 @@ static int claims_fast(const hwj_jwt_issue_opts *o, int64_t iat, char **out)
     hwj_jw_int(&w, "nbf", iat + o->nbf_offset);
     hwj_jw_int(&w, "exp", iat + o->ttl);
     if (!o->no_jti) {
-        if (!hwj_rand_public(raw, sizeof(raw)))
+        if (!draw_jti(jti))
             goto out; /* the Jansson path draws again, and says so if it fails too */
-        hwj_b64url_encode_to(raw, sizeof(raw), jti);
         hwj_jw_string(&w, "jti", jti);
     }
     for (size_t i = 0; i < extra.n; i++) {
         const char *name = extra.names[i];
-        int taken = 0;
-        if (o->refuse_registered && is_registered(name))
+        int taken = is_registered(name); /* the registered claims are the options' */
+        if (o->refuse_registered && taken)
             goto out;
-        for (size_t k = 0; k < sizeof(set_by_options) / sizeof(set_by_options[0]); k++)
-            taken |= strcmp(name, set_by_options[k]) == 0;
         /* sub and jti are the options' only when they set them */
         if ((strcmp(name, "sub") == 0 && o->sub == NULL) ||
             (strcmp(name, "jti") == 0 && o->no_jti)) {
@@ -186,10 +186,7 @@ static int claims_fast(const hwj_jwt_issue_opts *o, int64_t iat, char **out)
         if (!taken)
             hwj_jw_value(&w, name, &extra.vals[i]);
     }
-    if (!hwj_jw_close(&w) || (*out = malloc(w.len + 1)) == NULL)
-        goto out;
-    memcpy(*out, w.buf, w.len + 1);
-    ok = 1;
+    ok = hwj_jw_close_dup(&w, out, NULL);
 out:
     hwj_jv_doc_clear(&extra);
     return ok;
