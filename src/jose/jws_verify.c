@@ -109,10 +109,11 @@ static hwj_err verify_one(const struct hwj_jws_parsed *p, size_t i, const struct
                              "JWS \"alg\" is in the unprotected header; it belongs in the "
                              "protected header, where the signature covers it "
                              "(allow_unprotected_alg permits it)");
+    /* hwj_jwks_choose returns only a key that passed hwj_jwk_fits for this alg and op — an RSA
+     * key never verifies an HS256 MAC (RFC 8725 §3.1) — and hwj_jws_check_sig checks the key's
+     * type against the alg again before any EVP call. */
     if ((rc = alg_allowed(s->alg, policy, alg, err)) != HWJ_OK ||
-        (rc = hwj_jwks_choose(keys, s->kid, *alg, HWJ_OP_VERIFY, jwk, err)) != HWJ_OK ||
-        /* the key fits the alg: an RSA key never verifies an HS256 MAC (RFC 8725 §3.1) */
-        (rc = hwj_jwk_fits(*jwk, *alg, HWJ_OP_VERIFY, err)) != HWJ_OK)
+        (rc = hwj_jwks_choose(keys, s->kid, *alg, HWJ_OP_VERIFY, jwk, err)) != HWJ_OK)
         return rc;
     if (s->sig_b64_len > hwj_b64url_encoded_len(HWJ_SIG_MAX))
         return hwj_error_set(err, HWJ_ERR_SIGNATURE, "invalid signature");
